@@ -1,0 +1,96 @@
+# offload — `make` alone prints this help. Targets marked ## are the interface
+# the README, CI and the issues rely on.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+GO        ?= go
+BIN       := $(CURDIR)/bin
+LOCAL     := $(CURDIR)/.local
+DIST      := $(CURDIR)/dist
+FUNCTIONS := $(sort $(notdir $(patsubst %/main.go,%,$(wildcard functions/*/main.go))))
+
+MOTO_HOST      ?= 127.0.0.1
+MOTO_PORT      ?= 4566
+TEST_MOTO_PORT ?= 4567
+
+# Every terraform call (ours and Terratest's) reads this CLI config: it points
+# at the machine's provider mirror when there is one (scripts/tfconfig.sh).
+export TF_CLI_CONFIG_FILE := $(LOCAL)/terraformrc
+export TF_IN_AUTOMATION := 1
+
+# Lambda build flags (ARCHITECTURE: provided.al2023, arm64, reproducible).
+LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
+BUILD_FLAGS  := -trimpath -tags lambda.norpc -ldflags "-s -w -buildid="
+
+.PHONY: help
+help: ## Show this help.
+	@echo "offload — make <target>"
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build every function as a linux/arm64 bootstrap, zipped reproducibly to dist/<function>.zip.
+	@mkdir -p $(DIST)/arm64
+	@for fn in $(FUNCTIONS); do \
+	  mkdir -p $(DIST)/arm64/$$fn; \
+	  $(LAMBDA_ENV) $(GO) build $(BUILD_FLAGS) -o $(DIST)/arm64/$$fn/bootstrap ./functions/$$fn; \
+	  $(GO) run ./scripts/mkzip $(DIST)/$$fn.zip $(DIST)/arm64/$$fn/bootstrap; \
+	  printf '%-24s %8d bytes  %s\n' "$$fn.zip" $$(stat -c %s $(DIST)/$$fn.zip) $$(sha256sum $(DIST)/$$fn.zip | cut -c1-16); \
+	done
+	@[ -n "$(FUNCTIONS)" ] || echo "no functions under functions/ yet"
+
+.PHONY: build-local
+build-local: ## Build the same bootstraps for this machine (dist/local/<function>/bootstrap), for the local runtime.
+	@for fn in $(FUNCTIONS); do \
+	  mkdir -p $(DIST)/local/$$fn; \
+	  CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o $(DIST)/local/$$fn/bootstrap ./functions/$$fn; \
+	  echo "dist/local/$$fn/bootstrap"; \
+	done
+
+.PHONY: up
+up: ## Start the local AWS (moto via scripts/moto_launcher.py) on $(MOTO_HOST):$(MOTO_PORT); a no-op when running.
+	@MOTO_HOST=$(MOTO_HOST) scripts/moto.sh up $(MOTO_PORT)
+
+.PHONY: down
+down: ## Stop the moto server that `make up` started.
+	@scripts/moto.sh down $(MOTO_PORT)
+
+.PHONY: tfconfig
+tfconfig: ## Write .local/terraformrc (provider mirror when the machine has one).
+	@scripts/tfconfig.sh $(TF_CLI_CONFIG_FILE)
+
+.PHONY: test
+test: tfconfig build build-local ## Run every test tier (unit, integration against moto, end-to-end); starts and stops its own moto.
+	@TEST_MOTO_PORT=$(TEST_MOTO_PORT) scripts/test.sh
+
+.PHONY: test-unit
+test-unit: ## Run only the unit tests (no emulator).
+	@TIERS=unit scripts/test.sh
+
+.PHONY: bench
+bench: ## Run the Go benchmarks of the hot paths (pkg/, functions/).
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/... ./functions/... | tee $(LOCAL)/bench.txt
+	@$(BIN)/benchstat $(LOCAL)/bench.txt 2>/dev/null || true
+
+.PHONY: lint
+lint: tfconfig tools ## gofmt, go vet, staticcheck, terraform fmt/validate (offline), tfsec, actionlint.
+	@scripts/lint.sh
+
+.PHONY: tools
+tools: $(BIN)/staticcheck $(BIN)/tfsec $(BIN)/actionlint $(BIN)/benchstat ## Build the pinned developer tools into bin/ (from tools/go.mod).
+
+$(BIN)/%: tools/go.mod tools/go.sum
+	@mkdir -p $(BIN)
+	@echo "building $* into bin/ (first use only)"
+	@cd tools && $(GO) build -o $(BIN)/$* $$(awk '/^tool \(/{t=1;next} t&&/^\)/{t=0} t{print $$1}' go.mod | grep -E '/$*$$')
+
+.PHONY: run
+run: tfconfig build-local ## Bring the whole system up locally and serve until Ctrl-C.
+	@MOTO_HOST=$(MOTO_HOST) MOTO_PORT=$(MOTO_PORT) scripts/run.sh
+
+.PHONY: clean
+clean: ## Remove build output, tools and local state (stops moto first).
+	-@scripts/moto.sh down $(MOTO_PORT) >/dev/null 2>&1
+	rm -rf $(DIST) $(BIN) $(LOCAL)
