@@ -1,0 +1,214 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// TimeLayout is how auditTime is written to the table and to JSON: UTC with
+// seven fractional digits, .NET's round-trip ("O") format. Fixed width keeps
+// the range key sortable as text.
+const TimeLayout = "2006-01-02T15:04:05.0000000Z"
+
+// MaxTextBytes is the largest auditText accepted. DynamoDB items are limited
+// to 400 KB; this leaves room for the keys and metadata.
+const MaxTextBytes = 350 * 1024
+
+// Message is one audit record as producers send it.
+type Message struct {
+	// MessageID is the producer's id for the record, its idempotency key.
+	// Empty when the producer sent none; the consumer then keys the record
+	// by the SQS MessageId.
+	MessageID string
+	// AuditText is what happened. Required, at most MaxTextBytes.
+	AuditText string
+	// AuditTime is when it happened, set by the producer before sending.
+	AuditTime time.Time
+}
+
+type wireMessage struct {
+	MessageID *string         `json:"messageId,omitempty"`
+	AuditText *string         `json:"auditText,omitempty"`
+	AuditTime json.RawMessage `json:"auditTime,omitempty"`
+}
+
+// MarshalJSON writes the article's property names and auditTime in TimeLayout.
+func (m Message) MarshalJSON() ([]byte, error) {
+	w := struct {
+		MessageID string `json:"messageId,omitempty"`
+		AuditText string `json:"auditText"`
+		AuditTime string `json:"auditTime"`
+	}{m.MessageID, m.AuditText, FormatTime(m.AuditTime)}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the article's property names (case-insensitively, as
+// Newtonsoft.Json does) and every auditTime form ParseTime accepts. It does not
+// validate; Decode does.
+func (m *Message) UnmarshalJSON(data []byte) error {
+	var w wireMessage
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*m = Message{}
+	if w.MessageID != nil {
+		m.MessageID = *w.MessageID
+	}
+	if w.AuditText != nil {
+		m.AuditText = *w.AuditText
+	}
+	raw := bytes.TrimSpace(w.AuditTime)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return fmt.Errorf("auditTime: want a string, got %s", truncate(string(raw), 40))
+	}
+	t, err := ParseTime(s)
+	if err != nil {
+		return err
+	}
+	m.AuditTime = t
+	return nil
+}
+
+// FormatTime renders t as the table stores it (TimeLayout, UTC).
+func FormatTime(t time.Time) string {
+	return t.UTC().Format(TimeLayout)
+}
+
+var zoneLessLayouts = []string{"2006-01-02T15:04:05", "2006-01-02 15:04:05"}
+
+// ParseTime reads the date-time forms .NET producers emit: ISO 8601 with "Z"
+// or an offset and 0–7 fractional digits, ISO 8601 without a zone (read as
+// UTC), and Microsoft's "/Date(milliseconds[+hhmm])/".
+func ParseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "/Date(") || strings.HasPrefix(s, `\/Date(`) {
+		return parseMSDate(s)
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range zoneLessLayouts {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("auditTime %q: not an ISO 8601 date-time", truncate(s, 40))
+}
+
+func parseMSDate(s string) (time.Time, error) {
+	inner := strings.TrimPrefix(strings.TrimPrefix(s, `\`), "/Date(")
+	end := strings.Index(inner, ")")
+	if end < 0 {
+		return time.Time{}, fmt.Errorf("auditTime %q: unterminated /Date()/", truncate(s, 40))
+	}
+	inner = inner[:end]
+	offset := ""
+	if i := strings.LastIndexAny(inner, "+-"); i > 0 {
+		inner, offset = inner[:i], inner[i:]
+	}
+	ms, err := strconv.ParseInt(inner, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("auditTime %q: bad milliseconds", truncate(s, 40))
+	}
+	if offset != "" && (len(offset) != 5 || strings.Trim(offset[1:], "0123456789") != "") {
+		return time.Time{}, fmt.Errorf("auditTime %q: bad offset", truncate(s, 40))
+	}
+	// The milliseconds are since the Unix epoch in UTC; the offset only says
+	// which zone the producer was in.
+	return time.UnixMilli(ms).UTC(), nil
+}
+
+// DecodeError says a body is not an AuditMessage at all.
+type DecodeError struct{ Err error }
+
+func (e *DecodeError) Error() string { return "decode audit message: " + e.Err.Error() }
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// ValidationError says a decoded AuditMessage breaks a rule. Reason never
+// contains the audit text.
+type ValidationError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ValidationError) Error() string { return "invalid audit message: " + e.Field + " " + e.Reason }
+
+// Limits bounds what Decode accepts as a plausible audit time.
+type Limits struct {
+	// Earliest is the oldest acceptable auditTime. Default 2000-01-01 UTC:
+	// older values are almost always an unset .NET DateTime (0001-01-01).
+	Earliest time.Time
+	// MaxSkew is how far in the future of Now an auditTime may be. Default 24h.
+	MaxSkew time.Duration
+	// Now returns the current time. Default time.Now.
+	Now func() time.Time
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.Earliest.IsZero() {
+		l.Earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	if l.MaxSkew == 0 {
+		l.MaxSkew = 24 * time.Hour
+	}
+	if l.Now == nil {
+		l.Now = time.Now
+	}
+	return l
+}
+
+// Decode parses and validates one queue body with the default Limits.
+func Decode(body []byte) (Message, error) {
+	return Limits{}.Decode(body)
+}
+
+// Decode parses and validates one queue body. The error is a *DecodeError or a
+// *ValidationError (errors.Join of several when more than one rule fails).
+func (l Limits) Decode(body []byte) (Message, error) {
+	l = l.withDefaults()
+	var m Message
+	if !utf8.Valid(body) {
+		return Message{}, &DecodeError{Err: errors.New("body is not UTF-8")}
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		return Message{}, &DecodeError{Err: err}
+	}
+	var errs []error
+	if strings.TrimSpace(m.AuditText) == "" {
+		errs = append(errs, &ValidationError{Field: "auditText", Reason: "is empty"})
+	} else if len(m.AuditText) > MaxTextBytes {
+		errs = append(errs, &ValidationError{Field: "auditText", Reason: fmt.Sprintf("is %d bytes, more than %d", len(m.AuditText), MaxTextBytes)})
+	}
+	switch now := l.Now(); {
+	case m.AuditTime.IsZero():
+		errs = append(errs, &ValidationError{Field: "auditTime", Reason: "is missing"})
+	case m.AuditTime.Before(l.Earliest):
+		errs = append(errs, &ValidationError{Field: "auditTime", Reason: fmt.Sprintf("%s is before %s", FormatTime(m.AuditTime), FormatTime(l.Earliest))})
+	case m.AuditTime.After(now.Add(l.MaxSkew)):
+		errs = append(errs, &ValidationError{Field: "auditTime", Reason: fmt.Sprintf("%s is more than %s in the future", FormatTime(m.AuditTime), l.MaxSkew)})
+	}
+	if len(m.MessageID) > 1024 {
+		errs = append(errs, &ValidationError{Field: "messageId", Reason: fmt.Sprintf("is %d bytes, more than 1024", len(m.MessageID))})
+	}
+	if len(errs) > 0 {
+		return Message{}, errors.Join(errs...)
+	}
+	return m, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,163 @@
+package audit
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var now = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+
+func limits() Limits { return Limits{Now: func() time.Time { return now }} }
+
+func TestDecodeAcceptsWhatDotNetProducersSend(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		file     string
+		id, text string
+		at       string // TimeLayout
+	}{
+		{"dotnet-utc.json", "7f9c2ba4-e88f-4c1a-9c1e-3b1d0c6e2a11", "User 42 signed in", "2026-11-26T23:12:43.1234567Z"},
+		{"dotnet-local-offset.json", "0b6c1f2e-5a7d-4e8b-9f3a-2c4d6e8f0a1b", "Order 1001 shipped", "2026-11-26T23:12:43.1200000Z"},
+		{"dotnet-null-id-omitted.json", "", "Password changed for user 7", "2026-11-26T23:12:43.0000000Z"},
+		{"dotnet-unspecified-kind.json", "", "Report exported", "2026-11-26T23:12:43.5000000Z"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
+			body, err := os.ReadFile(filepath.Join("testdata", tc.file))
+			require.NoError(t, err)
+			m, err := limits().Decode(body)
+			require.NoError(t, err)
+			require.Equal(t, tc.id, m.MessageID)
+			require.Equal(t, tc.text, m.AuditText)
+			require.Equal(t, tc.at, FormatTime(m.AuditTime))
+
+			// Round trip: what we write reads back identically.
+			out, err := json.Marshal(m)
+			require.NoError(t, err)
+			again, err := limits().Decode(out)
+			require.NoError(t, err)
+			require.Equal(t, m.MessageID, again.MessageID)
+			require.Equal(t, m.AuditText, again.AuditText)
+			require.True(t, m.AuditTime.Equal(again.AuditTime))
+		})
+	}
+}
+
+func TestParseTimeForms(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		"2026-11-26T23:12:43.1234567Z":      "2026-11-26T23:12:43.1234567Z",
+		"2026-11-26T23:12:43.1234567-05:00": "2026-11-27T04:12:43.1234567Z",
+		"2026-11-26T23:12:43":               "2026-11-26T23:12:43.0000000Z",
+		"2026-11-26 23:12:43":               "2026-11-26T23:12:43.0000000Z",
+		`/Date(1795734763123)/`:             "2026-11-26T23:12:43.1230000Z",
+		`\/Date(1795734763123+0200)\/`:      "2026-11-26T23:12:43.1230000Z",
+		" 2026-11-26T23:12:43Z ":            "2026-11-26T23:12:43.0000000Z",
+	}
+	for in, want := range cases {
+		got, err := ParseTime(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, FormatTime(got), in)
+	}
+	for _, bad := range []string{"", "yesterday", "2026-13-01T00:00:00Z", "/Date(abc)/", "/Date(1+02)/", "/Date(12"} {
+		_, err := ParseTime(bad)
+		require.Error(t, err, bad)
+	}
+}
+
+func TestDecodeRejectsBadInputWithReasons(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, body string
+		decode     bool     // a *DecodeError rather than validation
+		fields     []string // fields named by ValidationErrors
+	}{
+		{"not json", `audit: hello`, true, nil},
+		{"array", `[1,2]`, true, nil},
+		{"time not a string", `{"auditText":"x","auditTime":12}`, true, nil},
+		{"time garbage", `{"auditText":"x","auditTime":"soon"}`, true, nil},
+		{"not utf8", "{\"auditText\":\"\xff\",\"auditTime\":\"2026-11-26T23:12:43Z\"}", true, nil},
+		{"empty text", `{"auditText":"  ","auditTime":"2026-11-26T23:12:43Z"}`, false, []string{"auditText"}},
+		{"missing time", `{"auditText":"x"}`, false, []string{"auditTime"}},
+		{"null time", `{"auditText":"x","auditTime":null}`, false, []string{"auditTime"}},
+		{"dotnet default time", `{"auditText":"x","auditTime":"0001-01-01T00:00:00"}`, false, []string{"auditTime"}},
+		{"far future", `{"auditText":"x","auditTime":"2030-01-01T00:00:00Z"}`, false, []string{"auditTime"}},
+		{"everything wrong", `{}`, false, []string{"auditText", "auditTime"}},
+		{"oversize", `{"auditText":"` + strings.Repeat("a", MaxTextBytes+1) + `","auditTime":"2026-11-26T23:12:43Z"}`, false, []string{"auditText"}},
+		{"huge id", `{"messageId":"` + strings.Repeat("i", 1025) + `","auditText":"x","auditTime":"2026-11-26T23:12:43Z"}`, false, []string{"messageId"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := limits().Decode([]byte(tc.body))
+			require.Error(t, err)
+			var de *DecodeError
+			require.Equal(t, tc.decode, errors.As(err, &de), "decode error? %v", err)
+			var fields []string
+			for _, e := range unwrapAll(err) {
+				var ve *ValidationError
+				if errors.As(e, &ve) {
+					fields = append(fields, ve.Field)
+				}
+			}
+			require.ElementsMatch(t, tc.fields, fields, "%v", err)
+			require.NotContains(t, err.Error(), strings.Repeat("a", 100), "reasons never carry the text")
+		})
+	}
+}
+
+func TestDecodeAcceptsTimeAtSkewBoundary(t *testing.T) {
+	t.Parallel()
+	body := `{"auditText":"x","auditTime":"` + FormatTime(now.Add(24*time.Hour)) + `"}`
+	_, err := limits().Decode([]byte(body))
+	require.NoError(t, err)
+}
+
+func unwrapAll(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, name := range []string{"dotnet-utc.json", "dotnet-local-offset.json", "dotnet-null-id-omitted.json", "dotnet-unspecified-kind.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		require.NoError(f, err)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"auditText":"x","auditTime":"\/Date(1795734763123+0200)\/"}`))
+	f.Add([]byte(`{"auditTime":null}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, err := limits().Decode(body)
+		if err != nil {
+			var de *DecodeError
+			var ve *ValidationError
+			if !errors.As(err, &de) && !errors.As(err, &ve) {
+				for _, e := range unwrapAll(err) {
+					if !errors.As(e, &ve) {
+						t.Fatalf("untyped error %T: %v", err, err)
+					}
+				}
+			}
+			return
+		}
+		// Anything accepted survives our own encoding unchanged.
+		out, err := json.Marshal(m)
+		require.NoError(t, err)
+		again, err := limits().Decode(out)
+		require.NoError(t, err)
+		require.Equal(t, m.MessageID, again.MessageID)
+		require.Equal(t, m.AuditText, again.AuditText)
+		require.Equal(t, FormatTime(m.AuditTime), FormatTime(again.AuditTime))
+	})
+}
