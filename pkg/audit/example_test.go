@@ -24,5 +24,5 @@ func ExampleDecode() {
 	// Order 1001 shipped
 	// 2026-11-26T23:12:43.1234567Z
 	// invalid audit message: auditText is empty
-	// invalid audit message: auditTime 0001-01-01T00:00:00.0000000Z is before 2000-01-01T00:00:00.0000000Z
+	// invalid audit message: auditTime is missing or 0001-01-01T00:00:00 (an unset .NET DateTime)
 }

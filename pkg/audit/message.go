@@ -191,7 +191,7 @@ func (l Limits) Decode(body []byte) (Message, error) {
 	}
 	switch now := l.Now(); {
 	case m.AuditTime.IsZero():
-		errs = append(errs, &ValidationError{Field: "auditTime", Reason: "is missing"})
+		errs = append(errs, &ValidationError{Field: "auditTime", Reason: "is missing or 0001-01-01T00:00:00 (an unset .NET DateTime)"})
 	case m.AuditTime.Before(l.Earliest):
 		errs = append(errs, &ValidationError{Field: "auditTime", Reason: fmt.Sprintf("%s is before %s", FormatTime(m.AuditTime), FormatTime(l.Earliest))})
 	case m.AuditTime.After(now.Add(l.MaxSkew)):

@@ -46,7 +46,7 @@ func (f *fakeTable) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...f
 }
 
 func s(v types.AttributeValue) string { return v.(*types.AttributeValueMemberS).Value }
-func ptr[T any](v T) *T              { return &v }
+func ptr[T any](v T) *T               { return &v }
 
 func record(key, text string) Record {
 	return Record{Key: key, KeySource: "producer", SQSMessageID: "sqs-" + key,
