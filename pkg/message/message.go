@@ -37,3 +37,12 @@ const (
 
 // MaxAttributes is the most message attributes SQS accepts on one message.
 const MaxAttributes = 10
+
+// SystemAttrTraceHeader is the SQS message system attribute that carries the
+// X-Ray trace header from producer to consumer. System attributes do not count
+// towards the message size or the 10-attribute limit.
+const SystemAttrTraceHeader = "AWSTraceHeader"
+
+// MaxMessageBytes is SQS's largest message (body plus message attributes) and
+// largest SendMessageBatch request payload: 1 MiB.
+const MaxMessageBytes = 1 << 20

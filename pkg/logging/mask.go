@@ -1,0 +1,252 @@
+package logging
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Redacted replaces the value of a secret-looking field.
+const Redacted = "[REDACTED]"
+
+// MaskingFormatter masks every entry before Inner formats it:
+//   - a field whose key looks secret (password, passwd, secret, token, auth,
+//     authorization, credential, api key, private key, signature, cookie) is
+//     replaced by "[REDACTED]" whatever its value;
+//   - a field whose key names a phone number (phone, msisdn, destination, to)
+//     has its digits masked even without a leading "+";
+//   - in the message and in every string or error field, E.164-looking
+//     numbers ("+" then 8–15 digits, single spaces, dots or dashes allowed
+//     between digits) keep their country code and last two digits
+//     (+447700900089 → +44********89), and "key=value" / "key: value" pairs
+//     with a secret-looking key have their value replaced.
+//
+// Values of other types (numbers, maps, structs) are passed through: log
+// fields, not payloads.
+type MaskingFormatter struct {
+	// Inner formats the masked entry.
+	Inner logrus.Formatter
+}
+
+// Format masks a copy of entry and formats it with Inner. The entry passed
+// in is not modified.
+func (f *MaskingFormatter) Format(entry *logrus.Entry) ([]byte, error) {
+	masked := *entry
+	masked.Message = Mask(entry.Message)
+	var data logrus.Fields
+	for k, v := range entry.Data {
+		nv, changed := maskField(k, v)
+		if !changed {
+			continue
+		}
+		if data == nil {
+			data = make(logrus.Fields, len(entry.Data))
+			for k2, v2 := range entry.Data {
+				data[k2] = v2
+			}
+		}
+		data[k] = nv
+	}
+	if data != nil {
+		masked.Data = data
+	}
+	return f.Inner.Format(&masked)
+}
+
+func maskField(key string, v any) (any, bool) {
+	if v == nil {
+		return v, false
+	}
+	if isSecretKey(key) {
+		return Redacted, true
+	}
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case error:
+		return Mask(x.Error()), true // the JSON formatter would call Error() anyway
+	default:
+		return v, false
+	}
+	if isPhoneKey(key) {
+		m := maskBarePhone(s)
+		return m, m != s
+	}
+	m := Mask(s)
+	return m, m != s
+}
+
+var secretWords = []string{"password", "passwd", "secret", "token", "auth", "credential", "apikey", "api_key", "api-key", "private_key", "privatekey", "signature", "cookie"}
+
+func isSecretKey(key string) bool {
+	for _, w := range secretWords {
+		if containsFold(key, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func isPhoneKey(key string) bool {
+	return containsFold(key, "phone") || containsFold(key, "msisdn") ||
+		strings.EqualFold(key, "destination") || strings.EqualFold(key, "to")
+}
+
+// containsFold reports whether s contains the lower-case ASCII word sub,
+// ignoring ASCII case, without allocating.
+func containsFold(s, sub string) bool {
+	n := len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for ; j < n; j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+// secretPair matches key=value and key: value where the key looks secret,
+// including "Authorization: Bearer xyz" and JSON-ish "token":"xyz".
+var secretPair = regexp.MustCompile(`(?i)([a-z0-9_.\-]*(?:password|passwd|secret|token|auth|credential|api[_\-]?key|private[_\-]?key|signature|cookie)[a-z0-9_.\-]*["']?\s*[:=]\s*["']?)((?:bearer|basic)\s+)?[^\s"',;&}]+`)
+
+// Mask returns s with E.164-looking phone numbers and secret key/value pairs
+// masked, as MaskingFormatter does for messages and string fields.
+func Mask(s string) string {
+	if strings.IndexByte(s, '+') >= 0 {
+		s = maskE164(s)
+	}
+	if hasSecretWord(s) {
+		s = secretPair.ReplaceAllString(s, "${1}${2}"+Redacted)
+	}
+	return s
+}
+
+var secretHints = []string{"pass", "secret", "token", "auth", "credential", "key", "signature", "cookie"}
+
+func hasSecretWord(s string) bool {
+	for _, w := range secretHints {
+		if containsFold(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isSep(c byte) bool { return c == ' ' || c == '-' || c == '.' }
+
+// maskE164 masks every "+" followed by 8–15 digits (single separators allowed
+// between digits) that is not glued to a preceding digit or letter.
+func maskE164(s string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != '+' || i+1 >= len(s) || !isDigit(s[i+1]) {
+			continue
+		}
+		if i > 0 && (isDigit(s[i-1]) || isLetter(s[i-1])) {
+			continue
+		}
+		digits := make([]byte, 0, 16)
+		end := i + 1
+		j := i + 1
+		for j < len(s) {
+			if isDigit(s[j]) {
+				digits = append(digits, s[j])
+				j++
+				end = j
+				continue
+			}
+			if isSep(s[j]) && j+1 < len(s) && isDigit(s[j+1]) && len(digits) > 0 {
+				j++
+				continue
+			}
+			break
+		}
+		if len(digits) < 8 || len(digits) > 15 || (end < len(s) && isLetter(s[end])) {
+			i = end - 1
+			continue
+		}
+		if b.Len() == 0 {
+			b.Grow(len(s))
+		}
+		b.WriteString(s[last:i])
+		b.WriteByte('+')
+		b.WriteString(maskDigits(string(digits)))
+		last = end
+		i = end - 1
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isLetter(c byte) bool { return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') }
+
+// maskBarePhone masks a value known to be a phone number: its digits keep the
+// country code and last two, with or without a leading "+"; other characters
+// are dropped.
+func maskBarePhone(s string) string {
+	digits := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if isDigit(s[i]) {
+			digits = append(digits, s[i])
+		}
+	}
+	if len(digits) == 0 {
+		return s
+	}
+	prefix := ""
+	if strings.HasPrefix(strings.TrimSpace(s), "+") {
+		prefix = "+"
+	}
+	return prefix + maskDigits(string(digits))
+}
+
+// maskDigits keeps the country code and the last two digits of an
+// international number without its "+".
+func maskDigits(d string) string {
+	keep := countryCodeLen(d)
+	if len(d) < keep+4 {
+		return strings.Repeat("*", len(d))
+	}
+	return d[:keep] + strings.Repeat("*", len(d)-keep-2) + d[len(d)-2:]
+}
+
+// twoDigitCodes are the ITU country codes of length two; 1 and 7 are the only
+// one-digit codes, everything else has three digits.
+var twoDigitCodes = map[string]bool{
+	"20": true, "27": true, "30": true, "31": true, "32": true, "33": true, "34": true, "36": true,
+	"39": true, "40": true, "41": true, "43": true, "44": true, "45": true, "46": true, "47": true,
+	"48": true, "49": true, "51": true, "52": true, "53": true, "54": true, "55": true, "56": true,
+	"57": true, "58": true, "60": true, "61": true, "62": true, "63": true, "64": true, "65": true,
+	"66": true, "81": true, "82": true, "84": true, "86": true, "90": true, "91": true, "92": true,
+	"93": true, "94": true, "95": true, "98": true,
+}
+
+func countryCodeLen(d string) int {
+	switch {
+	case d == "":
+		return 0
+	case d[0] == '1' || d[0] == '7':
+		return 1
+	case len(d) >= 2 && twoDigitCodes[d[:2]]:
+		return 2
+	default:
+		return min(3, len(d))
+	}
+}
