@@ -1,0 +1,436 @@
+package workflows
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Rule names one check; every Finding carries the rule it breaks.
+type Rule string
+
+// The rules Check applies.
+const (
+	// RuleStaticCredentials: no static AWS keys anywhere (action inputs,
+	// environment variables, secrets named like AWS keys).
+	RuleStaticCredentials Rule = "static-aws-credentials"
+	// RuleIDToken: a job that assumes an AWS role or deploys has
+	// `permissions: id-token: write` (job level, or workflow level when the
+	// job sets none), given as an explicit scope.
+	RuleIDToken Rule = "oidc-id-token"
+	// RuleOIDCRole: credentials come from configure-aws-credentials with a
+	// role-to-assume taken from a GitHub variable, before any make target that
+	// talks to AWS.
+	RuleOIDCRole Rule = "oidc-role"
+	// RuleEnvironment: a job that deploys ENV=x runs in GitHub environment x
+	// (plan-only jobs: x or x-plan); prod applies only in `prod`.
+	RuleEnvironment Rule = "deploy-environment"
+	// RuleApplyPlan: `make apply ENV=x PLAN=f` applies a file downloaded in
+	// the same job from the artifact into which an upstream job uploaded the
+	// plan that `make plan ENV=x PLAN=...` wrote.
+	RuleApplyPlan Rule = "apply-consumes-plan"
+	// RulePinnedAction: every remote action and reusable workflow is pinned to
+	// a full 40-hex commit SHA with its version in a trailing comment.
+	RulePinnedAction Rule = "pinned-action"
+	// RuleMake: steps that build, test or deploy call a Makefile target and no
+	// build tool directly.
+	RuleMake Rule = "build-through-make"
+	// RuleTimeout: every job sets timeout-minutes.
+	RuleTimeout Rule = "job-timeout"
+	// RuleTrigger: no pull_request_target or workflow_run triggers.
+	RuleTrigger Rule = "unsafe-trigger"
+)
+
+// Finding is one rule broken at one place.
+type Finding struct {
+	// File is the workflow's name as parsed.
+	File string
+	// Line is the 1-based line the finding points at (0 when unknown).
+	Line int
+	// Job is the job id ("" for the workflow level).
+	Job string
+	// Step labels the step ("" for a job- or workflow-level finding).
+	Step string
+	// Rule is the rule broken.
+	Rule Rule
+	// Message says what is wrong.
+	Message string
+}
+
+// String renders the finding as "file:line: job x: step y: [rule] message".
+func (f Finding) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:%d: ", f.File, f.Line)
+	if f.Job != "" {
+		fmt.Fprintf(&b, "job %s: ", f.Job)
+	}
+	if f.Step != "" {
+		fmt.Fprintf(&b, "step %q: ", f.Step)
+	}
+	fmt.Fprintf(&b, "[%s] %s", f.Rule, f.Message)
+	return b.String()
+}
+
+// awsTargets are the Makefile targets that reach a real AWS account.
+var awsTargets = map[string]bool{
+	"tf-init": true, "plan": true, "apply": true, "outputs": true, "test-deployed": true, "destroy": true,
+}
+
+// mutatingTargets change or exercise a deployed environment; they need the
+// environment's own protection, not only its plan environment.
+var mutatingTargets = map[string]bool{"apply": true, "test-deployed": true, "destroy": true}
+
+const (
+	configureAWSAction = "aws-actions/configure-aws-credentials"
+	uploadAction       = "actions/upload-artifact"
+	downloadAction     = "actions/download-artifact"
+)
+
+var (
+	pinnedRef      = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[^@]+)?@[0-9a-f]{40}$`)
+	versionComment = regexp.MustCompile(`^v?[0-9]+(\.[0-9]+)*\S*$`)
+	dockerDigest   = regexp.MustCompile(`^docker://[^@]+@sha256:[0-9a-f]{64}$`)
+	// Secrets named like AWS keys: AWS_ACCESS_KEY_ID, AWS_SECRET, MY_AWS_SECRET_KEY, ...
+	awsKeySecret = regexp.MustCompile(`(?i)secrets\.[A-Z0-9_]*(AWS_?(ACCESS|SECRET|SESSION)|(ACCESS|SECRET)_?(ACCESS_?)?KEY)`)
+	// Static key variables, as YAML keys or assigned in scripts.
+	awsKeyVariable = regexp.MustCompile(`^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)$`)
+	awsKeyExport   = regexp.MustCompile(`\bAWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)\s*=`)
+	literalRoleARN = regexp.MustCompile(`arn:aws[a-z-]*:iam::[0-9]{12}:`)
+	buildStepName  = regexp.MustCompile(`(?i)\b(build|test|tests|lint|plan|apply|deploy|destroy)\b`)
+)
+
+// staticKeyInputs are configure-aws-credentials inputs (or any action's) that
+// carry long-lived keys.
+var staticKeyInputs = map[string]bool{
+	"aws-access-key-id": true, "aws-secret-access-key": true, "aws-session-token": true,
+}
+
+// Check applies every rule to the workflow and returns the findings, ordered
+// by line.
+func Check(w *Workflow) []Finding {
+	c := &checker{w: w}
+	c.triggers()
+	c.staticCredentials(w.root, "")
+	for _, j := range w.Jobs {
+		c.job(j)
+	}
+	sort.SliceStable(c.out, func(a, b int) bool { return c.out[a].Line < c.out[b].Line })
+	return c.out
+}
+
+type checker struct {
+	w   *Workflow
+	out []Finding
+}
+
+func (c *checker) add(line int, j *Job, s *Step, rule Rule, format string, args ...any) {
+	f := Finding{File: c.w.File, Line: line, Rule: rule, Message: fmt.Sprintf(format, args...)}
+	if j != nil {
+		f.Job = j.ID
+	}
+	if s != nil {
+		f.Step = s.Label()
+	}
+	c.out = append(c.out, f)
+}
+
+func (c *checker) triggers() {
+	for _, e := range c.w.Events {
+		if e == "pull_request_target" || e == "workflow_run" {
+			c.add(c.w.EventLines[e], nil, nil, RuleTrigger, "trigger %s runs with the repository's secrets and write token on code from forks", e)
+		}
+	}
+}
+
+// staticCredentials walks a YAML tree for static AWS keys. At the workflow
+// level (job == "") it skips `jobs:`, which each job walks itself.
+func (c *checker) staticCredentials(n *yaml.Node, jobID string) {
+	var j *Job
+	if jobID != "" {
+		j = c.w.Job(jobID)
+	}
+	var walk func(n *yaml.Node, top bool)
+	walk = func(n *yaml.Node, top bool) {
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if top && jobID == "" && k.Value == "jobs" {
+					continue
+				}
+				switch {
+				case staticKeyInputs[k.Value]:
+					c.add(k.Line, j, nil, RuleStaticCredentials, "input %s passes a long-lived AWS key; assume a role with OIDC (role-to-assume) instead", k.Value)
+				case awsKeyVariable.MatchString(k.Value):
+					c.add(k.Line, j, nil, RuleStaticCredentials, "variable %s sets a static AWS key; assume a role with OIDC instead", k.Value)
+				}
+				walk(v, false)
+			}
+		case yaml.SequenceNode, yaml.DocumentNode:
+			for _, child := range n.Content {
+				walk(child, false)
+			}
+		case yaml.ScalarNode:
+			if m := awsKeySecret.FindString(n.Value); m != "" {
+				c.add(n.Line, j, nil, RuleStaticCredentials, "uses %s, a secret named like an AWS key; assume a role with OIDC instead", m)
+			}
+			if m := awsKeyExport.FindString(n.Value); m != "" {
+				c.add(n.Line, j, nil, RuleStaticCredentials, "script sets %s: static AWS keys are not allowed", strings.TrimSpace(strings.TrimSuffix(m, "=")))
+			}
+		}
+	}
+	walk(n, true)
+}
+
+func (c *checker) job(j *Job) {
+	c.staticCredentials(j.node, j.ID)
+	c.pinned(j.Line, j, nil, j.Uses, jobUsesComment(j))
+	if j.Uses == "" && j.TimeoutMinutes == "" {
+		c.add(j.Line, j, nil, RuleTimeout, "job has no timeout-minutes (the default is 6 hours)")
+	}
+
+	var (
+		assumesRole bool
+		awsCalls    []MakeCall
+		roleLine    = -1
+	)
+	for _, s := range j.Steps {
+		c.pinned(s.Line, j, s, s.Uses, s.UsesComment)
+		c.makeOnly(j, s)
+		if s.Action() == configureAWSAction {
+			assumesRole = true
+			c.role(j, s)
+			if roleLine < 0 {
+				roleLine = s.Line
+			}
+		}
+		for _, mc := range makeCalls(s.Run) {
+			if !touchesAWS(mc) {
+				continue
+			}
+			awsCalls = append(awsCalls, mc)
+			if roleLine < 0 || s.Line < roleLine {
+				c.add(s.Line, j, s, RuleOIDCRole, "make %s reaches AWS before any configure-aws-credentials step assumed a role", strings.Join(mc.Targets, " "))
+			}
+		}
+		for _, mc := range makeCalls(s.Run) {
+			if mc.Has("apply") {
+				c.applyPlan(j, s, mc)
+			}
+		}
+	}
+
+	if assumesRole || len(awsCalls) > 0 || j.Environment.Name != "" {
+		c.idToken(j)
+	}
+	c.environment(j, awsCalls)
+}
+
+func touchesAWS(mc MakeCall) bool {
+	for _, t := range mc.Targets {
+		if awsTargets[t] {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *checker) pinned(line int, j *Job, s *Step, uses, comment string) {
+	switch {
+	case uses == "", strings.HasPrefix(uses, "./"):
+		return
+	case strings.HasPrefix(uses, "docker://"):
+		if !dockerDigest.MatchString(uses) {
+			c.add(line, j, s, RulePinnedAction, "%s is not pinned to an image digest (@sha256:...)", uses)
+		}
+	case !pinnedRef.MatchString(uses):
+		c.add(line, j, s, RulePinnedAction, "%s is not pinned to a full 40-hex commit SHA", uses)
+	case !versionComment.MatchString(comment):
+		c.add(line, j, s, RulePinnedAction, "%s has no version comment (write `uses: owner/repo@<sha> # vX.Y.Z`)", uses)
+	}
+}
+
+func jobUsesComment(j *Job) string {
+	if v := mappingValue(j.node, "uses"); v != nil {
+		return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v.LineComment), "#"))
+	}
+	return ""
+}
+
+// knownBuildActions build or test outside the Makefile.
+var knownBuildActions = map[string]bool{
+	"golangci/golangci-lint-action": true, "dominikh/staticcheck-action": true,
+	"hashicorp/tfc-workflows-github": true, "aquasecurity/tfsec-action": true,
+	"aquasecurity/trivy-action": true, "goreleaser/goreleaser-action": true,
+	"dflook/terraform-apply": true, "dflook/terraform-plan": true,
+}
+
+func (c *checker) makeOnly(j *Job, s *Step) {
+	if s.Uses != "" {
+		if knownBuildActions[s.Action()] {
+			c.add(s.Line, j, s, RuleMake, "%s builds or tests outside the Makefile; call a make target", s.Action())
+		}
+		return
+	}
+	for _, cmd := range directToolCalls(s.Run) {
+		c.add(s.Line, j, s, RuleMake, "runs `%s` directly; builds and tests go through a Makefile target", cmd)
+	}
+	if buildStepName.MatchString(s.Name) && len(makeCalls(s.Run)) == 0 {
+		c.add(s.Line, j, s, RuleMake, "step named %q does not call make", s.Name)
+	}
+}
+
+func (c *checker) role(j *Job, s *Step) {
+	role := string(s.With["role-to-assume"])
+	switch {
+	case role == "":
+		c.add(s.Line, j, s, RuleOIDCRole, "configure-aws-credentials without role-to-assume")
+	case literalRoleARN.MatchString(role):
+		c.add(s.Line, j, s, RuleOIDCRole, "role-to-assume is a literal ARN; take it from a GitHub environment variable (${{ vars.AWS_DEPLOY_ROLE_ARN }})")
+	case !strings.Contains(role, "vars."):
+		c.add(s.Line, j, s, RuleOIDCRole, "role-to-assume %q does not come from a GitHub variable", role)
+	}
+}
+
+func (c *checker) idToken(j *Job) {
+	p, where := j.Permissions, "job"
+	if !p.Set {
+		p, where = c.w.Permissions, "workflow"
+	}
+	switch {
+	case !p.Set:
+		c.add(j.Line, j, nil, RuleIDToken, "job assumes an AWS role but neither it nor the workflow sets permissions (id-token: write)")
+	case p.All != "":
+		c.add(j.Line, j, nil, RuleIDToken, "%s permissions are %q; grant id-token: write (and contents: read) explicitly", where, p.All)
+	case p.Scopes["id-token"] != "write":
+		c.add(j.Line, j, nil, RuleIDToken, "job assumes an AWS role but its %s permissions lack id-token: write", where)
+	}
+}
+
+// environment checks that a deploying job runs in the GitHub environment of
+// the ENV it deploys (plan-only jobs may use ENV-plan).
+func (c *checker) environment(j *Job, calls []MakeCall) {
+	envs := map[string]bool{}
+	mutates := false
+	for _, mc := range calls {
+		env := mc.Vars["ENV"]
+		if env == "" {
+			env = "dev" // the Makefile's default
+		}
+		envs[env] = true
+		for _, t := range mc.Targets {
+			mutates = mutates || mutatingTargets[t]
+		}
+	}
+	if strings.HasPrefix(j.Environment.Name, "prod") {
+		envs["prod"] = true
+	}
+	if len(envs) > 1 {
+		c.add(j.Line, j, nil, RuleEnvironment, "job deploys to several environments (%s); use one job per environment", strings.Join(sortedKeys(envs), ", "))
+		return
+	}
+	for env := range envs {
+		got := j.Environment.Name
+		switch {
+		case got == "":
+			c.add(j.Line, j, nil, RuleEnvironment, "job deploys to %s without a GitHub environment: add `environment: %s` so its protection rules and variables apply", env, env)
+		case mutates && got != env:
+			c.add(j.Line, j, nil, RuleEnvironment, "job applies to %s but runs in environment %q; it must run in %q", env, got, env)
+		case !mutates && got != env && got != env+"-plan":
+			c.add(j.Line, j, nil, RuleEnvironment, "job plans %s but runs in environment %q; use %q or %q", env, got, env+"-plan", env)
+		}
+	}
+}
+
+// applyPlan checks that `make apply` applies the plan file an upstream plan
+// job of the same environment wrote and uploaded, downloaded in this job.
+func (c *checker) applyPlan(j *Job, s *Step, mc MakeCall) {
+	env, plan := mc.Vars["ENV"], mc.Vars["PLAN"]
+	if env == "" || plan == "" {
+		c.add(s.Line, j, s, RuleApplyPlan, "make apply must name the environment and the plan file it applies (ENV=... PLAN=...)")
+		return
+	}
+	for k := range mc.Vars {
+		if k != "ENV" && k != "PLAN" {
+			c.add(s.Line, j, s, RuleApplyPlan, "make apply takes only ENV and PLAN; %s would change what is applied", k)
+		}
+	}
+	// The download step in this job that put the plan file where apply reads it.
+	var dl *Step
+	for _, prev := range j.Steps {
+		if prev == s {
+			break
+		}
+		if prev.Action() == downloadAction && cleanPath(withDefault(prev.With["path"], ".")) == cleanPath(path.Dir(plan)) {
+			dl = prev
+		}
+	}
+	if dl == nil {
+		c.add(s.Line, j, s, RuleApplyPlan, "PLAN=%s is not the output of a download-artifact step earlier in this job", plan)
+		return
+	}
+	artifact := string(dl.With["name"])
+	if artifact == "" {
+		c.add(dl.Line, j, dl, RuleApplyPlan, "the plan download takes every artifact of the run; name the plan artifact")
+		return
+	}
+	// An upstream job (or this one, earlier) that ran make plan ENV=env and
+	// uploaded that very file under that artifact name.
+	candidates := append(c.w.Upstream(j), j.ID)
+	for _, id := range candidates {
+		if producesPlan(c.w.Job(id), env, artifact, path.Base(plan)) {
+			return
+		}
+	}
+	c.add(s.Line, j, s, RuleApplyPlan,
+		"applies %s from artifact %q, but no job it needs uploads that file from `make plan ENV=%s` under that name", plan, artifact, env)
+}
+
+// producesPlan reports whether job p runs `make plan ENV=env PLAN=x` and then
+// uploads x, whose base name is base, as artifact.
+func producesPlan(p *Job, env, artifact, base string) bool {
+	if p == nil {
+		return false
+	}
+	var planned []string
+	for _, s := range p.Steps {
+		for _, mc := range makeCalls(s.Run) {
+			if mc.Has("plan") && mc.Vars["ENV"] == env && mc.Vars["PLAN"] != "" {
+				planned = append(planned, cleanPath(mc.Vars["PLAN"]))
+			}
+		}
+		if s.Action() != uploadAction || string(s.With["name"]) != artifact {
+			continue
+		}
+		for _, up := range strings.Fields(string(s.With["path"])) {
+			for _, pl := range planned {
+				if cleanPath(up) == pl && path.Base(pl) == base {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func cleanPath(p string) string { return path.Clean(strings.TrimSpace(p)) }
+
+func withDefault(v Scalar, def string) string {
+	if strings.TrimSpace(string(v)) == "" {
+		return def
+	}
+	return string(v)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
