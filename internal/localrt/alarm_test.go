@@ -1,0 +1,116 @@
+package localrt
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/stretchr/testify/require"
+)
+
+func dlqAlarm(treat string, n, m int32) cwtypes.MetricAlarm {
+	a := cwtypes.MetricAlarm{
+		AlarmName:          aws.String("audit-dlq-not-empty"),
+		AlarmDescription:   aws.String("audit DLQ has messages"),
+		AlarmArn:           aws.String("arn:aws:cloudwatch:us-east-1:123456789012:alarm:audit-dlq-not-empty"),
+		Namespace:          aws.String("AWS/SQS"),
+		MetricName:         aws.String("ApproximateNumberOfMessagesVisible"),
+		Dimensions:         []cwtypes.Dimension{{Name: aws.String("QueueName"), Value: aws.String("audit-dlq")}},
+		Statistic:          cwtypes.StatisticMaximum,
+		Period:             aws.Int32(60),
+		EvaluationPeriods:  aws.Int32(n),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
+		Threshold:          aws.Float64(0),
+		ActionsEnabled:     aws.Bool(true),
+		AlarmActions:       []string{"arn:aws:sns:us-east-1:123456789012:alarms"},
+	}
+	if treat != "" {
+		a.TreatMissingData = aws.String(treat)
+	}
+	if m > 0 {
+		a.DatapointsToAlarm = aws.Int32(m)
+	}
+	return a
+}
+
+func points(vals ...float64) []datapoint {
+	out := make([]datapoint, len(vals))
+	at := time.Date(2026, 11, 27, 0, 50, 0, 0, time.UTC)
+	for i, v := range vals {
+		if v < 0 {
+			out[i] = datapoint{at: at, missing: true}
+			continue
+		}
+		out[i] = datapoint{at: at, value: v}
+	}
+	return out
+}
+
+func TestEvaluateAppliesThresholdAndMissingData(t *testing.T) {
+	t.Parallel()
+	const missing = -1
+	cases := []struct {
+		name    string
+		alarm   cwtypes.MetricAlarm
+		points  []datapoint
+		current string
+		want    string
+	}{
+		{"breach", dlqAlarm("notBreaching", 1, 0), points(2), StateOK, StateAlarm},
+		{"at threshold is not greater", dlqAlarm("notBreaching", 1, 0), points(0), StateAlarm, StateOK},
+		{"missing treated as not breaching", dlqAlarm("notBreaching", 1, 0), points(missing), StateAlarm, StateOK},
+		{"missing treated as breaching", dlqAlarm("breaching", 1, 0), points(missing), StateOK, StateAlarm},
+		{"missing by default is insufficient data", dlqAlarm("", 1, 0), points(missing), StateOK, StateInsufficientData},
+		{"ignore keeps the state", dlqAlarm("ignore", 1, 0), points(missing), StateAlarm, StateAlarm},
+		{"2 of 3 needs two breaches", dlqAlarm("notBreaching", 3, 2), points(1, 0, 0), StateOK, StateOK},
+		{"2 of 3 alarms on two breaches", dlqAlarm("notBreaching", 3, 2), points(1, 0, 3), StateOK, StateAlarm},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, reason, data := evaluate(tc.alarm, tc.points, tc.current)
+			require.Equal(t, tc.want, got)
+			if got != tc.current {
+				require.NotEmpty(t, reason)
+				require.True(t, json.Valid([]byte(data)), data)
+			}
+		})
+	}
+	_, reason, _ := evaluate(dlqAlarm("notBreaching", 1, 0), points(2), StateOK)
+	require.Equal(t, "Threshold Crossed: 1 out of the last 1 datapoints [2.0 (27/11/26 00:50:00)] was greater than the threshold (0.0) (minimum 1 datapoint for OK -> ALARM transition).", reason)
+}
+
+func TestAlarmMessageIsCloudWatchsPayload(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 27, 0, 50, 0, 123e6, time.UTC)
+	msg, err := alarmMessage(dlqAlarm("notBreaching", 1, 0), StateOK, StateAlarm, "Threshold Crossed: …", "us-east-1", at)
+	require.NoError(t, err)
+
+	var p events.CloudWatchAlarmSNSPayload
+	require.NoError(t, json.Unmarshal([]byte(msg), &p))
+	require.Equal(t, "audit-dlq-not-empty", p.AlarmName)
+	require.Equal(t, "audit DLQ has messages", p.AlarmDescription)
+	require.Equal(t, "123456789012", p.AWSAccountID)
+	require.Equal(t, StateAlarm, p.NewStateValue)
+	require.Equal(t, StateOK, p.OldStateValue)
+	require.Equal(t, "2026-11-27T00:50:00.123+0000", p.StateChangeTime)
+	require.Equal(t, "US East (N. Virginia)", p.Region)
+	require.Equal(t, "arn:aws:cloudwatch:us-east-1:123456789012:alarm:audit-dlq-not-empty", p.AlarmARN)
+	require.Equal(t, "ApproximateNumberOfMessagesVisible", p.Trigger.MetricName)
+	require.Equal(t, "AWS/SQS", p.Trigger.Namespace)
+	require.Equal(t, "Statistic", p.Trigger.StatisticType)
+	require.Equal(t, "MAXIMUM", p.Trigger.Statistic)
+	require.Equal(t, []events.CloudWatchDimension{{Name: "QueueName", Value: "audit-dlq"}}, p.Trigger.Dimensions)
+	require.EqualValues(t, 60, p.Trigger.Period)
+	require.EqualValues(t, 1, p.Trigger.EvaluationPeriods)
+	require.Equal(t, "GreaterThanThreshold", p.Trigger.ComparisonOperator)
+	require.Zero(t, p.Trigger.Threshold)
+	require.Equal(t, "- TreatMissingData:                    notBreaching", p.Trigger.TreatMissingData)
+
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal([]byte(msg), &raw))
+	require.Contains(t, raw["Trigger"], "Unit", "Unit is present (null), as CloudWatch sends it")
+}
