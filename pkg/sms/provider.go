@@ -1,0 +1,115 @@
+package sms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Message is what a Provider sends.
+type Message struct {
+	// RequestID is passed along where the provider can record it.
+	RequestID string
+	// To is the E.164 destination.
+	To string
+	// Body is the text.
+	Body string
+	// SenderID overrides the provider's default sender when set.
+	SenderID string
+}
+
+// Receipt is the provider's acknowledgement of an accepted message.
+type Receipt struct {
+	// Provider is the provider's name ("sns", "twilio").
+	Provider string `json:"provider"`
+	// ID is the provider's message id (SNS MessageId, Twilio SID).
+	ID string `json:"id"`
+}
+
+// Provider sends one text message. Implementations make exactly one attempt
+// (no internal retries, which are how duplicates happen) and return an *Error
+// that classifies any failure. They are safe for concurrent use.
+type Provider interface {
+	// Name identifies the provider in logs and receipts.
+	Name() string
+	// Send makes one attempt to send m.
+	Send(ctx context.Context, m Message) (Receipt, error)
+}
+
+// Kind says what a failed send means for the message.
+type Kind int
+
+const (
+	// Rejected: the provider refused the message (invalid or unsubscribed
+	// number, bad sender, bad credentials). Nothing was sent; retrying the
+	// same request cannot succeed. Permanent.
+	Rejected Kind = iota + 1
+	// Retryable: nothing was sent and a later attempt may succeed
+	// (throttling, provider 5xx, connection refused).
+	Retryable
+	// Unknown: the request reached the provider but no answer came back
+	// (timeout, connection reset): the text may or may not have been sent.
+	Unknown
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Rejected:
+		return "rejected"
+	case Retryable:
+		return "retryable"
+	case Unknown:
+		return "unknown-outcome"
+	}
+	return "unclassified"
+}
+
+// Error is a classified provider failure. Message is safe to log: numbers in
+// it are masked.
+type Error struct {
+	// Provider is the provider's name.
+	Provider string
+	// Kind classifies the failure.
+	Kind Kind
+	// Code is the provider's error code ("21211", "InvalidParameter", "HTTP 503").
+	Code string
+	// Message is the provider's explanation, numbers masked.
+	Message string
+	// RetryAfter is how long the provider asked us to wait (429 Retry-After), if it did.
+	RetryAfter time.Duration
+	// Err is the underlying error, if any.
+	Err error
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("%s %s", e.Provider, e.Kind)
+	if e.Code != "" {
+		msg += " (" + e.Code + ")"
+	}
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the Kind of a provider error; an unclassified error counts as
+// Unknown, the only safe assumption for a side effect.
+func KindOf(err error) Kind {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe.Kind
+	}
+	return Unknown
+}
+
+// RetryAfterOf returns the delay the provider asked for, if any.
+func RetryAfterOf(err error) (time.Duration, bool) {
+	var pe *Error
+	if errors.As(err, &pe) && pe.RetryAfter > 0 {
+		return pe.RetryAfter, true
+	}
+	return 0, false
+}

@@ -1,0 +1,176 @@
+package sms
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxBodyChars is the longest body accepted: ten concatenated segments, the
+// most SNS and Twilio deliver as one message.
+const MaxBodyChars = 1600
+
+// Request asks for one text message. It is the sms queue's message body.
+type Request struct {
+	// RequestID is the idempotency key: one RequestID, at most one text.
+	RequestID string `json:"requestId"`
+	// To is the destination in E.164 form, e.g. "+447700900123".
+	To string `json:"to"`
+	// Body is the text. Never logged.
+	Body string `json:"body"`
+	// SenderID is an optional alphanumeric sender id (1–11 characters) or an
+	// E.164 number to send from; the provider's default when empty.
+	SenderID string `json:"senderId,omitempty"`
+}
+
+// ValidationError says a request breaks a rule. Reason never holds the body
+// and masks any number.
+type ValidationError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ValidationError) Error() string { return "invalid sms request: " + e.Field + " " + e.Reason }
+
+// DecodeError says a body is not a Request at all.
+type DecodeError struct{ Err error }
+
+func (e *DecodeError) Error() string { return "decode sms request: " + e.Err.Error() }
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Decode parses and validates one queue body. The error is a *DecodeError or
+// one or more *ValidationError joined.
+func Decode(body []byte) (Request, error) {
+	var r Request
+	if err := json.Unmarshal(body, &r); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return Request{}, &DecodeError{Err: fmt.Errorf("invalid JSON at offset %d", syn.Offset)}
+		}
+		// Type errors name the field, never its value.
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			return Request{}, &DecodeError{Err: fmt.Errorf("field %s: want %s, got %s", typ.Field, typ.Type, typ.Value)}
+		}
+		return Request{}, &DecodeError{Err: errors.New("not a JSON object")}
+	}
+	if err := r.Validate(); err != nil {
+		return Request{}, err
+	}
+	return r, nil
+}
+
+// Validate reports every broken rule at once.
+func (r Request) Validate() error {
+	var errs []error
+	if strings.TrimSpace(r.RequestID) == "" {
+		errs = append(errs, &ValidationError{Field: "requestId", Reason: "is empty"})
+	} else if len(r.RequestID) > 256 {
+		errs = append(errs, &ValidationError{Field: "requestId", Reason: fmt.Sprintf("is %d bytes, more than 256", len(r.RequestID))})
+	}
+	if err := CheckE164(r.To); err != nil {
+		errs = append(errs, &ValidationError{Field: "to", Reason: err.Error()})
+	}
+	switch n := utf8.RuneCountInString(r.Body); {
+	case strings.TrimSpace(r.Body) == "":
+		errs = append(errs, &ValidationError{Field: "body", Reason: "is empty"})
+	case !utf8.ValidString(r.Body):
+		errs = append(errs, &ValidationError{Field: "body", Reason: "is not UTF-8"})
+	case n > MaxBodyChars:
+		errs = append(errs, &ValidationError{Field: "body", Reason: fmt.Sprintf("is %d characters, more than %d", n, MaxBodyChars)})
+	}
+	if r.SenderID != "" && !validSenderID(r.SenderID) {
+		errs = append(errs, &ValidationError{Field: "senderId", Reason: "must be 1–11 letters, digits or spaces with at least one letter, or an E.164 number"})
+	}
+	return errors.Join(errs...)
+}
+
+// PayloadHash identifies the request's content, so that a request id reused
+// for a different text is detected rather than silently treated as done.
+func (r Request) PayloadHash() string {
+	h := sha256.New()
+	for _, s := range []string{r.To, r.Body, r.SenderID} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// CheckE164 checks the shape of an E.164 number: "+", a non-zero first digit,
+// 7 to 15 digits in all, nothing else. It does not know numbering plans; the
+// provider (or package sms/phone, for producers) does.
+func CheckE164(number string) error {
+	if !strings.HasPrefix(number, "+") {
+		return fmt.Errorf("%s is not in E.164 form (must start with +)", MaskNumber(number))
+	}
+	digits := number[1:]
+	if len(digits) < 7 || len(digits) > 15 {
+		return fmt.Errorf("%s has %d digits; E.164 allows 7 to 15", MaskNumber(number), len(digits))
+	}
+	if digits[0] == '0' {
+		return fmt.Errorf("%s: a country code never starts with 0", MaskNumber(number))
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return fmt.Errorf("%s holds a character that is not a digit", MaskNumber(number))
+		}
+	}
+	return nil
+}
+
+func validSenderID(s string) bool {
+	if CheckE164(s) == nil {
+		return true
+	}
+	if len(s) > 11 {
+		return false
+	}
+	letter := false
+	for _, c := range s {
+		switch {
+		case c < unicode.MaxASCII && unicode.IsLetter(c):
+			letter = true
+		case c >= '0' && c <= '9', c == ' ':
+		default:
+			return false
+		}
+	}
+	return letter
+}
+
+// MaskNumber hides a phone number for logs and errors: the first two and last
+// two digits stay, everything else becomes '*' ("+447700900123" →
+// "+44*******23"). Numbers too short to mask safely are masked entirely
+// but for the last digit.
+func MaskNumber(number string) string {
+	if number == "" {
+		return ""
+	}
+	runes := []rune(number)
+	var digitIdx []int
+	for i, r := range runes {
+		if r >= '0' && r <= '9' {
+			digitIdx = append(digitIdx, i)
+		}
+	}
+	keep := map[int]bool{}
+	if len(digitIdx) >= 8 {
+		for _, i := range append(digitIdx[:2:2], digitIdx[len(digitIdx)-2:]...) {
+			keep[i] = true
+		}
+	} else if len(digitIdx) > 0 {
+		keep[digitIdx[len(digitIdx)-1]] = true
+	}
+	for i, r := range runes {
+		if r == '+' || keep[i] {
+			continue
+		}
+		runes[i] = '*'
+	}
+	return string(runes)
+}

@@ -1,0 +1,118 @@
+package sms
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// PublishAPI is the subset of *sns.Client operations the SNS provider uses.
+type PublishAPI interface {
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// SNS sends text messages with Amazon SNS (AWS End User Messaging) as
+// transactional SMS. Create it with NewSNS.
+type SNS struct {
+	client PublishAPI
+	// maxPrice is the optional AWS.SNS.SMS.MaxPrice attribute (USD).
+	maxPrice string
+}
+
+// SNSOption configures the SNS provider.
+type SNSOption func(*SNS)
+
+// WithMaxPrice caps the price of each message (USD, e.g. "0.50").
+func WithMaxPrice(usd string) SNSOption { return func(p *SNS) { p.maxPrice = usd } }
+
+// NewSNS returns a provider publishing through client. The provider turns
+// off the SDK's retries for its Publish calls: a retried Publish after a lost
+// response is a second text.
+func NewSNS(client PublishAPI, opts ...SNSOption) *SNS {
+	p := &SNS{client: client}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// Name implements Provider.
+func (p *SNS) Name() string { return "sns" }
+
+// Send implements Provider.
+func (p *SNS) Send(ctx context.Context, m Message) (Receipt, error) {
+	attrs := map[string]types.MessageAttributeValue{
+		"AWS.SNS.SMS.SMSType": {DataType: aws.String("String"), StringValue: aws.String("Transactional")},
+	}
+	if m.SenderID != "" {
+		if CheckE164(m.SenderID) == nil {
+			attrs["AWS.MM.SMS.OriginationNumber"] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(m.SenderID)}
+		} else {
+			attrs["AWS.SNS.SMS.SenderID"] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(m.SenderID)}
+		}
+	}
+	if p.maxPrice != "" {
+		attrs["AWS.SNS.SMS.MaxPrice"] = types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(p.maxPrice)}
+	}
+	out, err := p.client.Publish(ctx, &sns.PublishInput{
+		PhoneNumber:       aws.String(m.To),
+		Message:           aws.String(m.Body),
+		MessageAttributes: attrs,
+	}, func(o *sns.Options) { o.RetryMaxAttempts = 1 })
+	if err != nil {
+		return Receipt{}, classifySNS(err, m.To)
+	}
+	return Receipt{Provider: p.Name(), ID: aws.ToString(out.MessageId)}, nil
+}
+
+// classifySNS maps an SNS Publish failure to a Kind.
+func classifySNS(err error, to string) *Error {
+	e := &Error{Provider: "sns", Kind: Unknown, Err: err}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		e.Code = apiErr.ErrorCode()
+		e.Message = strings.ReplaceAll(apiErr.ErrorMessage(), to, MaskNumber(to))
+		switch e.Code {
+		case "InvalidParameter", "InvalidParameterValue", "OptedOut", "EndpointDisabled",
+			"AuthorizationError", "ValidationError", "InvalidSecurity":
+			e.Kind = Rejected
+		case "Throttled", "Throttling", "ThrottlingException", "ThrottledException",
+			"InternalError", "InternalFailure", "ServiceUnavailable", "KMSThrottling",
+			"KMSDisabled", "KMSNotFound", "KMSAccessDenied", "KMSInvalidState", "KMSOptInRequired":
+			e.Kind = Retryable
+		default:
+			var re *smithyhttp.ResponseError
+			if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {
+				e.Kind = Retryable
+			} else if errors.As(err, &re) && re.HTTPStatusCode() >= 400 {
+				e.Kind = Rejected
+			}
+		}
+		return e
+	}
+	if notSent(err) {
+		e.Kind = Retryable
+		e.Message = "connection failed before the request was sent"
+		return e
+	}
+	e.Message = "no answer from SNS: the message may have been sent"
+	return e
+}
+
+// notSent reports whether a transport error happened before the request could
+// reach the provider (DNS failure, connection refused).
+func notSent(err error) bool {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return true
+	}
+	var dnsErr *net.DNSError
+	return errors.As(err, &dnsErr)
+}
