@@ -161,7 +161,9 @@ func TestTwilio401RefreshesCredentialsOnce(t *testing.T) {
 	require.Len(t, fake.requests, 2)
 
 	// Still 401 after refreshing: rejected, no third attempt.
-	p2, fake2, _ := newTwilio(t, func(int, twilioRequest) (int, http.Header, string) { return 401, nil, twilioErr(401, 20003, "Authenticate") })
+	p2, fake2, _ := newTwilio(t, func(int, twilioRequest) (int, http.Header, string) {
+		return 401, nil, twilioErr(401, 20003, "Authenticate")
+	})
 	_, err = p2.Send(context.Background(), msg)
 	require.Equal(t, Rejected, KindOf(err))
 	require.Len(t, fake2.requests, 2)
