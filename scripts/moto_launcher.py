@@ -15,6 +15,8 @@ Patches (each is a moto gap, not a product change):
     provider waits 20 minutes for it to appear, then fails).
   * SQS RedrivePolicy / RedriveAllowPolicy are returned as compact JSON, as
     AWS does (moto adds spaces, so every plan shows a whitespace diff).
+  * SQS SendMessageBatch keeps each entry's MessageSystemAttributes
+    (AWSTraceHeader), as SendMessage does (moto drops them in batches).
 
 Usage: python3 scripts/moto_launcher.py -H 127.0.0.1 -p 4566
 """
@@ -66,6 +68,20 @@ def patch_sqs():
         return result
 
     queue.attributes = property(attributes)
+
+    backend = sqs_models.SQSBackend
+    original_batch = backend.send_message_batch
+
+    def send_message_batch(self, queue_name, entries):
+        messages, failed = original_batch(self, queue_name, entries)
+        by_id = {entry["Id"]: entry for entry in entries.values()}
+        for message in messages:
+            system = by_id.get(getattr(message, "user_id", None), {}).get("MessageSystemAttributes")
+            if system:
+                message.system_attributes = system
+        return messages, failed
+
+    backend.send_message_batch = send_message_batch
 
 
 SMS_LOG = []

@@ -23,9 +23,9 @@ func TraceHeader(ctx context.Context) string {
 	if ctx == nil {
 		return ""
 	}
-	if seg := xray.GetSegment(ctx); seg != nil && seg.ParentSegment != nil {
-		if h := seg.DownstreamHeader(); h != nil && h.TraceID != "" {
-			return h.String()
+	if seg := xray.GetSegment(ctx); seg != nil && seg.ParentSegment != nil && !xray.SdkDisabled() {
+		if h := downstreamHeader(seg); h != "" {
+			return h
 		}
 	}
 	if h, ok := ctx.Value(lambdaTraceHeaderKey).(string); ok {
@@ -59,4 +59,30 @@ func RootOf(header string) string {
 		}
 	}
 	return ""
+}
+
+// downstreamHeader is seg.DownstreamHeader().String() in one allocation for
+// the common case (no additional data in the incoming header); the producer
+// calls it once per publish.
+func downstreamHeader(seg *xray.Segment) string {
+	root := seg.ParentSegment
+	in := root.IncomingHeader
+	if in != nil && len(in.AdditionalData) > 0 {
+		return seg.DownstreamHeader().String()
+	}
+	traceID := root.TraceID
+	if in != nil && in.TraceID != "" {
+		traceID = in.TraceID
+	}
+	if traceID == "" {
+		return ""
+	}
+	sampled := "Sampled=0"
+	if root.Sampled {
+		sampled = "Sampled=1"
+	}
+	if seg.ID == "" {
+		return "Root=" + traceID + ";" + sampled
+	}
+	return "Root=" + traceID + ";Parent=" + seg.ID + ";" + sampled
 }

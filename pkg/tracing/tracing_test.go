@@ -57,3 +57,19 @@ func ExampleTraceHeader() {
 	fmt.Printf("%q\n", tracing.TraceHeader(context.Background()))
 	// Output: ""
 }
+
+func TestTraceHeaderMatchesSDK(t *testing.T) {
+	t.Parallel()
+	ctx, seg := xray.BeginSegment(context.Background(), "a")
+	require.Equal(t, seg.DownstreamHeader().String(), tracing.TraceHeader(ctx))
+	subCtx, sub := xray.BeginSubsegment(ctx, "b")
+	require.Equal(t, sub.DownstreamHeader().String(), tracing.TraceHeader(subCtx))
+}
+
+func BenchmarkTraceHeader(b *testing.B) {
+	ctx, _ := xray.BeginSegment(context.Background(), "bench")
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = tracing.TraceHeader(ctx)
+	}
+}
