@@ -17,6 +17,9 @@ Patches (each is a moto gap, not a product change):
     AWS does (moto adds spaces, so every plan shows a whitespace diff).
   * SQS SendMessageBatch keeps each entry's MessageSystemAttributes
     (AWSTraceHeader), as SendMessage does (moto drops them in batches).
+  * Lambda LoggingConfig (log format, log group, log levels) is stored and
+    returned, as AWS does (moto drops it, so every plan of a function with
+    JSON logs or its own log group shows an in-place update).
 
 Usage: python3 scripts/moto_launcher.py -H 127.0.0.1 -p 4566
 """
@@ -32,6 +35,7 @@ from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.awslambda import models as lambda_models
 from moto.sns import models as sns_models
 from moto.sqs import models as sqs_models
 
@@ -82,6 +86,49 @@ def patch_sqs():
         return messages, failed
 
     backend.send_message_batch = send_message_batch
+
+
+def _logging_config(requested, function_name, current=None):
+    """Return LoggingConfig as AWS reports it after a create or an update.
+
+    AWS fills in what the request leaves out: Text format and the
+    /aws/lambda/<name> group by default, and INFO levels with JSON logs.
+    """
+    config = dict(current or {"LogFormat": "Text", "LogGroup": "/aws/lambda/" + function_name})
+    config.update(requested or {})
+    if config.get("LogFormat") == "JSON":
+        config.setdefault("ApplicationLogLevel", "INFO")
+        config.setdefault("SystemLogLevel", "INFO")
+    else:
+        config.pop("ApplicationLogLevel", None)
+        config.pop("SystemLogLevel", None)
+    return config
+
+
+def patch_lambda():
+    function = lambda_models.LambdaFunction
+    original_init = function.__init__
+    original_get = function.get_configuration
+    original_update = function.update_configuration
+
+    def __init__(self, account_id, spec, *args, **kwargs):
+        original_init(self, account_id, spec, *args, **kwargs)
+        self.logging_config = _logging_config(spec.get("LoggingConfig"), self.function_name)
+
+    def get_configuration(self, *args, **kwargs):
+        config = original_get(self, *args, **kwargs)
+        config["LoggingConfig"] = getattr(self, "logging_config", None) or _logging_config(None, self.function_name)
+        return config
+
+    def update_configuration(self, config_updates):
+        if "LoggingConfig" in config_updates:
+            self.logging_config = _logging_config(
+                config_updates["LoggingConfig"], self.function_name, getattr(self, "logging_config", None))
+        return original_update(self, config_updates)
+
+    function.__init__ = __init__
+    function.get_configuration = get_configuration
+    function.update_configuration = update_configuration
 
 
 SMS_LOG = []
@@ -154,6 +201,7 @@ def main(argv=None):
 
     patch_sqs()
     patch_sns()
+    patch_lambda()
 
     def stop(signum, frame):
         sys.exit(0)
