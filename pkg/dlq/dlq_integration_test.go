@@ -1,0 +1,180 @@
+//go:build integration
+
+package dlq_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/internal/testenv"
+	"github.com/offload/offload/pkg/dlq"
+	"github.com/offload/offload/pkg/message"
+)
+
+type queues struct {
+	client      *sqs.Client
+	src, dead   dlq.Queue
+	srcN, deadN string
+}
+
+func setup(t *testing.T) queues {
+	t.Helper()
+	ctx := context.Background()
+	client := sqs.NewFromConfig(testenv.AWSConfig(t))
+	name := testenv.UniqueName("dlqtest")
+	q := queues{client: client, srcN: name, deadN: name + "-dlq"}
+	for _, x := range []struct {
+		name string
+		q    *dlq.Queue
+	}{{q.deadN, &q.dead}, {q.srcN, &q.src}} {
+		out, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(x.name)})
+		require.NoError(t, err)
+		attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: out.QueueUrl, AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn}})
+		require.NoError(t, err)
+		*x.q = dlq.Queue{URL: *out.QueueUrl, ARN: attrs.Attributes["QueueArn"]}
+		t.Cleanup(func() { _, _ = client.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: out.QueueUrl}) })
+	}
+	return q
+}
+
+// deadLetter puts a message in the DLQ the way the batch processor does.
+func (q queues) deadLetter(t *testing.T, i int) string {
+	t.Helper()
+	str := func(v string) types.MessageAttributeValue {
+		return types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	out, err := q.client.SendMessage(context.Background(), &sqs.SendMessageInput{
+		QueueUrl:    aws.String(q.dead.URL),
+		MessageBody: aws.String(fmt.Sprintf(`{"n":%d,"secret":"do-not-show"}`, i)),
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			message.AttrIdempotencyKey: str(fmt.Sprintf("key-%d", i)),
+			message.AttrType:           str("audit"),
+			message.AttrFailureReason:  str(fmt.Sprintf("reason %d", i)),
+			message.AttrFailureClass:   str("validation"),
+			message.AttrReceiveCount:   str("1"),
+		},
+		MessageSystemAttributes: map[string]types.MessageSystemAttributeValue{
+			"AWSTraceHeader": {DataType: aws.String("String"), StringValue: aws.String(fmt.Sprintf("Root=1-6740a1b2-%024d;Parent=53995c3f42cd8ad8;Sampled=1", i))},
+		},
+	})
+	require.NoError(t, err)
+	return *out.MessageId
+}
+
+func visible(t *testing.T, client *sqs.Client, url string) int {
+	t.Helper()
+	out, err := client.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages}})
+	require.NoError(t, err)
+	n, _ := strconv.Atoi(out.Attributes["ApproximateNumberOfMessages"])
+	return n
+}
+
+func TestIntegrationSampleLeavesEveryMessageInTheDLQ(t *testing.T) {
+	t.Parallel()
+	q := setup(t)
+	ids := map[string]bool{}
+	for i := range 13 {
+		ids[q.deadLetter(t, i)] = true
+	}
+	s, err := dlq.NewSampler(q.client, 5*time.Second).Sample(context.Background(), q.deadN, 12)
+	require.NoError(t, err)
+	require.Equal(t, 13, s.Visible)
+	require.Len(t, s.Messages, 12)
+	for _, m := range s.Messages {
+		require.True(t, ids[m.MessageID], m.MessageID)
+		require.Equal(t, "validation", m.FailureClass)
+		require.Contains(t, m.FailureReason, "reason ")
+		require.Equal(t, 1, m.ReceiveCount)
+		require.False(t, m.SentAt.IsZero())
+	}
+	require.Equal(t, q.dead.ARN, s.QueueARN)
+	// Visible again at once, not after the sample's visibility timeout.
+	require.Equal(t, 13, visible(t, q.client, q.dead.URL))
+}
+
+func TestIntegrationRedriveFallsBackToTheMoverAndMovesEachMessageOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	q := setup(t)
+	want := map[string]bool{}
+	for i := range 25 {
+		q.deadLetter(t, i)
+		want[fmt.Sprintf(`{"n":%d,"secret":"do-not-show"}`, i)] = true
+	}
+	var reports []dlq.Progress
+	p, err := dlq.Redrive(ctx, q.client, q.dead, q.src, dlq.RedriveOptions{Rate: 100, Progress: func(p dlq.Progress) { reports = append(reports, p) }})
+	require.NoError(t, err)
+	// moto answers StartMessageMoveTask with 500: the mover must have run.
+	require.Equal(t, "mover", p.Method)
+	require.EqualValues(t, 25, p.Moved)
+	require.EqualValues(t, 25, p.Total)
+	require.Zero(t, p.Failed)
+	require.True(t, p.Done)
+	require.GreaterOrEqual(t, len(reports), 3, "progress reported as it goes")
+	require.Equal(t, 0, visible(t, q.client, q.dead.URL))
+
+	got := map[string]int{}
+	for len(got) < 25 {
+		out, err := q.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.src.URL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll}})
+		require.NoError(t, err)
+		if len(out.Messages) == 0 {
+			break
+		}
+		for _, m := range out.Messages {
+			got[*m.Body]++
+			require.Contains(t, m.MessageAttributes, message.AttrIdempotencyKey)
+			require.Equal(t, "audit", *m.MessageAttributes[message.AttrType].StringValue)
+			require.NotContains(t, m.MessageAttributes, message.AttrFailureReason, "failure attributes are dropped")
+			require.Contains(t, m.Attributes["AWSTraceHeader"], "Root=1-6740a1b2-")
+			_, err := q.client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(q.src.URL), ReceiptHandle: m.ReceiptHandle})
+			require.NoError(t, err)
+		}
+	}
+	require.Len(t, got, 25)
+	for body, n := range got {
+		require.True(t, want[body], body)
+		require.Equal(t, 1, n, "exactly once: %s", body)
+	}
+}
+
+func TestIntegrationSNSNotifierReachesAnSQSSubscriber(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := testenv.AWSConfig(t)
+	snsc, sqsc := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	name := testenv.UniqueName("notify")
+	topic, err := snsc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
+	require.NoError(t, err)
+	q, err := sqsc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	require.NoError(t, err)
+	attrs, err := sqsc.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn}})
+	require.NoError(t, err)
+	_, err = snsc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(attrs.Attributes["QueueArn"]),
+		Attributes: map[string]string{"RawMessageDelivery": "true"}})
+	require.NoError(t, err)
+
+	n := dlq.Notification{Environment: "local", Alarm: dlq.Alarm{Name: "x-dlq", State: dlq.StateAlarm, Namespace: "AWS/SQS",
+		Dimensions: map[string]string{"QueueName": "x-dlq"}}, Sample: &dlq.Sample{QueueName: "x-dlq", Visible: 1,
+		Messages: []dlq.SampledMessage{{MessageID: "m-9", FailureReason: "cannot decode"}}}}
+	require.NoError(t, dlq.SNSNotifier{Client: snsc, TopicARN: *topic.TopicArn}.Notify(ctx, n))
+
+	out, err := sqsc.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, WaitTimeSeconds: 2})
+	require.NoError(t, err)
+	require.Len(t, out.Messages, 1)
+	var js map[string]any
+	require.NoError(t, json.Unmarshal([]byte(*out.Messages[0].Body), &js), *out.Messages[0].Body)
+	require.Equal(t, "offload.dlq-alarm", js["kind"])
+	require.Equal(t, "m-9", js["messages"].([]any)[0].(map[string]any)["messageId"])
+}
