@@ -1,0 +1,25 @@
+region      = "us-east-1"
+name_prefix = "offload-prod"
+log_level   = "info"
+
+# Set the production account so that no other credentials can apply here:
+# allowed_account_ids = ["<prod account id>"]
+
+log_retention_days       = 365
+function_timeout_seconds = 10
+function_overrides = {
+  # Twilio's API plus retries inside one invocation.
+  "sms-sender"        = { timeout_seconds = 15 }
+  "dlq-alarm-handler" = { timeout_seconds = 30 }
+}
+max_receive_count = 5
+
+# On-call addresses (each confirms its subscription once).
+alarm_email_addresses        = []
+notification_email_addresses = []
+sms_provider                 = "sns"
+
+deletion_protection         = true
+point_in_time_recovery      = true
+secret_recovery_window_days = 30
+kms_deletion_window_days    = 30

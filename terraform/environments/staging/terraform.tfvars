@@ -1,0 +1,23 @@
+region      = "us-east-1"
+name_prefix = "offload-staging"
+log_level   = "info"
+
+# allowed_account_ids = ["<staging account id>"]
+
+log_retention_days       = 30
+function_timeout_seconds = 10
+function_overrides = {
+  # Twilio's API plus retries inside one invocation.
+  "sms-sender"        = { timeout_seconds = 15 }
+  "dlq-alarm-handler" = { timeout_seconds = 30 }
+}
+max_receive_count = 5
+
+alarm_email_addresses        = []
+notification_email_addresses = []
+sms_provider                 = "sns"
+
+deletion_protection         = false
+point_in_time_recovery      = true
+secret_recovery_window_days = 30
+kms_deletion_window_days    = 30
