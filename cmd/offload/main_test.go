@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/pkg/dlq"
+)
+
+func run(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := realMain(context.Background(), args, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestHelpListsEveryCommand(t *testing.T) {
+	t.Parallel()
+	out, _, err := run(t, "help")
+	require.NoError(t, err)
+	for _, c := range []string{"send audit", "send sms", "dlq peek", "dlq redrive", "audit get", "--outputs"} {
+		require.Contains(t, out, c)
+	}
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range [][]string{{"send", "audit"}, {"send", "sms"}, {"dlq", "peek"}, {"dlq", "redrive"}, {"audit", "get"}} {
+		_, errOut, err := run(t, append(cmd, "-h")...)
+		require.ErrorIs(t, err, flag.ErrHelp, cmd)
+		require.Contains(t, errOut, "Usage: offload "+strings.Join(cmd, " "), cmd)
+	}
+}
+
+func TestUnknownCommandFails(t *testing.T) {
+	t.Parallel()
+	_, errOut, err := run(t, "dlq", "purge", "audit")
+	require.ErrorContains(t, err, `unknown command "dlq purge"`)
+	require.Contains(t, errOut, "Commands:")
+}
+
+func TestLoadOutputsReadsTerraformAndFlatForms(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tf := filepath.Join(dir, "tf.json")
+	require.NoError(t, os.WriteFile(tf, []byte(`{"audit_dlq_url":{"sensitive":false,"type":"string","value":"http://x/1/a-dlq"},
+		"function_names":{"type":["map","string"],"value":{"audit-receiver":"p-audit-receiver"}},"sms_dlq_url":{"value":"http://x/1/s-dlq"}}`), 0o600))
+	o, err := loadOutputs(tf)
+	require.NoError(t, err)
+	require.Equal(t, "http://x/1/a-dlq", o["audit_dlq_url"])
+	require.JSONEq(t, `{"audit-receiver":"p-audit-receiver"}`, o["function_names"])
+	require.Equal(t, []string{"audit", "sms"}, o.pipelines())
+
+	flat := filepath.Join(dir, "flat.json")
+	require.NoError(t, os.WriteFile(flat, []byte(`{"audit_table_name":"t"}`), 0o600))
+	o, err = loadOutputs(flat)
+	require.NoError(t, err)
+	v, err := o.need("audit_table_name")
+	require.NoError(t, err)
+	require.Equal(t, "t", v)
+	_, err = o.need("sms_queue_url")
+	require.ErrorContains(t, err, `no "sms_queue_url"`)
+
+	_, err = loadOutputs(filepath.Join(dir, "missing.json"))
+	require.ErrorContains(t, err, "make run")
+}
+
+func TestSendRequiresItsFlagsBeforeTouchingAWS(t *testing.T) {
+	t.Parallel()
+	_, _, err := run(t, "--outputs", "/nonexistent", "send", "audit")
+	require.ErrorContains(t, err, "--text is required")
+	_, _, err = run(t, "--outputs", "/nonexistent", "send", "sms", "--to", "+447400123456")
+	require.ErrorContains(t, err, "--to and --body are required")
+	_, _, err = run(t, "--outputs", "/nonexistent", "send", "sms", "--to", "12", "--body", "x")
+	require.ErrorContains(t, err, "invalid phone number")
+}
+
+func TestParseInterspersedAcceptsFlagsAfterTheQueue(t *testing.T) {
+	t.Parallel()
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	n := fs.Int("n", 10, "")
+	j := fs.Bool("json", false, "")
+	require.NoError(t, parseInterspersed(fs, []string{"audit", "-n", "3", "--json"}))
+	require.Equal(t, 3, *n)
+	require.True(t, *j)
+	require.Equal(t, []string{"audit"}, fs.Args())
+}
+
+func TestProgressBar(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "[###############---------------] 5/10 moved (mover)", progressBar(dlq.Progress{Method: "mover", Moved: 5, Total: 10}))
+	require.Equal(t, "[##############################] 12/12 moved (move-task), 1 failed", progressBar(dlq.Progress{Method: "move-task", Moved: 12, Total: 3, Failed: 1}))
+}
