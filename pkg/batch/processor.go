@@ -1,0 +1,458 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/sirupsen/logrus"
+
+	"github.com/offload/offload/pkg/logging"
+	"github.com/offload/offload/pkg/message"
+)
+
+// Handler processes one SQS record. Its error decides the record's fate (see
+// the package documentation). ctx carries the record's deadline and a record
+// logger (logging.FromContext).
+type Handler func(ctx context.Context, msg events.SQSMessage) error
+
+// DeadLetterAPI is the subset of *sqs.Client operations used to dead-letter
+// permanently failed records.
+type DeadLetterAPI interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+// VisibilityAPI is the subset of *sqs.Client operations used to delay the
+// redelivery of transiently failed records.
+type VisibilityAPI interface {
+	GetQueueUrl(ctx context.Context, in *sqs.GetQueueUrlInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+}
+
+// BackoffPolicy returns how long a transiently failed record should stay
+// invisible, from its ApproximateReceiveCount (1 on first delivery). Zero
+// leaves the queue's visibility timeout alone.
+type BackoffPolicy func(receiveCount int) time.Duration
+
+// maxVisibility is SQS's longest visibility timeout.
+const maxVisibility = 12 * time.Hour
+
+// ExponentialBackoff returns a policy of base × 2^(receiveCount−1), capped at
+// limit (and at SQS's 12 hours).
+func ExponentialBackoff(base, limit time.Duration) BackoffPolicy {
+	limit = min(limit, maxVisibility)
+	return func(receiveCount int) time.Duration {
+		n := max(receiveCount-1, 0)
+		if n > 40 {
+			return limit
+		}
+		return min(base<<n, limit)
+	}
+}
+
+// Outcomes logged per record (field "outcome").
+const (
+	OutcomeSuccess      = "success"
+	OutcomeRetry        = "retry"
+	OutcomeDeadLettered = "dead-lettered"
+	OutcomeFailed       = "failed"
+	OutcomePanic        = "panic"
+	OutcomeSkipped      = "skipped"
+)
+
+// Option configures a Processor.
+type Option func(*Processor)
+
+// WithConcurrency sets how many records (or FIFO message groups) are processed
+// at once within a batch. Default 1: one after the other.
+func WithConcurrency(n int) Option { return func(p *Processor) { p.concurrency = n } }
+
+// WithDeadlineMargin sets how long before the invocation's deadline each
+// record's context expires, leaving time to dead-letter, change visibility
+// and respond. Default 500ms.
+func WithDeadlineMargin(d time.Duration) Option { return func(p *Processor) { p.margin = d } }
+
+// WithDeadLetter makes permanent failures go to the queue at dlqURL (the
+// source queue's DLQ; FIFO when the source is FIFO) through client. Without
+// it a permanent failure is reported as a batch item failure and reaches the
+// DLQ through the queue's redrive policy.
+func WithDeadLetter(client DeadLetterAPI, dlqURL string) Option {
+	return func(p *Processor) { p.dlq, p.dlqURL = client, dlqURL }
+}
+
+// WithBackoff sets the visibility timeout of transiently failed records from
+// policy (RetryAfter overrides it per error), changed through client.
+func WithBackoff(client VisibilityAPI, policy BackoffPolicy) Option {
+	return func(p *Processor) { p.vis, p.backoff = client, policy }
+}
+
+// WithLogger sets the logger records are logged with (default logging.New()).
+func WithLogger(l logrus.FieldLogger) Option { return func(p *Processor) { p.log = l } }
+
+// WithClock replaces time.Now (for tests).
+func WithClock(now func() time.Time) Option { return func(p *Processor) { p.now = now } }
+
+// Processor runs a Handler over SQS batches. It is safe for concurrent use;
+// build one at init.
+type Processor struct {
+	handler     Handler
+	concurrency int
+	margin      time.Duration
+	dlq         DeadLetterAPI
+	dlqURL      string
+	vis         VisibilityAPI
+	backoff     BackoffPolicy
+	log         logrus.FieldLogger
+	now         func() time.Time
+	queueURLs   sync.Map // source ARN → queue URL
+}
+
+// New returns a Processor for h, reporting every configuration problem at once.
+func New(h Handler, opts ...Option) (*Processor, error) {
+	p := &Processor{handler: h, concurrency: 1, margin: 500 * time.Millisecond, now: time.Now}
+	for _, o := range opts {
+		o(p)
+	}
+	var errs []error
+	if h == nil {
+		errs = append(errs, errors.New("handler is required"))
+	}
+	if p.concurrency < 1 {
+		errs = append(errs, fmt.Errorf("concurrency must be at least 1, got %d", p.concurrency))
+	}
+	if p.margin < 0 {
+		errs = append(errs, fmt.Errorf("deadline margin must not be negative, got %s", p.margin))
+	}
+	if p.dlq != nil && p.dlqURL == "" {
+		errs = append(errs, errors.New("dead-letter queue URL is required with a dead-letter client"))
+	}
+	if p.dlq == nil && p.dlqURL != "" {
+		errs = append(errs, errors.New("dead-letter client is required with a dead-letter queue URL"))
+	}
+	if (p.vis == nil) != (p.backoff == nil) {
+		errs = append(errs, errors.New("backoff needs both a visibility client and a policy"))
+	}
+	if p.now == nil {
+		errs = append(errs, errors.New("clock must not be nil"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("new batch processor: %w", err)
+	}
+	if p.log == nil {
+		p.log = logging.New()
+	}
+	return p, nil
+}
+
+// Process handles every record of event and reports the ones SQS must deliver
+// again. The error is always nil: the signature fits lambda.Start, and an
+// error would make Lambda retry the whole batch.
+func (p *Processor) Process(ctx context.Context, event events.SQSEvent) (events.SQSEventResponse, error) {
+	recs := event.Records
+	if len(recs) == 0 {
+		return events.SQSEventResponse{}, nil
+	}
+	base := logging.FromLambda(ctx, p.log)
+	failed := make([]bool, len(recs))
+	lanes := groupLanes(recs)
+	workers := min(p.concurrency, len(lanes))
+	if workers <= 1 {
+		for _, lane := range lanes {
+			p.runLane(ctx, base, recs, lane, failed)
+		}
+	} else {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= len(lanes) {
+						return
+					}
+					p.runLane(ctx, base, recs, lanes[i], failed)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	var resp events.SQSEventResponse
+	for i, f := range failed {
+		if f {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: recs[i].MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// groupLanes splits the batch into lanes processed one record after the other:
+// one per FIFO message group (in arrival order), one per other record.
+func groupLanes(recs []events.SQSMessage) [][]int {
+	lanes := make([][]int, 0, len(recs))
+	var byGroup map[string]int
+	for i := range recs {
+		g := recs[i].Attributes["MessageGroupId"]
+		if g == "" {
+			lanes = append(lanes, []int{i})
+			continue
+		}
+		key := recs[i].EventSourceARN + "\x00" + g
+		if byGroup == nil {
+			byGroup = make(map[string]int)
+		}
+		if li, ok := byGroup[key]; ok {
+			lanes[li] = append(lanes[li], i)
+			continue
+		}
+		byGroup[key] = len(lanes)
+		lanes = append(lanes, []int{i})
+	}
+	return lanes
+}
+
+func (p *Processor) runLane(ctx context.Context, base *logrus.Entry, recs []events.SQSMessage, lane []int, failed []bool) {
+	for k, i := range lane {
+		if p.record(ctx, base, &recs[i]) {
+			failed[i] = true
+			for _, j := range lane[k+1:] {
+				failed[j] = true
+				p.logOutcome(logging.ForRecord(base, recs[j]), OutcomeSkipped, 0, "fifo-group-failed", nil, nil)
+			}
+			return
+		}
+	}
+}
+
+// record processes one record and reports whether it must be redelivered.
+func (p *Processor) record(ctx context.Context, base *logrus.Entry, rec *events.SQSMessage) bool {
+	start := p.now()
+	log := logging.ForRecord(base, *rec)
+	rctx, cancel := p.recordContext(ctx)
+	defer cancel()
+	if err := rctx.Err(); err != nil {
+		p.logOutcome(log, OutcomeSkipped, 0, "deadline", err, nil)
+		return true
+	}
+	stack, err := p.call(logging.WithContext(rctx, log), rec)
+	elapsed := p.now().Sub(start)
+	if err == nil {
+		p.logOutcome(log, OutcomeSuccess, elapsed, "", nil, nil)
+		return false
+	}
+	if stack != nil {
+		p.logOutcome(log, OutcomePanic, elapsed, "panic", err, logrus.Fields{"stack": string(stack)})
+		return true
+	}
+	if pe, ok := AsPermanent(err); ok {
+		if p.dlq == nil {
+			p.logOutcome(log, OutcomeFailed, elapsed, pe.Class, err, logrus.Fields{"reason": pe.Reason, "dead_letter": "no dead-letter queue configured; left to the redrive policy"})
+			return true
+		}
+		dropped, derr := p.deadLetter(ctx, rec, pe)
+		if derr != nil {
+			p.logOutcome(log, OutcomeFailed, elapsed, pe.Class, err, logrus.Fields{"reason": pe.Reason, "dead_letter_error": derr.Error()})
+			return true
+		}
+		fields := logrus.Fields{"reason": pe.Reason}
+		if dropped > 0 {
+			fields["dropped_attributes"] = dropped
+		}
+		p.logOutcome(log, OutcomeDeadLettered, elapsed, pe.Class, err, fields)
+		return false
+	}
+	var extra logrus.Fields
+	if d := p.visibilityFor(rec, err); d > 0 && p.vis != nil {
+		extra = logrus.Fields{"retry_after_s": int(d / time.Second)}
+		if verr := p.changeVisibility(ctx, rec, d); verr != nil {
+			extra["visibility_error"] = verr.Error()
+		}
+	}
+	p.logOutcome(log, OutcomeRetry, elapsed, "transient", err, extra)
+	return true
+}
+
+func (p *Processor) recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, dl.Add(-p.margin))
+	}
+	return ctx, func() {}
+}
+
+// call runs the handler, turning a panic into an error and a stack.
+func (p *Processor) call(ctx context.Context, rec *events.SQSMessage) (stack []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			stack, err = debug.Stack(), fmt.Errorf("handler panicked: %v", r)
+		}
+	}()
+	return nil, p.handler(ctx, *rec)
+}
+
+func (p *Processor) logOutcome(log *logrus.Entry, outcome string, d time.Duration, class string, err error, extra logrus.Fields) {
+	fields := make(logrus.Fields, 4+len(extra))
+	fields[logging.FieldOutcome] = outcome
+	fields[logging.FieldDurationMS] = float64(d.Microseconds()) / 1000
+	if class != "" {
+		fields[logging.FieldErrorClass] = class
+	}
+	if err != nil {
+		fields[logging.FieldError] = err
+	}
+	for k, v := range extra {
+		fields[k] = v
+	}
+	e := log.WithFields(fields)
+	switch outcome {
+	case OutcomeSuccess, OutcomeDeadLettered:
+		e.Info("record " + outcome)
+	case OutcomeRetry, OutcomeSkipped:
+		e.Warn("record " + outcome)
+	default:
+		e.Error("record " + outcome)
+	}
+}
+
+func receiveCount(rec *events.SQSMessage) int {
+	n, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+	return n
+}
+
+func (p *Processor) visibilityFor(rec *events.SQSMessage, err error) time.Duration {
+	var te *TransientError
+	if errors.As(err, &te) && te.Backoff > 0 {
+		return min(te.Backoff, maxVisibility)
+	}
+	if p.backoff != nil {
+		return min(p.backoff(receiveCount(rec)), maxVisibility)
+	}
+	return 0
+}
+
+func (p *Processor) changeVisibility(ctx context.Context, rec *events.SQSMessage, d time.Duration) error {
+	url, err := p.queueURL(ctx, rec.EventSourceARN)
+	if err != nil {
+		return err
+	}
+	secs := int32(max(d/time.Second, 1))
+	_, err = p.vis.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: &url, ReceiptHandle: &rec.ReceiptHandle, VisibilityTimeout: secs,
+	})
+	if err != nil {
+		return fmt.Errorf("change visibility of %s to %ds: %w", rec.MessageId, secs, err)
+	}
+	return nil
+}
+
+// queueURL resolves a queue ARN (arn:aws:sqs:region:account:name) to its URL
+// with GetQueueUrl, once per ARN.
+func (p *Processor) queueURL(ctx context.Context, arn string) (string, error) {
+	if u, ok := p.queueURLs.Load(arn); ok {
+		return u.(string), nil
+	}
+	parts := strings.Split(arn, ":")
+	if len(parts) != 6 || parts[2] != "sqs" {
+		return "", fmt.Errorf("resolve queue URL: %q is not an SQS queue ARN", arn)
+	}
+	out, err := p.vis.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: &parts[5], QueueOwnerAWSAccountId: &parts[4]})
+	if err != nil {
+		return "", fmt.Errorf("resolve queue URL of %s: %w", arn, err)
+	}
+	url := aws.ToString(out.QueueUrl)
+	p.queueURLs.Store(arn, url)
+	return url, nil
+}
+
+// maxReasonBytes bounds the reason stored on a dead-lettered message.
+const maxReasonBytes = 1024
+
+// deadLetter sends rec to the DLQ with the failure attributes and as many of
+// its own attributes as fit in SQS's 10 (the producer's first). It returns how
+// many original attributes had to be dropped.
+func (p *Processor) deadLetter(ctx context.Context, rec *events.SQSMessage, pe *PermanentError) (int, error) {
+	str := func(v string) types.MessageAttributeValue {
+		return types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	reason := pe.Reason
+	if len(reason) > maxReasonBytes {
+		reason = strings.ToValidUTF8(reason[:maxReasonBytes], "")
+	}
+	if reason == "" {
+		reason = "(no reason given)"
+	}
+	class := pe.Class
+	if class == "" {
+		class = "unclassified"
+	}
+	attrs := make(map[string]types.MessageAttributeValue, message.MaxAttributes)
+	attrs[message.AttrFailureReason] = str(reason)
+	attrs[message.AttrFailureClass] = str(class)
+	attrs[message.AttrSourceQueue] = str(rec.EventSourceARN)
+	attrs[message.AttrOriginalMessageID] = str(rec.MessageId)
+	attrs[message.AttrReceiveCount] = str(strconv.Itoa(receiveCount(rec)))
+	attrs[message.AttrFailedAt] = str(p.now().UTC().Format(time.RFC3339))
+
+	names := make([]string, 0, len(rec.MessageAttributes))
+	for name := range rec.MessageAttributes {
+		if _, ours := attrs[name]; !ours {
+			names = append(names, name)
+		}
+	}
+	sort.Slice(names, func(i, j int) bool {
+		pi, pj := producerRank(names[i]), producerRank(names[j])
+		if pi != pj {
+			return pi < pj
+		}
+		return names[i] < names[j]
+	})
+	dropped := 0
+	for _, name := range names {
+		a := rec.MessageAttributes[name]
+		if len(attrs) >= message.MaxAttributes || (a.StringValue == nil && a.BinaryValue == nil) {
+			dropped++
+			continue
+		}
+		attrs[name] = types.MessageAttributeValue{DataType: aws.String(a.DataType), StringValue: a.StringValue, BinaryValue: a.BinaryValue}
+	}
+	in := &sqs.SendMessageInput{QueueUrl: &p.dlqURL, MessageBody: &rec.Body, MessageAttributes: attrs}
+	if th := rec.Attributes[message.SystemAttrTraceHeader]; th != "" {
+		in.MessageSystemAttributes = map[string]types.MessageSystemAttributeValue{
+			message.SystemAttrTraceHeader: {DataType: aws.String("String"), StringValue: aws.String(th)},
+		}
+	}
+	if strings.HasSuffix(p.dlqURL, ".fifo") {
+		group := rec.Attributes["MessageGroupId"]
+		if group == "" {
+			group = "dead-letter"
+		}
+		in.MessageGroupId = &group
+		in.MessageDeduplicationId = &rec.MessageId
+	}
+	if _, err := p.dlq.SendMessage(ctx, in); err != nil {
+		return dropped, fmt.Errorf("dead-letter %s to %s: %w", rec.MessageId, p.dlqURL, err)
+	}
+	return dropped, nil
+}
+
+// producerRank orders the producer's attributes first when space is short.
+func producerRank(name string) int {
+	switch name {
+	case message.AttrIdempotencyKey:
+		return 0
+	case message.AttrType:
+		return 1
+	case message.AttrVersion:
+		return 2
+	}
+	return 3
+}
