@@ -94,3 +94,41 @@ run: tfconfig build-local ## Bring the whole system up locally and serve until C
 clean: ## Remove build output, tools and local state (stops moto first).
 	-@scripts/moto.sh down $(MOTO_PORT) >/dev/null 2>&1
 	rm -rf $(DIST) $(BIN) $(LOCAL)
+
+# ---------------------------------------------------------------------------
+# Deployment to AWS (dev, staging, prod): the same targets on a laptop and in
+# .github/workflows/deploy.yml. The state backend comes from TF_STATE_BUCKET
+# and AWS_REGION; credentials from the AWS chain (OIDC role in CI, a profile
+# locally). README "Deploy to AWS" walks through it; scripts/deploy.sh runs it.
+# ---------------------------------------------------------------------------
+ENV      ?= dev
+PLAN     ?= .local/plan-$(ENV).tfplan
+OUTPUTS  ?= .local/outputs-$(ENV).json
+TF_LOCK  ?= true
+E2E_PKGS ?= ./test/...
+
+.PHONY: tf-init plan apply outputs test-deployed destroy bootstrap
+tf-init: tfconfig ## Init terraform/environments/ENV on the S3 backend (TF_STATE_BUCKET, AWS_REGION).
+	@scripts/deploy.sh init $(ENV)
+
+plan: tfconfig ## Plan ENV (needs dist/ from make build) into PLAN (default .local/plan-ENV.tfplan) + text; CI: job summary.
+	@TF_LOCK=$(TF_LOCK) scripts/deploy.sh plan $(ENV) $(PLAN)
+
+apply: tfconfig ## Apply exactly the plan file PLAN=<file> to ENV, nothing else.
+	@scripts/deploy.sh apply $(ENV) $(PLAN)
+
+outputs: tfconfig ## Write ENV's terraform outputs as JSON to OUTPUTS (default .local/outputs-ENV.json).
+	@scripts/deploy.sh outputs $(ENV) $(OUTPUTS)
+
+test-deployed: ## Run the Terratest suites against the deployed ENV (OFFLOAD_TEST_TARGET=aws, its outputs file).
+	@[ -f $(OUTPUTS) ] || $(MAKE) outputs ENV=$(ENV) OUTPUTS=$(OUTPUTS)
+	@mkdir -p $(LOCAL)
+	env -u AWS_ENDPOINT_URL OFFLOAD_TEST_TARGET=aws OFFLOAD_OUTPUTS_FILE=$(abspath $(OUTPUTS)) \
+	  $(GO) test -count=1 -tags e2e -timeout 45m $(E2E_PKGS) 2>&1 | tee $(LOCAL)/test-deployed-$(ENV).log
+
+destroy: tfconfig ## Destroy ENV (asks for confirmation; needs dist/ from make build).
+	@scripts/deploy.sh destroy $(ENV)
+
+bootstrap: tfconfig ## Once per account, with your own credentials: OIDC provider, deploy roles, state bucket (terraform/bootstrap).
+	terraform -chdir=terraform/bootstrap init -input=false
+	terraform -chdir=terraform/bootstrap apply
