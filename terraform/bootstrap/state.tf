@@ -3,7 +3,8 @@
 # it (use_lockfile = true: no DynamoDB table).
 
 resource "aws_s3_bucket" "state" {
-  bucket = local.state_bucket
+  bucket        = local.state_bucket
+  force_destroy = var.state_bucket_force_destroy
 }
 
 resource "aws_s3_bucket_ownership_controls" "state" {

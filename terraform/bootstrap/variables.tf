@@ -73,6 +73,12 @@ variable "state_key_prefix" {
   default     = "offload"
 }
 
+variable "state_bucket_force_destroy" {
+  type        = bool
+  description = "Let `terraform destroy` delete the state bucket with every state version in it. Keep false; set true only to tear the whole setup down."
+  default     = false
+}
+
 variable "noncurrent_state_retention_days" {
   type        = number
   description = "Days old versions of a state file are kept (versioning is the undo of a bad apply)."
