@@ -1,0 +1,257 @@
+// Package idempotencytest is the conformance suite every idempotency.Store
+// must pass. A store's tests call Run with a constructor:
+//
+//	func TestConformance(t *testing.T) {
+//		idempotencytest.Run(t, func(t *testing.T, now func() time.Time) idempotency.Store {
+//			s, err := idempotency.NewMemory(idempotency.WithClock(now), idempotency.WithRetention(idempotencytest.Retention))
+//			require.NoError(t, err)
+//			return s
+//		})
+//	}
+package idempotencytest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/pkg/idempotency"
+)
+
+// Retention is the retention the constructor passed to Run must configure.
+const Retention = time.Hour
+
+// NewStore returns a fresh store whose clock is now (it must use now for every
+// time decision) and whose retention is Retention. Stores may share
+// state between calls: every subtest uses keys of its own.
+type NewStore func(t *testing.T, now func() time.Time) idempotency.Store
+
+// Clock is a manual clock, safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock at a whole second close to the real time, so
+// that stores checking expiry against real TTL sweeps stay plausible.
+func NewClock() *Clock { return &Clock{t: time.Now().Truncate(time.Second)} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+const lease = 30 * time.Second
+
+func newKey(t *testing.T) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "conformance-" + hex.EncodeToString(b[:])
+}
+
+// Run runs the conformance suite against stores made by newStore.
+func Run(t *testing.T, newStore NewStore) {
+	setup := func(t *testing.T) (context.Context, idempotency.Store, *Clock, string) {
+		t.Helper()
+		c := NewClock()
+		return context.Background(), newStore(t, c.Now), c, newKey(t)
+	}
+
+	t.Run("AcquireThenInProgress", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, c, key := setup(t)
+		out, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusAcquired, out.Status)
+		require.Equal(t, 1, out.Attempt)
+		require.True(t, out.LeaseUntil.Equal(c.Now().Add(lease)), "lease until %s", out.LeaseUntil)
+
+		c.Advance(lease - time.Second)
+		again, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusInProgress, again.Status)
+		require.True(t, again.LeaseUntil.Equal(out.LeaseUntil), "the holder's lease is reported")
+	})
+
+	t.Run("CompleteStoresResult", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, _, key := setup(t)
+		_, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.NoError(t, s.Complete(ctx, key, []byte(`{"providerId":"p-1"}`)))
+		out, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusCompleted, out.Status)
+		require.Equal(t, []byte(`{"providerId":"p-1"}`), out.Result)
+
+		require.ErrorIs(t, s.Complete(ctx, key, []byte("other")), idempotency.ErrNotHeld, "completed once")
+		require.ErrorIs(t, s.Release(ctx, key), idempotency.ErrNotHeld)
+		require.ErrorIs(t, s.MarkUnknown(ctx, key, "x"), idempotency.ErrNotHeld)
+		out, err = s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.Equal(t, []byte(`{"providerId":"p-1"}`), out.Result, "the first result stands")
+	})
+
+	t.Run("CompleteWithoutResult", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, _, key := setup(t)
+		_, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.NoError(t, s.Complete(ctx, key, nil))
+		out, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusCompleted, out.Status)
+		require.Empty(t, out.Result)
+	})
+
+	t.Run("ReleaseAllowsAcquireAgain", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, _, key := setup(t)
+		_, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.NoError(t, s.Release(ctx, key))
+		require.ErrorIs(t, s.Release(ctx, key), idempotency.ErrNotHeld, "released already")
+		out, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusAcquired, out.Status)
+		require.Equal(t, 1, out.Attempt)
+	})
+
+	t.Run("ExpiredLeaseIsTakenOver", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, c, key := setup(t)
+		_, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		c.Advance(lease + time.Second)
+		out, err := s.Begin(ctx, key, "h1", 2*lease)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusLeaseExpired, out.Status)
+		require.Equal(t, 2, out.Attempt)
+		require.True(t, out.LeaseUntil.Equal(c.Now().Add(2*lease)), "a fresh lease for the new holder")
+
+		again, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusInProgress, again.Status, "the new holder's lease protects it")
+
+		c.Advance(2*lease + time.Second)
+		third, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusLeaseExpired, third.Status)
+		require.Equal(t, 3, third.Attempt)
+		require.NoError(t, s.Complete(ctx, key, []byte("done")))
+		done, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusCompleted, done.Status)
+	})
+
+	t.Run("UnknownIsTerminal", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, c, key := setup(t)
+		_, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.NoError(t, s.MarkUnknown(ctx, key, "provider accepted? crash before complete"))
+		c.Advance(2 * lease)
+		out, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusUnknown, out.Status)
+		require.Equal(t, "provider accepted? crash before complete", out.Reason)
+		require.ErrorIs(t, s.Complete(ctx, key, nil), idempotency.ErrNotHeld)
+		require.ErrorIs(t, s.Release(ctx, key), idempotency.ErrNotHeld)
+		require.ErrorIs(t, s.MarkUnknown(ctx, key, "again"), idempotency.ErrNotHeld)
+	})
+
+	t.Run("PayloadMismatchIsReported", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, _, key := setup(t)
+		_, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		_, err = s.Begin(ctx, key, "h2", lease)
+		require.ErrorIs(t, err, idempotency.ErrPayloadMismatch, "in progress")
+		require.ErrorContains(t, err, key)
+		require.NoError(t, s.Complete(ctx, key, []byte("r")))
+		_, err = s.Begin(ctx, key, "h2", lease)
+		require.ErrorIs(t, err, idempotency.ErrPayloadMismatch, "completed")
+		out, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusCompleted, out.Status, "the mismatch changed nothing")
+	})
+
+	t.Run("RecordsExpireAfterRetention", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, c, key := setup(t)
+		_, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.NoError(t, s.Complete(ctx, key, []byte("r")))
+		c.Advance(Retention - time.Second)
+		out, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusCompleted, out.Status, "kept for the retention period")
+		c.Advance(2 * time.Second)
+		out, err = s.Begin(ctx, key, "h2", lease)
+		require.NoError(t, err, "an expired record is absent, whatever its payload")
+		require.Equal(t, idempotency.StatusAcquired, out.Status)
+	})
+
+	t.Run("UnknownKeys", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, _, key := setup(t)
+		require.ErrorIs(t, s.Complete(ctx, key, nil), idempotency.ErrNotHeld)
+		require.ErrorIs(t, s.Release(ctx, key), idempotency.ErrNotHeld)
+		require.ErrorIs(t, s.MarkUnknown(ctx, key, "r"), idempotency.ErrNotHeld)
+		_, err := s.Begin(ctx, "", "h", lease)
+		require.Error(t, err)
+		_, err = s.Begin(ctx, key, "h", 0)
+		require.Error(t, err)
+	})
+
+	t.Run("ConcurrentBeginAcquiresOnce", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, _, key := setup(t)
+		const callers = 8
+		var wg sync.WaitGroup
+		statuses := make(chan idempotency.Status, callers)
+		errs := make(chan error, callers)
+		for range callers {
+			wg.Go(func() {
+				out, err := s.Begin(ctx, key, "h1", lease)
+				if err != nil {
+					errs <- err
+					return
+				}
+				statuses <- out.Status
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		close(errs)
+		require.NoError(t, errors.Join(collect(errs)...))
+		counts := map[idempotency.Status]int{}
+		for st := range statuses {
+			counts[st]++
+		}
+		require.Equal(t, map[idempotency.Status]int{idempotency.StatusAcquired: 1, idempotency.StatusInProgress: callers - 1}, counts)
+	})
+}
+
+func collect(ch <-chan error) []error {
+	var out []error
+	for err := range ch {
+		out = append(out, err)
+	}
+	return out
+}
