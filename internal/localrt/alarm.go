@@ -70,9 +70,13 @@ func (ev *alarmEvaluator) run(ctx context.Context) {
 }
 
 func (ev *alarmEvaluator) evaluateAll(ctx context.Context) error {
-	p := cloudwatch.NewDescribeAlarmsPaginator(ev.rt.clients.CloudWatch, &cloudwatch.DescribeAlarmsInput{
+	in := &cloudwatch.DescribeAlarmsInput{
 		AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm},
-	})
+	}
+	if prefix := ev.rt.cfg.AlarmNamePrefix; prefix != "" {
+		in.AlarmNamePrefix = aws.String(prefix)
+	}
+	p := cloudwatch.NewDescribeAlarmsPaginator(ev.rt.clients.CloudWatch, in)
 	now := time.Now()
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 )
 
 // LambdaAPI is the subset of *lambda.Client operations the runtime uses to read
@@ -58,6 +60,14 @@ func NewClients(cfg aws.Config) Clients {
 		Lambda:     lambda.NewFromConfig(cfg),
 		SQS:        sqs.NewFromConfig(cfg),
 		SNS:        sns.NewFromConfig(cfg),
-		CloudWatch: cloudwatch.NewFromConfig(cfg),
+		CloudWatch: cloudwatch.NewFromConfig(cfg, CloudWatchQueryProtocol),
 	}
+}
+
+// CloudWatchQueryProtocol makes a CloudWatch client speak the awsQuery
+// protocol, which CloudWatch still serves, instead of the SDK's default
+// RPCv2 CBOR, which local emulators do not understand yet (moto 5.2 answers
+// 404). Pass it to cloudwatch.NewFromConfig.
+func CloudWatchQueryProtocol(o *cloudwatch.Options) {
+	o.Protocol = awsquery.New(&smithy.ServiceSchema{Version: "2010-08-01"})
 }

@@ -51,6 +51,9 @@ type Config struct {
 	// Functions limits the runtime to these functions (deployed names or
 	// offload:function folders). Empty: every tagged function.
 	Functions []string
+	// AlarmNamePrefix limits alarm evaluation to alarms whose names start
+	// with it (a stack's name prefix). Empty: every alarm.
+	AlarmNamePrefix string
 	// TraceDaemonAddress is passed to functions as AWS_XRAY_DAEMON_ADDRESS
 	// (host:port of the X-Ray daemon). Empty passes none.
 	TraceDaemonAddress string

@@ -2,6 +2,7 @@ package localrt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -81,6 +82,10 @@ func Discover(ctx context.Context, api LambdaAPI, filter []string) (Deployment, 
 		for _, fc := range page.Functions {
 			name := aws.ToString(fc.FunctionName)
 			tags, err := api.ListTags(ctx, &lambda.ListTagsInput{Resource: fc.FunctionArn})
+			var gone *lambdatypes.ResourceNotFoundException
+			if errors.As(err, &gone) {
+				continue // deleted since the listing
+			}
 			if err != nil {
 				return d, fmt.Errorf("list tags of function %s: %w", name, err)
 			}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,7 +101,7 @@ func (p *poller) gather(ctx context.Context) ([]sqstypes.Message, error) {
 		if len(batch) == 0 && len(out.Messages) > 0 {
 			windowEnd = time.Now().Add(p.m.Window)
 		}
-		batch = append(batch, out.Messages...)
+		batch = appendUnique(batch, out.Messages)
 		switch {
 		case len(batch) == 0:
 			return nil, nil
@@ -115,6 +116,21 @@ func (p *poller) gather(ctx context.Context) ([]sqstypes.Message, error) {
 			}
 		}
 	}
+}
+
+// appendUnique adds received messages to a batch; a message received again
+// (its visibility timeout ran out while the window was open) replaces its
+// earlier copy, whose receipt handle is no longer valid.
+func appendUnique(batch, received []sqstypes.Message) []sqstypes.Message {
+	for _, m := range received {
+		i := slices.IndexFunc(batch, func(b sqstypes.Message) bool { return aws.ToString(b.MessageId) == aws.ToString(m.MessageId) })
+		if i >= 0 {
+			batch[i] = m
+			continue
+		}
+		batch = append(batch, m)
+	}
+	return batch
 }
 
 // process invokes the function with one batch and deletes what succeeded.

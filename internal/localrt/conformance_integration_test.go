@@ -1,0 +1,594 @@
+//go:build integration
+
+package localrt
+
+// Conformance tests: one per event source mapping / alarm rule the local
+// runtime reproduces (issue 5, "Done when"). Each creates what it needs in the
+// emulator through the SDK — a queue (and DLQ), a Lambda function tagged like
+// the stack's, and a mapping deployed disabled as Terraform deploys it in the
+// local environment — and runs the runtime in-process against the behave
+// fixture (testdata/fixtures/behave), whose mode is its deployed environment.
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/internal/testenv"
+)
+
+type mappingOpts struct {
+	mode           string
+	sleepMS        int
+	timeout        int32 // function timeout, seconds (default 3)
+	visibility     int   // queue visibility timeout, seconds (default 2)
+	maxReceive     int   // >0 adds a DLQ with this maxReceiveCount
+	batchSize      int32 // default 10
+	window         int32
+	report         bool
+	maxConcurrency int32
+}
+
+type fixture struct {
+	t        *testing.T
+	cfg      aws.Config
+	sqs      *sqs.Client
+	name     string
+	fnName   string
+	record   string
+	queueURL string
+	queueARN string
+	dlqURL   string
+	logs     *syncBuffer
+	rt       *Runtime
+}
+
+var (
+	roleOnce sync.Once
+	roleARN  string
+	roleErr  error
+)
+
+func lambdaRole(t *testing.T, cfg aws.Config) string {
+	t.Helper()
+	roleOnce.Do(func() {
+		out, err := iam.NewFromConfig(cfg).CreateRole(context.Background(), &iam.CreateRoleInput{
+			RoleName:                 aws.String(testenv.UniqueName("localrt-role")),
+			AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+		})
+		if err != nil {
+			roleErr = err
+			return
+		}
+		roleARN = aws.ToString(out.Role.Arn)
+	})
+	require.NoError(t, roleErr)
+	return roleARN
+}
+
+func bootstrapZip(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("bootstrap")
+	require.NoError(t, err)
+	_, err = w.Write([]byte("the local runtime runs the host build, not this"))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	return buf.Bytes()
+}
+
+// createFunction deploys a behave function as the stack does: tagged with its
+// folder and offload:local-runtime=enabled.
+func createFunction(t *testing.T, cfg aws.Config, name string, timeout int32, env map[string]string) string {
+	t.Helper()
+	ctx := context.Background()
+	lc := lambda.NewFromConfig(cfg)
+	out, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName:  aws.String(name),
+		Role:          aws.String(lambdaRole(t, cfg)),
+		Runtime:       lambdatypes.RuntimeProvidedal2023,
+		Handler:       aws.String("bootstrap"),
+		Architectures: []lambdatypes.Architecture{lambdatypes.ArchitectureArm64},
+		Code:          &lambdatypes.FunctionCode{ZipFile: bootstrapZip(t)},
+		Timeout:       aws.Int32(timeout),
+		MemorySize:    aws.Int32(128),
+		Environment:   &lambdatypes.Environment{Variables: env},
+		Tags:          map[string]string{TagFunction: "behave", TagLocalRuntime: "enabled"},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = lc.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
+	})
+	return aws.ToString(out.FunctionArn)
+}
+
+func createQueue(t *testing.T, client *sqs.Client, name string, attrs map[string]string) (url, arn string) {
+	t.Helper()
+	ctx := context.Background()
+	out, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = client.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: out.QueueUrl}) })
+	a, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: out.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+	})
+	require.NoError(t, err)
+	return aws.ToString(out.QueueUrl), a.Attributes["QueueArn"]
+}
+
+// newFixture deploys a queue (and DLQ), a behave function and a disabled
+// mapping with the settings under test, and starts the runtime on them.
+func newFixture(t *testing.T, o mappingOpts) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	cfg := testenv.AWSConfig(t)
+	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt"), logs: &syncBuffer{}}
+	f.fnName = f.name + "-fn"
+	f.record = t.TempDir() + "/record.jsonl"
+	if o.timeout == 0 {
+		o.timeout = 3
+	}
+	if o.visibility == 0 {
+		o.visibility = 2
+	}
+	if o.batchSize == 0 {
+		o.batchSize = 10
+	}
+	attrs := map[string]string{"VisibilityTimeout": strconv.Itoa(o.visibility)}
+	if o.maxReceive > 0 {
+		var dlqARN string
+		f.dlqURL, dlqARN = createQueue(t, f.sqs, f.name+"-dlq", nil)
+		attrs["RedrivePolicy"] = fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%d}`, dlqARN, o.maxReceive)
+	}
+	f.queueURL, f.queueARN = createQueue(t, f.sqs, f.name, attrs)
+	createFunction(t, cfg, f.fnName, o.timeout, map[string]string{
+		"FIXTURE_MODE": o.mode, "FIXTURE_RECORD": f.record, "FIXTURE_SLEEP_MS": strconv.Itoa(o.sleepMS),
+	})
+	in := &lambda.CreateEventSourceMappingInput{
+		FunctionName:   aws.String(f.fnName),
+		EventSourceArn: aws.String(f.queueARN),
+		Enabled:        aws.Bool(false), // as the local environment deploys it: moto's fake mapping never fires
+		BatchSize:      aws.Int32(o.batchSize),
+	}
+	if o.window > 0 {
+		in.MaximumBatchingWindowInSeconds = aws.Int32(o.window)
+	}
+	if o.report {
+		in.FunctionResponseTypes = []lambdatypes.FunctionResponseType{lambdatypes.FunctionResponseTypeReportBatchItemFailures}
+	}
+	if o.maxConcurrency > 0 {
+		in.ScalingConfig = &lambdatypes.ScalingConfig{MaximumConcurrency: aws.Int32(o.maxConcurrency)}
+	}
+	lc := lambda.NewFromConfig(cfg)
+	m, err := lc.CreateEventSourceMapping(ctx, in)
+	require.NoError(t, err)
+	require.Equal(t, "Disabled", aws.ToString(m.State))
+	t.Cleanup(func() { _, _ = lc.DeleteEventSourceMapping(context.Background(), &lambda.DeleteEventSourceMappingInput{UUID: m.UUID}) })
+	f.start(Config{Functions: []string{f.fnName}, AlarmPeriod: -1})
+	return f
+}
+
+// start runs the runtime in-process until the test ends.
+func (f *fixture) start(cfg Config) {
+	t := f.t
+	t.Helper()
+	cfg.Region = f.cfg.Region
+	cfg.Endpoint = testenv.Endpoint(t)
+	cfg.BinDir = fixtureBin
+	cfg.Logs = f.logs
+	cfg.Logger = slog.New(slog.NewTextHandler(f.logs, nil))
+	rt, err := New(cfg, NewClients(f.cfg))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var runErr error
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		runErr = rt.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-finished
+		if t.Failed() {
+			t.Logf("runtime logs:\n%s", f.logs.String())
+		}
+		require.NoError(t, runErr)
+	})
+	select {
+	case <-rt.Ready():
+	case <-finished:
+		require.NoError(t, runErr)
+		t.Fatal("runtime stopped before it was ready")
+	case <-time.After(15 * time.Second):
+		t.Fatal("runtime not ready after 15 s")
+	}
+	f.rt = rt
+}
+
+func (f *fixture) send(bodies ...string) {
+	f.t.Helper()
+	for _, b := range bodies {
+		_, err := f.sqs.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(f.queueURL), MessageBody: aws.String(b)})
+		require.NoError(f.t, err)
+	}
+}
+
+// delivery is one SQS record as the function received it.
+type delivery struct {
+	invoke  int
+	at      time.Time
+	body    string
+	count   string
+	pid     int
+	records int
+}
+
+func (f *fixture) invokes() []fixtureRecord { return readRecords(f.t, f.record) }
+
+func (f *fixture) deliveries() []delivery {
+	var out []delivery
+	for i, r := range f.invokes() {
+		var ev events.SQSEvent
+		require.NoError(f.t, json.Unmarshal(r.Event, &ev))
+		for _, rec := range ev.Records {
+			out = append(out, delivery{invoke: i, at: time.Unix(0, r.Start), body: rec.Body, count: rec.Attributes["ApproximateReceiveCount"], pid: r.PID, records: len(ev.Records)})
+		}
+	}
+	return out
+}
+
+func (f *fixture) deliveriesOf(body string) []delivery {
+	var out []delivery
+	for _, d := range f.deliveries() {
+		if d.body == body {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (f *fixture) visibleAndInFlight(url string) (int, int) {
+	out, err := f.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll},
+	})
+	require.NoError(f.t, err)
+	v, _ := strconv.Atoi(out.Attributes["ApproximateNumberOfMessages"])
+	n, _ := strconv.Atoi(out.Attributes["ApproximateNumberOfMessagesNotVisible"])
+	return v, n
+}
+
+func (f *fixture) waitQueueEmpty(within time.Duration) {
+	f.t.Helper()
+	require.Eventually(f.t, func() bool {
+		v, n := f.visibleAndInFlight(f.queueURL)
+		return v == 0 && n == 0
+	}, within, 100*time.Millisecond, "queue %s not empty", f.queueURL)
+}
+
+func eventually(t *testing.T, within time.Duration, cond func() bool, msg string, args ...any) {
+	t.Helper()
+	require.Eventually(t, cond, within, 50*time.Millisecond, append([]any{msg}, args...)...)
+}
+
+// moto's own mapping, when enabled, takes a receive on every send (the
+// function's first delivery then shows ApproximateReceiveCount 2). The local
+// environment deploys mappings disabled and the runtime polls them: a first
+// delivery is a first receive.
+func TestConformanceDisabledMappingFirstDeliveryHasReceiveCountOne(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, mappingOpts{mode: "succeed"})
+	f.send("first")
+	eventually(t, 10*time.Second, func() bool { return len(f.deliveries()) == 1 }, "one delivery")
+	d := f.deliveries()[0]
+	require.Equal(t, "first", d.body)
+	require.Equal(t, "1", d.count)
+	f.waitQueueEmpty(5 * time.Second)
+	require.Len(t, f.deliveries(), 1, "a success is deleted, never redelivered")
+}
+
+func TestConformancePartialBatchResponseDeletesOnlySuccesses(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, mappingOpts{mode: "fail-listed", report: true, visibility: 1})
+	_, err := f.sqs.SendMessageBatch(context.Background(), &sqs.SendMessageBatchInput{QueueUrl: aws.String(f.queueURL), Entries: []sqstypes.SendMessageBatchRequestEntry{
+		{Id: aws.String("1"), MessageBody: aws.String("ok-1")}, {Id: aws.String("2"), MessageBody: aws.String("fail-2")},
+		{Id: aws.String("3"), MessageBody: aws.String("ok-3")}, {Id: aws.String("4"), MessageBody: aws.String("fail-4")},
+	}})
+	require.NoError(t, err)
+	eventually(t, 15*time.Second, func() bool {
+		return len(f.deliveriesOf("fail-2")) >= 2 && len(f.deliveriesOf("fail-4")) >= 2
+	}, "listed failures come back")
+	require.Len(t, f.deliveriesOf("ok-1"), 1, "successes are deleted")
+	require.Len(t, f.deliveriesOf("ok-3"), 1, "successes are deleted")
+	require.Equal(t, "2", f.deliveriesOf("fail-2")[1].count)
+}
+
+func TestConformanceWithoutReportBatchItemFailuresAResponseIsIgnored(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, mappingOpts{mode: "fail-listed", report: false, visibility: 1})
+	f.send("fail-but-not-reported")
+	f.waitQueueEmpty(10 * time.Second)
+	time.Sleep(1500 * time.Millisecond) // one visibility timeout: nothing may come back
+	require.Len(t, f.deliveries(), 1)
+}
+
+func TestConformanceInvalidPartialResponseFailsTheWholeBatch(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"empty-id", "unknown-id", "bad-response"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, mappingOpts{mode: mode, report: true, visibility: 1})
+			f.send("a", "b")
+			eventually(t, 15*time.Second, func() bool {
+				return len(f.deliveriesOf("a")) >= 2 && len(f.deliveriesOf("b")) >= 2
+			}, "the whole batch comes back")
+			require.Equal(t, "2", f.deliveriesOf("a")[1].count)
+			require.Equal(t, "2", f.deliveriesOf("b")[1].count)
+		})
+	}
+}
+
+func TestConformanceFunctionErrorReturnsTheWholeBatchAfterTheVisibilityTimeout(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, mappingOpts{mode: "error", report: true, window: 1, visibility: 2})
+	f.send("x", "y")
+	eventually(t, 15*time.Second, func() bool { return len(f.deliveriesOf("x")) >= 2 && len(f.deliveriesOf("y")) >= 2 }, "redelivered")
+	for _, body := range []string{"x", "y"} {
+		ds := f.deliveriesOf(body)
+		require.Equal(t, "1", ds[0].count)
+		require.Equal(t, "2", ds[1].count)
+		gap := ds[1].at.Sub(ds[0].at)
+		require.GreaterOrEqual(t, gap, 1800*time.Millisecond, "not before the visibility timeout (2 s)")
+		require.Less(t, gap, 6*time.Second)
+	}
+}
+
+func TestConformanceTimeoutKillsTheFunctionAndReturnsTheBatch(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, mappingOpts{mode: "sleep", sleepMS: 60000, timeout: 1, visibility: 2})
+	start := time.Now()
+	f.send("slow")
+	// The sleeping function records nothing, so watch the runtime's log.
+	eventually(t, 20*time.Second, func() bool {
+		return bytesCount(f.logs.String(), "Task timed out after 1.00 seconds") >= 2
+	}, "two timed-out deliveries")
+	require.Greater(t, time.Since(start), 3*time.Second, "second delivery only after the visibility timeout")
+	require.Equal(t, 2, bytesCount(f.logs.String(), "\tInit Duration: "), "each delivery after a timeout is a cold start")
+	_, inFlight := f.visibleAndInFlight(f.queueURL)
+	require.LessOrEqual(t, inFlight, 1, "the message is still on the queue")
+}
+
+func bytesCount(s, sub string) int { return bytes.Count([]byte(s), []byte(sub)) }
+
+func TestConformanceDLQAfterExactlyMaxReceiveCountDeliveries(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, mappingOpts{mode: "error", maxReceive: 3, visibility: 1})
+	f.send("doomed")
+	var dlqMsg sqstypes.Message
+	eventually(t, 30*time.Second, func() bool {
+		out, err := f.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(f.dlqURL), VisibilityTimeout: 30})
+		if err != nil || len(out.Messages) == 0 {
+			return false
+		}
+		dlqMsg = out.Messages[0]
+		return true
+	}, "message reaches the DLQ")
+	require.Equal(t, "doomed", aws.ToString(dlqMsg.Body))
+	time.Sleep(1500 * time.Millisecond) // anything still due would show up now
+	ds := f.deliveriesOf("doomed")
+	counts := make([]string, len(ds))
+	for i, d := range ds {
+		counts[i] = d.count
+	}
+	require.Equal(t, []string{"1", "2", "3"}, counts, "exactly maxReceiveCount deliveries reach the function")
+}
+
+func TestConformanceBatchingWindow(t *testing.T) {
+	t.Parallel()
+	t.Run("gathers until the window ends", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, mappingOpts{mode: "succeed", batchSize: 10, window: 2})
+		sent := time.Now()
+		for _, b := range []string{"w1", "w2", "w3"} {
+			f.send(b)
+			time.Sleep(200 * time.Millisecond)
+		}
+		eventually(t, 10*time.Second, func() bool { return len(f.deliveries()) == 3 }, "three records")
+		invs := f.invokes()
+		require.Len(t, invs, 1, "one invoke carries the three records")
+		require.GreaterOrEqual(t, time.Unix(0, invs[0].Start).Sub(sent), 1800*time.Millisecond, "the window is waited out when the batch is not full")
+	})
+	t.Run("a full batch does not wait for the window", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, mappingOpts{mode: "succeed", batchSize: 3, window: 10})
+		sent := time.Now()
+		f.send("f1", "f2", "f3")
+		eventually(t, 8*time.Second, func() bool { return len(f.deliveries()) == 3 }, "three records")
+		invs := f.invokes()
+		require.Len(t, invs, 1)
+		require.Less(t, time.Unix(0, invs[0].Start).Sub(sent), 5*time.Second, "invoked when the batch filled, not after 10 s")
+	})
+}
+
+func TestConformanceMaximumConcurrencyIsNeverExceeded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, mappingOpts{mode: "succeed", sleepMS: 600, batchSize: 1, maxConcurrency: 2, visibility: 10})
+	for i := range 8 {
+		f.send(fmt.Sprintf("c%d", i))
+	}
+	eventually(t, 20*time.Second, func() bool { return len(f.deliveries()) >= 8 }, "eight deliveries")
+	type edge struct {
+		at    int64
+		delta int
+	}
+	var edges []edge
+	pids := map[int]bool{}
+	for _, r := range f.invokes() {
+		edges = append(edges, edge{r.Start, +1}, edge{r.End, -1})
+		pids[r.PID] = true
+	}
+	sort.Slice(edges, func(i, j int) bool {
+		if edges[i].at == edges[j].at {
+			return edges[i].delta < edges[j].delta
+		}
+		return edges[i].at < edges[j].at
+	})
+	cur, peak := 0, 0
+	for _, e := range edges {
+		cur += e.delta
+		peak = max(peak, cur)
+	}
+	require.Equal(t, 2, peak, "invokes overlap up to, and never beyond, MaximumConcurrency")
+	require.LessOrEqual(t, len(pids), 2, "no more environments than MaximumConcurrency")
+}
+
+func TestConformanceAWSTraceHeaderIsInTheEvent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, mappingOpts{mode: "succeed"})
+	trace := "Root=1-6745f2a1-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=1"
+	_, err := f.sqs.SendMessage(context.Background(), &sqs.SendMessageInput{
+		QueueUrl: aws.String(f.queueURL), MessageBody: aws.String(`{"auditText":"traced"}`),
+		MessageSystemAttributes: map[string]sqstypes.MessageSystemAttributeValue{
+			"AWSTraceHeader": {DataType: aws.String("String"), StringValue: aws.String(trace)},
+		},
+		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
+			"kind": {DataType: aws.String("String"), StringValue: aws.String("audit")},
+		},
+	})
+	require.NoError(t, err)
+	eventually(t, 10*time.Second, func() bool { return len(f.invokes()) == 1 }, "one invoke")
+	inv := f.invokes()[0]
+	var ev events.SQSEvent
+	require.NoError(t, json.Unmarshal(inv.Event, &ev))
+	require.Len(t, ev.Records, 1)
+	rec := ev.Records[0]
+	require.Equal(t, trace, rec.Attributes["AWSTraceHeader"])
+	require.Equal(t, trace, inv.TraceID, "the function's trace continues the producer's")
+
+	// The rest of Lambda's record shape.
+	sum := md5.Sum([]byte(`{"auditText":"traced"}`))
+	require.Equal(t, hex.EncodeToString(sum[:]), rec.Md5OfBody)
+	require.Equal(t, "aws:sqs", rec.EventSource)
+	require.Equal(t, f.queueARN, rec.EventSourceARN)
+	require.Equal(t, f.cfg.Region, rec.AWSRegion)
+	require.NotEmpty(t, rec.ReceiptHandle)
+	for _, k := range []string{"ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp"} {
+		require.Contains(t, rec.Attributes, k)
+	}
+	require.Equal(t, "audit", aws.ToString(rec.MessageAttributes["kind"].StringValue))
+	require.Equal(t, "String", rec.MessageAttributes["kind"].DataType)
+	require.NotNil(t, rec.MessageAttributes["kind"].StringListValues)
+}
+
+func TestConformanceAlarmSendsCloudWatchsPayloadToTheSubscribedFunction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := testenv.AWSConfig(t)
+	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-alarm"), logs: &syncBuffer{}}
+	f.record = t.TempDir() + "/record.jsonl"
+	dlqURL, _ := createQueue(t, f.sqs, f.name+"-dlq", nil)
+	notifyURL, notifyARN := createQueue(t, f.sqs, f.name+"-notify", nil)
+	fnARN := createFunction(t, cfg, f.name+"-handler", 3, map[string]string{"FIXTURE_MODE": "succeed", "FIXTURE_RECORD": f.record})
+
+	sc := sns.NewFromConfig(cfg)
+	topic, err := sc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(f.name + "-alarms")})
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = sc.DeleteTopic(context.Background(), &sns.DeleteTopicInput{TopicArn: topic.TopicArn}) })
+	_, err = sc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("lambda"), Endpoint: aws.String(fnARN)})
+	require.NoError(t, err)
+	_, err = sc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(notifyARN)})
+	require.NoError(t, err)
+
+	cw := cloudwatch.NewFromConfig(cfg, CloudWatchQueryProtocol)
+	alarmName := f.name + "-dlq-not-empty"
+	_, err = cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String(alarmName), AlarmDescription: aws.String("messages in the DLQ"),
+		Namespace: aws.String("AWS/SQS"), MetricName: aws.String("ApproximateNumberOfMessagesVisible"),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("QueueName"), Value: aws.String(f.name + "-dlq")}},
+		Statistic:  cwtypes.StatisticMaximum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold, Threshold: aws.Float64(0),
+		TreatMissingData: aws.String("notBreaching"), ActionsEnabled: aws.Bool(true),
+		AlarmActions: []string{aws.ToString(topic.TopicArn)},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = cw.DeleteAlarms(context.Background(), &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{alarmName}}) })
+
+	f.start(Config{Functions: []string{f.name + "-handler"}, AlarmPeriod: 300 * time.Millisecond, AlarmNamePrefix: f.name})
+	time.Sleep(700 * time.Millisecond) // a couple of evaluations of the empty DLQ: no notification
+	require.Empty(t, f.invokes(), "no notification while the DLQ is empty")
+
+	_, err = f.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(dlqURL), MessageBody: aws.String("dead")})
+	require.NoError(t, err)
+	eventually(t, 10*time.Second, func() bool { return len(f.invokes()) >= 1 }, "the alarm handler is invoked")
+	time.Sleep(700 * time.Millisecond)
+	require.Len(t, f.invokes(), 1, "one notification per state change")
+
+	var ev events.SNSEvent
+	require.NoError(t, json.Unmarshal(f.invokes()[0].Event, &ev))
+	require.Len(t, ev.Records, 1)
+	rec := ev.Records[0]
+	require.Equal(t, "aws:sns", rec.EventSource)
+	require.Equal(t, "1.0", rec.EventVersion)
+	require.Contains(t, rec.EventSubscriptionArn, aws.ToString(topic.TopicArn)+":")
+	require.Equal(t, aws.ToString(topic.TopicArn), rec.SNS.TopicArn)
+	require.Equal(t, "Notification", rec.SNS.Type)
+	require.Equal(t, fmt.Sprintf("ALARM: %q in US East (N. Virginia)", alarmName), rec.SNS.Subject)
+
+	var p events.CloudWatchAlarmSNSPayload
+	require.NoError(t, json.Unmarshal([]byte(rec.SNS.Message), &p))
+	require.Equal(t, alarmName, p.AlarmName)
+	require.Equal(t, "messages in the DLQ", p.AlarmDescription)
+	require.Equal(t, "ALARM", p.NewStateValue)
+	require.Equal(t, "OK", p.OldStateValue)
+	require.Contains(t, p.NewStateReason, "Threshold Crossed: 1 out of the last 1 datapoints [1.0")
+	require.Equal(t, "AWS/SQS", p.Trigger.Namespace)
+	require.Equal(t, "ApproximateNumberOfMessagesVisible", p.Trigger.MetricName)
+	require.Equal(t, "MAXIMUM", p.Trigger.Statistic)
+	require.Equal(t, []events.CloudWatchDimension{{Name: "QueueName", Value: f.name + "-dlq"}}, p.Trigger.Dimensions)
+	require.Equal(t, "GreaterThanThreshold", p.Trigger.ComparisonOperator)
+	require.Contains(t, p.AlarmARN, ":alarm:"+alarmName)
+	require.NotEmpty(t, p.AWSAccountID)
+
+	alarms, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{alarmName}})
+	require.NoError(t, err)
+	require.Equal(t, cwtypes.StateValueAlarm, alarms.MetricAlarms[0].StateValue, "the state is set in the emulator")
+
+	// The SQS subscriber got the same notification in SNS's envelope.
+	out, err := f.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(notifyURL), WaitTimeSeconds: 2})
+	require.NoError(t, err)
+	require.Len(t, out.Messages, 1)
+	var env struct{ Type, TopicArn, Subject, Message string }
+	require.NoError(t, json.Unmarshal([]byte(aws.ToString(out.Messages[0].Body)), &env))
+	require.Equal(t, "Notification", env.Type)
+	require.Equal(t, rec.SNS.Message, env.Message)
+
+	// Emptying the DLQ brings the alarm back to OK (no OK actions: nothing sent).
+	_, err = f.sqs.PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: aws.String(dlqURL)})
+	require.NoError(t, err)
+	eventually(t, 10*time.Second, func() bool {
+		a, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{alarmName}})
+		return err == nil && a.MetricAlarms[0].StateValue == cwtypes.StateValueOk
+	}, "alarm back to OK")
+	require.Len(t, f.invokes(), 1)
+}
