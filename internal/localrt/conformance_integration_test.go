@@ -185,7 +185,9 @@ func newFixture(t *testing.T, o mappingOpts) *fixture {
 	m, err := lc.CreateEventSourceMapping(ctx, in)
 	require.NoError(t, err)
 	require.Equal(t, "Disabled", aws.ToString(m.State))
-	t.Cleanup(func() { _, _ = lc.DeleteEventSourceMapping(context.Background(), &lambda.DeleteEventSourceMappingInput{UUID: m.UUID}) })
+	t.Cleanup(func() {
+		_, _ = lc.DeleteEventSourceMapping(context.Background(), &lambda.DeleteEventSourceMappingInput{UUID: m.UUID})
+	})
 	f.start(Config{Functions: []string{f.fnName}, AlarmPeriod: -1})
 	return f
 }
@@ -532,7 +534,9 @@ func TestConformanceAlarmSendsCloudWatchsPayloadToTheSubscribedFunction(t *testi
 		AlarmActions: []string{aws.ToString(topic.TopicArn)},
 	})
 	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = cw.DeleteAlarms(context.Background(), &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{alarmName}}) })
+	t.Cleanup(func() {
+		_, _ = cw.DeleteAlarms(context.Background(), &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{alarmName}})
+	})
 
 	f.start(Config{Functions: []string{f.name + "-handler"}, AlarmPeriod: 300 * time.Millisecond, AlarmNamePrefix: f.name})
 	time.Sleep(700 * time.Millisecond) // a couple of evaluations of the empty DLQ: no notification
