@@ -81,6 +81,15 @@ lint: tfconfig tools ## gofmt, go vet, staticcheck, terraform fmt/validate (offl
 .PHONY: tools
 tools: $(BIN)/staticcheck $(BIN)/tfsec $(BIN)/actionlint $(BIN)/benchstat ## Build the pinned developer tools into bin/ (from tools/go.mod).
 
+# The X-Ray daemon's package is .../daemon: give its binary a clearer name.
+$(BIN)/xray-daemon: tools/go.mod tools/go.sum
+	@mkdir -p $(BIN)
+	@echo "building xray-daemon into bin/ (first use only)"
+	@cd tools && $(GO) build -o $(BIN)/xray-daemon github.com/aws/aws-xray-daemon/daemon
+
+.PHONY: xray-daemon
+xray-daemon: $(BIN)/xray-daemon ## Build the X-Ray daemon (local mode, used by make run and the local runtime) into bin/.
+
 $(BIN)/%: tools/go.mod tools/go.sum
 	@mkdir -p $(BIN)
 	@echo "building $* into bin/ (first use only)"

@@ -39,9 +39,12 @@ type alarmHistory struct {
 // alarmEvaluator evaluates alarms on AWS/SQS metrics: one evaluation per
 // period stands for one alarm period.
 type alarmEvaluator struct {
-	rt     *Runtime
+	rt *Runtime
+	// period overrides every alarm's Period when positive.
 	period time.Duration
 	log    *slog.Logger
+	// lastEval is when each alarm was last evaluated.
+	lastEval map[string]time.Time
 
 	state     map[string]*alarmHistory
 	queueURLs map[string]string
@@ -55,7 +58,11 @@ func (ev *alarmEvaluator) run(ctx context.Context) {
 	defer ev.delivering.Wait()
 	ev.queueURLs = map[string]string{}
 	ev.nonEmptySince = map[string]time.Time{}
-	t := time.NewTicker(ev.period)
+	tick := ev.period
+	if tick <= 0 {
+		tick = time.Second
+	}
+	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
 		if err := ev.evaluateAll(ctx); err != nil && ctx.Err() == nil {
@@ -88,8 +95,16 @@ func (ev *alarmEvaluator) evaluateAll(ctx context.Context) error {
 			if aws.ToString(a.Namespace) != "AWS/SQS" || queue == "" {
 				continue
 			}
-			dp := ev.metric(ctx, aws.ToString(a.MetricName), queue, now)
 			name := aws.ToString(a.AlarmName)
+			period := ev.period
+			if period <= 0 {
+				period = time.Duration(max(aws.ToInt32(a.Period), 1)) * time.Second
+			}
+			if last, ok := ev.lastEval[name]; ok && now.Sub(last) < period-period/10 {
+				continue
+			}
+			ev.lastEval[name] = now
+			dp := ev.metric(ctx, aws.ToString(a.MetricName), queue, now)
 			h := ev.state[name]
 			if h == nil {
 				h = &alarmHistory{}

@@ -12,7 +12,6 @@ import (
 const (
 	DefaultBinDir         = "dist/local"
 	DefaultPollWait       = time.Second
-	DefaultAlarmPeriod    = 5 * time.Second
 	DefaultMaxConcurrency = 5
 	DefaultInitTimeout    = 10 * time.Second
 	DefaultMaxEnvs        = 10
@@ -46,7 +45,9 @@ type Config struct {
 	// at most 20). Default 1s.
 	PollWait time.Duration
 	// AlarmPeriod is how often alarms are evaluated; one evaluation stands for
-	// one alarm period. Default 5s. Negative disables alarm evaluation.
+	// one alarm period. Zero (the default) evaluates each alarm every its own
+	// Period, as CloudWatch does; a positive value overrides every alarm's
+	// period (tests); negative disables alarm evaluation.
 	AlarmPeriod time.Duration
 	// Functions limits the runtime to these functions (deployed names or
 	// offload:function folders). Empty: every tagged function.
@@ -83,9 +84,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PollWait == 0 {
 		c.PollWait = DefaultPollWait
-	}
-	if c.AlarmPeriod == 0 {
-		c.AlarmPeriod = DefaultAlarmPeriod
 	}
 	if c.DefaultMaxConcurrency == 0 {
 		c.DefaultMaxConcurrency = DefaultMaxConcurrency

@@ -110,8 +110,8 @@ func (r *Runtime) Run(ctx context.Context) error {
 			"window", m.Window, "report_batch_item_failures", m.ReportBatchItemFailures, "max_concurrency", p.maxConc)
 		wg.Go(func() { p.run(runCtx) })
 	}
-	if r.cfg.AlarmPeriod > 0 {
-		ev := &alarmEvaluator{rt: r, period: r.cfg.AlarmPeriod, log: log, state: map[string]*alarmHistory{}}
+	if r.cfg.AlarmPeriod >= 0 {
+		ev := &alarmEvaluator{rt: r, period: r.cfg.AlarmPeriod, log: log, state: map[string]*alarmHistory{}, lastEval: map[string]time.Time{}}
 		wg.Go(func() { ev.run(runCtx) })
 	}
 	close(r.ready)

@@ -1,0 +1,146 @@
+// Command offload-local is the local Lambda runtime: it runs the functions
+// that Terraform deployed into the local emulator, feeds them from their SQS
+// event source mappings, evaluates the SQS alarms and delivers their
+// notifications, with the X-Ray daemon alongside (internal/localrt).
+//
+//	offload-local [--bin-dir dist/local] [--functions a,b] [--trace-daemon on|off] …
+//
+// It reads everything else from the emulator named by AWS_ENDPOINT_URL, and
+// refuses to start without one unless --allow-no-endpoint is given. SIGINT
+// or SIGTERM stops every process it started.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/offload/offload/internal/localrt"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := realMain(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "offload-local:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	binDir, region, functions, alarmPrefix, traceDaemon, xrayDaemon, readyFile, logLevel string
+	pollWait, alarmPeriod                                                                time.Duration
+	maxConcurrency                                                                       int
+	allowNoEndpoint                                                                      bool
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("offload-local", flag.ContinueOnError)
+	fs.StringVar(&o.binDir, "bin-dir", localrt.DefaultBinDir, "directory holding <function folder>/bootstrap (make build-local)")
+	fs.StringVar(&o.region, "region", envOr("AWS_REGION", "us-east-1"), "region of the deployment")
+	fs.DurationVar(&o.pollWait, "poll-interval", localrt.DefaultPollWait, "long-poll wait of each SQS receive (whole seconds, ≤ 20s)")
+	fs.DurationVar(&o.alarmPeriod, "alarm-period", 0, "evaluate alarms this often (0: each alarm's own period; negative: never)")
+	fs.StringVar(&o.functions, "functions", "", "comma-separated function names or folders to run (default: every tagged function)")
+	fs.StringVar(&o.alarmPrefix, "alarm-prefix", "", "evaluate only alarms whose names start with this (default: all)")
+	fs.StringVar(&o.traceDaemon, "trace-daemon", "on", "start the X-Ray daemon in local mode: on or off")
+	fs.StringVar(&o.xrayDaemon, "xray-daemon", "bin/xray-daemon", "path of the X-Ray daemon binary (make xray-daemon)")
+	fs.IntVar(&o.maxConcurrency, "max-concurrency", localrt.DefaultMaxConcurrency, "concurrency of SQS mappings without ScalingConfig.MaximumConcurrency")
+	fs.StringVar(&o.readyFile, "ready-file", "", "write this file once every function is discovered and polling has started")
+	fs.StringVar(&o.logLevel, "log-level", "info", "runtime log level: debug, info, warn, error")
+	fs.BoolVar(&o.allowNoEndpoint, "allow-no-endpoint", false, "run without AWS_ENDPOINT_URL (functions then reach real AWS endpoints)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	var errs []error
+	if o.traceDaemon != "on" && o.traceDaemon != "off" {
+		errs = append(errs, fmt.Errorf("--trace-daemon must be on or off, not %q", o.traceDaemon))
+	}
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
+	}
+	return o, errors.Join(errs...)
+}
+
+func realMain(ctx context.Context, args []string) error {
+	o, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	endpoint := os.Getenv("AWS_ENDPOINT_URL")
+	if endpoint == "" && !o.allowNoEndpoint {
+		return errors.New("AWS_ENDPOINT_URL is not set: offload-local runs functions against a local emulator (make run sets it); pass --allow-no-endpoint to run against real AWS endpoints")
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(o.region))
+	if err != nil {
+		return fmt.Errorf("load AWS config: %w", err)
+	}
+	creds, err := awsCfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("AWS credentials: %w", err)
+	}
+
+	cfg := localrt.Config{
+		Region: o.region, Endpoint: endpoint,
+		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
+		BinDir: o.binDir, PollWait: o.pollWait, AlarmPeriod: o.alarmPeriod, AlarmNamePrefix: o.alarmPrefix,
+		DefaultMaxConcurrency: o.maxConcurrency, Logs: os.Stdout, Logger: logger,
+	}
+	if o.functions != "" {
+		cfg.Functions = strings.Split(o.functions, ",")
+	}
+	if o.traceDaemon == "on" {
+		d, err := localrt.StartTraceDaemon(o.xrayDaemon, endpoint, o.region, os.Stdout)
+		if err != nil {
+			return err
+		}
+		defer d.Stop()
+		cfg.TraceDaemonAddress = d.Addr
+		logger.Info("X-Ray daemon", "address", d.Addr, "endpoint", endpoint)
+	}
+	rt, err := localrt.New(cfg, localrt.NewClients(awsCfg))
+	if err != nil {
+		return err
+	}
+	go func() {
+		select {
+		case <-rt.Ready():
+		case <-ctx.Done():
+			return
+		}
+		d := rt.Deployment()
+		logger.Info("ready", "functions", len(d.Functions), "mappings", len(d.Mappings), "bin_dir", o.binDir)
+		if o.readyFile != "" {
+			if err := os.WriteFile(o.readyFile, []byte("ready\n"), 0o644); err != nil {
+				logger.Error("write ready file", "path", o.readyFile, "error", err)
+			}
+		}
+	}()
+	if err := rt.Run(ctx); err != nil {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
