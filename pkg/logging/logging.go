@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -95,19 +94,11 @@ func New(opts ...Option) *logrus.Logger {
 	return l
 }
 
-// NewFormatter returns the JSON formatter New installs: RFC 3339 timestamps
-// with nanoseconds under "timestamp", "level", "message", and masking (see
-// Mask). Use it to give an existing logrus logger offload's format.
-func NewFormatter() logrus.Formatter {
-	return &MaskingFormatter{Inner: &logrus.JSONFormatter{
-		TimestampFormat:   time.RFC3339Nano,
-		DisableHTMLEscape: true,
-		FieldMap: logrus.FieldMap{
-			logrus.FieldKeyTime: "timestamp",
-			logrus.FieldKeyMsg:  "message",
-		},
-	}}
-}
+// NewFormatter returns the formatter New installs: one JSON object per line
+// with "timestamp" (RFC 3339, nanoseconds), "level", "message" and the fields,
+// masked (see Formatter and Mask). Use it to give an existing logrus logger
+// offload's format.
+func NewFormatter() logrus.Formatter { return &Formatter{} }
 
 // FromLambda returns base with the invocation's fields: request_id and
 // function from lambdacontext, trace_id from the context's trace. Fields that

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -170,3 +172,64 @@ func BenchmarkFormat(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestFormatterEncodesEveryFieldType(t *testing.T) {
+	t.Parallel()
+	l, buf := newLogger(t)
+	when := time.Date(2026, 11, 26, 23, 12, 43, 123456700, time.UTC)
+	l.WithFields(logrus.Fields{
+		"str":       "quote \" backslash \\ newline \n tab \t ctrl \x01 bad \xff html <&> sep \u2028",
+		"int":       -7,
+		"int64":     int64(1) << 40,
+		"uint":      uint(3),
+		"float":     1.5,
+		"nan":       math.NaN(),
+		"bool":      true,
+		"time":      when,
+		"dur":       1500 * time.Millisecond,
+		"nil":       nil,
+		"map":       map[string]int{"a": 1},
+		"message":   "clash",
+		"api_token": 12345,
+	}).Info("multi\nline")
+	raw := buf.Bytes()
+	require.True(t, json.Valid(bytes.TrimSpace(raw)), "%s", raw)
+	require.Equal(t, 1, bytes.Count(raw, []byte("\n")), "one line per entry")
+	got := lines(t, buf)[0]
+	require.Equal(t, "multi\nline", got["message"])
+	require.Equal(t, "quote \" backslash \\ newline \n tab \t ctrl \x01 bad \ufffd html <&> sep \u2028", got["str"])
+	require.EqualValues(t, -7, got["int"])
+	require.EqualValues(t, int64(1)<<40, got["int64"])
+	require.EqualValues(t, 3, got["uint"])
+	require.EqualValues(t, 1.5, got["float"])
+	require.Equal(t, "NaN", got["nan"])
+	require.Equal(t, true, got["bool"])
+	require.Equal(t, "2026-11-26T23:12:43.1234567Z", got["time"])
+	require.EqualValues(t, 1500*time.Millisecond, got["dur"])
+	require.Nil(t, got["nil"])
+	require.Contains(t, got, "nil")
+	require.Equal(t, map[string]any{"a": 1.0}, got["map"])
+	require.Equal(t, "clash", got["fields.message"])
+	require.Equal(t, logging.Redacted, got["api_token"], "secret keys are redacted whatever the type")
+	require.Contains(t, string(raw), `"timestamp":"`)
+}
+
+func TestFormatterReportsCaller(t *testing.T) {
+	t.Parallel()
+	l, buf := newLogger(t)
+	l.SetReportCaller(true)
+	l.Info("where")
+	got := lines(t, buf)[0]
+	require.Contains(t, got["func"], "TestFormatterReportsCaller")
+	require.Contains(t, got["file"], "logging_test.go:")
+}
+
+func TestMaskingFormatterWrapsAnyFormatter(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	l := logrus.New()
+	l.SetOutput(&buf)
+	l.SetFormatter(&logging.MaskingFormatter{Inner: &logrus.TextFormatter{DisableColors: true, DisableTimestamp: true}})
+	l.WithField("password", "hunter2").Info("to +447700900089")
+	require.Equal(t, "level=info msg=\"to +44********89\" password=\"[REDACTED]\"\n", buf.String())
+}

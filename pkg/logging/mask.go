@@ -3,6 +3,8 @@ package logging
 import (
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/sirupsen/logrus"
 )
@@ -80,18 +82,54 @@ func maskField(key string, v any) (any, bool) {
 
 var secretWords = []string{"password", "passwd", "secret", "token", "auth", "credential", "apikey", "api_key", "api-key", "private_key", "privatekey", "signature", "cookie"}
 
-func isSecretKey(key string) bool {
+type keyKind uint8
+
+const (
+	keyPlain keyKind = iota
+	keySecret
+	keyPhone
+)
+
+// keyKinds caches classifyKey: field keys come from code, so the set is small;
+// the cache stops growing at maxKeyKinds entries all the same.
+var (
+	keyKinds     sync.Map // string → keyKind
+	keyKindCount atomic.Int32
+)
+
+const maxKeyKinds = 4096
+
+func classifyKey(key string) keyKind {
+	if k, ok := keyKinds.Load(key); ok {
+		return k.(keyKind)
+	}
+	k := keyPlain
+	switch {
+	case isSecretKeyUncached(key):
+		k = keySecret
+	case containsFold(key, "phone") || containsFold(key, "msisdn") ||
+		strings.EqualFold(key, "destination") || strings.EqualFold(key, "to"):
+		k = keyPhone
+	}
+	if keyKindCount.Load() < maxKeyKinds {
+		if _, loaded := keyKinds.LoadOrStore(key, k); !loaded {
+			keyKindCount.Add(1)
+		}
+	}
+	return k
+}
+
+func isSecretKey(key string) bool { return classifyKey(key) == keySecret }
+
+func isPhoneKey(key string) bool { return classifyKey(key) == keyPhone }
+
+func isSecretKeyUncached(key string) bool {
 	for _, w := range secretWords {
 		if containsFold(key, w) {
 			return true
 		}
 	}
 	return false
-}
-
-func isPhoneKey(key string) bool {
-	return containsFold(key, "phone") || containsFold(key, "msisdn") ||
-		strings.EqualFold(key, "destination") || strings.EqualFold(key, "to")
 }
 
 // containsFold reports whether s contains the lower-case ASCII word sub,
@@ -132,16 +170,24 @@ func Mask(s string) string {
 	return s
 }
 
-var secretHints = []string{"pass", "secret", "token", "auth", "credential", "key", "signature", "cookie"}
-
+// hasSecretWord reports, in one pass, whether s may contain a secret-looking
+// key (a cheap filter before the regular expression).
 func hasSecretWord(s string) bool {
-	for _, w := range secretHints {
-		if containsFold(s, w) {
-			return true
+	for i := 0; i < len(s); i++ {
+		switch s[i] | 0x20 {
+		case 'p', 's', 't', 'a', 'c', 'k':
+			rest := s[i:]
+			for _, w := range secretHints {
+				if len(rest) >= len(w) && containsFold(rest[:len(w)], w) {
+					return true
+				}
+			}
 		}
 	}
 	return false
 }
+
+var secretHints = []string{"pass", "secret", "token", "auth", "credential", "key", "signature", "cookie"}
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
