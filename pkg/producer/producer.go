@@ -194,7 +194,7 @@ func New(client SQSAPI, queueURL string, opts ...Option) (*Publisher, error) {
 func (p *Publisher) QueueURL() string { return p.queueURL }
 
 // Publish sends one message with SendMessage, retrying retryable failures.
-// The returned error is Result.Err.
+// The returned error is Result.Err. Safe for concurrent use.
 func (p *Publisher) Publish(ctx context.Context, msg Message) (Result, error) {
 	if msg.IdempotencyKey == "" {
 		msg.IdempotencyKey = NewIdempotencyKey()
@@ -239,7 +239,8 @@ func (p *Publisher) Publish(ctx context.Context, msg Message) (Result, error) {
 // policy's attempts.
 //
 // The error is nil when every message was accepted; otherwise it is a
-// *BatchError and the Results say which messages failed and why.
+// *BatchError and the Results say which messages failed and why. msgs is
+// only read. Safe for concurrent use.
 func (p *Publisher) PublishBatch(ctx context.Context, msgs []Message) ([]Result, error) {
 	results := make([]Result, len(msgs))
 	if len(msgs) == 0 {
