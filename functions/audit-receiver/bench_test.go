@@ -1,0 +1,158 @@
+package main
+
+// Benchmarks of the article's audit receiver rebuilt in Go against ours, over
+// the same DynamoDB client and a transport that takes 5 ms per write:
+//
+//	go test -run '^$' -bench BenchmarkBatchOf10 -benchmem ./functions/audit-receiver
+//
+// The article's function (SampleSqs.AuditReceiver) builds a new DynamoDB
+// client for every message, writes the records one after the other with an
+// unconditional save, and throws when any record failed, so Lambda delivers
+// the whole batch again — up to maxReceiveCount (5) times for a poison message.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/offload/offload/pkg/audit"
+	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/logging"
+)
+
+const writeLatency = 5 * time.Millisecond
+
+// slowDynamo answers every DynamoDB call with an empty success after writeLatency.
+type slowDynamo struct{}
+
+func (slowDynamo) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_ = r.Body.Close()
+	}
+	time.Sleep(writeLatency)
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
+		Body: io.NopCloser(strings.NewReader("{}")), Request: r}, nil
+}
+
+func benchConfig() aws.Config {
+	return aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{},
+		HTTPClient: &http.Client{Transport: slowDynamo{}}, BaseEndpoint: aws.String("http://dynamodb.local")}
+}
+
+func batchOf10(bad bool) events.SQSEvent {
+	var ev events.SQSEvent
+	for i := range 10 {
+		body := fmt.Sprintf(`{"messageId":"m-%d","auditText":"user %d signed in","auditTime":"2026-11-26T23:12:43.1234567Z"}`, i, i)
+		if bad && i == 4 {
+			body = `{"auditText":`
+		}
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprintf("sqs-%d", i), ReceiptHandle: fmt.Sprintf("rh-%d", i),
+			Body: body, EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:audit", Attributes: map[string]string{"ApproximateReceiveCount": "1"}})
+	}
+	return ev
+}
+
+// articleMessage mirrors the article's AuditMessage class.
+type articleMessage struct {
+	MessageID string    `json:"messageId"`
+	AuditText string    `json:"auditText"`
+	AuditTime time.Time `json:"auditTime"`
+}
+
+// articleHandler is SampleSqs.AuditReceiver.FunctionHandler in Go.
+func articleHandler(ctx context.Context, cfg aws.Config, ev events.SQSEvent) error {
+	var errs []error
+	for _, r := range ev.Records {
+		var m articleMessage
+		if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
+			errs = append(errs, fmt.Errorf("error processing message %s: %w", r.MessageId, err))
+			continue
+		}
+		m.MessageID = r.MessageId
+		client := dynamodb.NewFromConfig(cfg) // a new client per message, as in the article
+		_, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("AuditMessages"), Item: map[string]types.AttributeValue{
+			"messageId": &types.AttributeValueMemberS{Value: m.MessageID},
+			"auditText": &types.AttributeValueMemberS{Value: m.AuditText},
+			"auditTime": &types.AttributeValueMemberS{Value: m.AuditTime.UTC().Format("2006-01-02T15:04:05.000Z")},
+		}})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("error processing message %s: %w", r.MessageId, err))
+		}
+	}
+	return errors.Join(errs...) // AggregateException: the whole batch comes back
+}
+
+func oursProcessor(b *testing.B, dlq batch.DeadLetterAPI) *batch.Processor {
+	h := &handler{store: audit.NewStore(dynamodb.NewFromConfig(benchConfig()), "AuditMessages"), metrics: &counter{n: map[string]int{}},
+		limits: audit.Limits{Now: func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }}}
+	proc, err := batch.New(h.handle, batch.WithConcurrency(10), batch.WithDeadLetter(dlq, "https://sqs/123456789012/audit-dlq"),
+		batch.WithLogger(logging.New(logging.WithOutput(discard{}))))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return proc
+}
+
+// BenchmarkBatchOf10 is one batch of ten good records.
+func BenchmarkBatchOf10(b *testing.B) {
+	ctx := context.Background()
+	ev := batchOf10(false)
+	b.Run("design=article", func(b *testing.B) {
+		cfg := benchConfig()
+		for b.Loop() {
+			if err := articleHandler(ctx, cfg, ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("design=offload", func(b *testing.B) {
+		proc := oursProcessor(b, &fakeSQS{visibility: map[string]int32{}})
+		for b.Loop() {
+			resp, _ := proc.Process(ctx, ev)
+			if len(resp.BatchItemFailures) != 0 {
+				b.Fatal(resp.BatchItemFailures)
+			}
+		}
+	})
+}
+
+// BenchmarkBatchOf10WithOnePoisonRecord is the work needed to get a batch
+// with one malformed record out of the queue: the article's design receives
+// the whole batch maxReceiveCount (5) times and rewrites the nine good
+// records each time before SQS dead-letters all ten; ours writes the nine once
+// and dead-letters the bad one at once.
+func BenchmarkBatchOf10WithOnePoisonRecord(b *testing.B) {
+	ctx := context.Background()
+	ev := batchOf10(true)
+	b.Run("design=article", func(b *testing.B) {
+		cfg := benchConfig()
+		for b.Loop() {
+			for range 5 {
+				if err := articleHandler(ctx, cfg, ev); err == nil {
+					b.Fatal("the poison record should fail the batch")
+				}
+			}
+		}
+	})
+	b.Run("design=offload", func(b *testing.B) {
+		proc := oursProcessor(b, &fakeSQS{visibility: map[string]int32{}})
+		for b.Loop() {
+			resp, _ := proc.Process(ctx, ev)
+			if len(resp.BatchItemFailures) != 0 {
+				b.Fatal(resp.BatchItemFailures)
+			}
+		}
+	})
+}

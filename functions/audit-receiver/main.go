@@ -1,0 +1,58 @@
+// Command audit-receiver is the Lambda function behind the audit queue: it
+// stores each AuditMessage in the AuditMessages table once, however often it
+// is delivered. main only wires configuration and clients; handler.go does
+// the work.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/offload/offload/pkg/audit"
+	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/logging"
+	"github.com/offload/offload/pkg/metrics"
+)
+
+func main() {
+	if err := realMain(context.Background()); err != nil {
+		// An init failure: Lambda reports it and retries the cold start.
+		fmt.Fprintln(os.Stderr, "audit-receiver:", err)
+		os.Exit(1)
+	}
+}
+
+func realMain(ctx context.Context) error {
+	cfg, err := loadSettings(os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := logging.New(logging.WithLevel(cfg.LogLevel))
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("load AWS config: %w", err)
+	}
+	sqsClient := sqs.NewFromConfig(awsCfg)
+	h := &handler{
+		store:   audit.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.TableName),
+		metrics: metrics.New(os.Stdout, "offload", map[string]string{"Function": "audit-receiver", "Environment": cfg.Environment}),
+	}
+	proc, err := batch.New(h.handle,
+		batch.WithConcurrency(cfg.Concurrency),
+		batch.WithDeadLetter(sqsClient, cfg.DLQURL),
+		batch.WithBackoff(sqsClient, batch.ExponentialBackoff(cfg.BackoffBase, cfg.BackoffMax)),
+		batch.WithLogger(log),
+	)
+	if err != nil {
+		return fmt.Errorf("build batch processor: %w", err)
+	}
+	log.WithField("table", cfg.TableName).Info("audit-receiver ready")
+	lambda.Start(proc.Process)
+	return nil
+}

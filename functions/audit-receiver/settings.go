@@ -1,0 +1,67 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// settings is the function's configuration, from the environment the stack sets
+// (docs/development.md).
+type settings struct {
+	// TableName is the AuditMessages table (AUDIT_TABLE_NAME, required).
+	TableName string
+	// DLQURL is the audit queue's DLQ; permanent failures go there with their
+	// reason (DLQ_URL, required).
+	DLQURL string
+	// Environment names the deployment in metrics (OFFLOAD_ENV, default "unknown").
+	Environment string
+	// LogLevel is the logrus level (LOG_LEVEL, default info).
+	LogLevel string
+	// Concurrency is how many records of a batch are written at once
+	// (AUDIT_CONCURRENCY, default 10, 1–100).
+	Concurrency int
+	// BackoffBase and BackoffMax bound the visibility backoff of throttled
+	// records (AUDIT_BACKOFF_BASE default 2s, AUDIT_BACKOFF_MAX default 5m).
+	BackoffBase, BackoffMax time.Duration
+}
+
+// loadSettings reads the configuration and reports every problem at once.
+func loadSettings(getenv func(string) string) (settings, error) {
+	c := settings{
+		TableName: getenv("AUDIT_TABLE_NAME"), DLQURL: getenv("DLQ_URL"),
+		Environment: getenv("OFFLOAD_ENV"), LogLevel: getenv("LOG_LEVEL"),
+		Concurrency: 10, BackoffBase: 2 * time.Second, BackoffMax: 5 * time.Minute,
+	}
+	var errs []error
+	if c.TableName == "" {
+		errs = append(errs, errors.New("AUDIT_TABLE_NAME is required"))
+	}
+	if c.DLQURL == "" {
+		errs = append(errs, errors.New("DLQ_URL is required"))
+	}
+	if c.Environment == "" {
+		c.Environment = "unknown"
+	}
+	if v := getenv("AUDIT_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			errs = append(errs, fmt.Errorf("AUDIT_CONCURRENCY must be an integer from 1 to 100, got %q", v))
+		}
+		c.Concurrency = n
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"AUDIT_BACKOFF_BASE", &c.BackoffBase}, {"AUDIT_BACKOFF_MAX", &c.BackoffMax}} {
+		if v := getenv(d.name); v != "" {
+			dur, err := time.ParseDuration(v)
+			if err != nil || dur <= 0 {
+				errs = append(errs, fmt.Errorf("%s must be a positive duration such as 2s, got %q", d.name, v))
+			}
+			*d.dst = dur
+		}
+	}
+	return c, errors.Join(errs...)
+}
