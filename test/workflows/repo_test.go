@@ -146,6 +146,10 @@ func TestDeployPipeline(t *testing.T) {
 		require.NotContains(t, w.Upstream(j), planDev.ID)
 	}
 	stagingPlan := jobsRunning(w, "plan", "staging")[0]
+	// Before the bootstrap (no TF_STATE_BUCKET variable) the workflow only builds.
+	for _, j := range []*Job{planDev, stagingPlan} {
+		require.Contains(t, j.If, "vars.TF_STATE_BUCKET != ''", "%s waits for the bootstrap", j.ID)
+	}
 	require.Contains(t, stagingPlan.If, "release")
 	require.Contains(t, stagingPlan.If, "workflow_dispatch")
 }
