@@ -95,7 +95,7 @@ var (
 	versionComment = regexp.MustCompile(`^v?[0-9]+(\.[0-9]+)*\S*$`)
 	dockerDigest   = regexp.MustCompile(`^docker://[^@]+@sha256:[0-9a-f]{64}$`)
 	// Secrets named like AWS keys: AWS_ACCESS_KEY_ID, AWS_SECRET, MY_AWS_SECRET_KEY, ...
-	awsKeySecret = regexp.MustCompile(`(?i)secrets\.[A-Z0-9_]*(AWS_?(ACCESS|SECRET|SESSION)|(ACCESS|SECRET)_?(ACCESS_?)?KEY)`)
+	awsKeySecret = regexp.MustCompile(`(?i)secrets(\.|\[\s*['"])[A-Z0-9_]*(AWS_?(ACCESS|SECRET|SESSION)|(ACCESS|SECRET)_?(ACCESS_?)?KEY)`)
 	// Static key variables, as YAML keys or assigned in scripts.
 	awsKeyVariable = regexp.MustCompile(`^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)$`)
 	awsKeyExport   = regexp.MustCompile(`\bAWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)\s*=`)

@@ -117,6 +117,8 @@ func TestCheckReportsViolations(t *testing.T) {
 		{"secret named like a key in a step env", "      - name: make build\n        run: make build\n",
 			"      - name: make build\n        run: make build\n        env:\n          TOKEN: ${{ secrets.prod_aws_secret }}\n",
 			[]Rule{RuleStaticCredentials}, "secrets.prod_aws_secret", "build"},
+		{"secret in index syntax", applyRole, applyRole + "          aws-session-token: x\n        env:\n          K: ${{ secrets['AWS_ACCESS_KEY'] }}\n",
+			[]Rule{RuleStaticCredentials}, "secrets['AWS_ACCESS", "apply-prod"},
 		{"key exported in a script", applyRun, "        run: export AWS_SECRET_ACCESS_KEY=abc && make apply ENV=prod PLAN=.local/plan/plan-prod.tfplan\n",
 			[]Rule{RuleStaticCredentials}, "script sets AWS_SECRET_ACCESS_KEY", "apply-prod"},
 
