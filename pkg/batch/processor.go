@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime/debug"
 	"sort"
 	"strconv"
@@ -164,12 +165,16 @@ func (p *Processor) Process(ctx context.Context, event events.SQSEvent) (events.
 		return events.SQSEventResponse{}, nil
 	}
 	base := logging.FromLambda(ctx, p.log)
+	// Every record shares the invocation's deadline minus the margin; the
+	// parent ctx (full deadline) stays for dead-lettering and visibility.
+	rctx, cancel := p.recordContext(ctx)
+	defer cancel()
 	failed := make([]bool, len(recs))
 	lanes := groupLanes(recs)
 	workers := min(p.concurrency, len(lanes))
 	if workers <= 1 {
 		for _, lane := range lanes {
-			p.runLane(ctx, base, recs, lane, failed)
+			p.runLane(ctx, rctx, base, recs, lane, failed)
 		}
 	} else {
 		var next atomic.Int64
@@ -181,7 +186,7 @@ func (p *Processor) Process(ctx context.Context, event events.SQSEvent) (events.
 					if i >= len(lanes) {
 						return
 					}
-					p.runLane(ctx, base, recs, lanes[i], failed)
+					p.runLane(ctx, rctx, base, recs, lanes[i], failed)
 				}
 			})
 		}
@@ -221,9 +226,9 @@ func groupLanes(recs []events.SQSMessage) [][]int {
 	return lanes
 }
 
-func (p *Processor) runLane(ctx context.Context, base *logrus.Entry, recs []events.SQSMessage, lane []int, failed []bool) {
+func (p *Processor) runLane(ctx, rctx context.Context, base *logrus.Entry, recs []events.SQSMessage, lane []int, failed []bool) {
 	for k, i := range lane {
-		if p.record(ctx, base, &recs[i]) {
+		if p.record(ctx, rctx, base, &recs[i]) {
 			failed[i] = true
 			for _, j := range lane[k+1:] {
 				failed[j] = true
@@ -235,11 +240,10 @@ func (p *Processor) runLane(ctx context.Context, base *logrus.Entry, recs []even
 }
 
 // record processes one record and reports whether it must be redelivered.
-func (p *Processor) record(ctx context.Context, base *logrus.Entry, rec *events.SQSMessage) bool {
+// rctx is the records' context (deadline minus margin), ctx the invocation's.
+func (p *Processor) record(ctx, rctx context.Context, base *logrus.Entry, rec *events.SQSMessage) bool {
 	start := p.now()
 	log := logging.ForRecord(base, *rec)
-	rctx, cancel := p.recordContext(ctx)
-	defer cancel()
 	if err := rctx.Err(); err != nil {
 		p.logOutcome(log, OutcomeSkipped, 0, "deadline", err, nil)
 		return true
@@ -300,19 +304,18 @@ func (p *Processor) call(ctx context.Context, rec *events.SQSMessage) (stack []b
 }
 
 func (p *Processor) logOutcome(log *logrus.Entry, outcome string, d time.Duration, class string, err error, extra logrus.Fields) {
-	fields := make(logrus.Fields, 4+len(extra))
-	fields[logging.FieldOutcome] = outcome
-	fields[logging.FieldDurationMS] = float64(d.Microseconds()) / 1000
+	data := make(logrus.Fields, len(log.Data)+4+len(extra))
+	maps.Copy(data, log.Data)
+	data[logging.FieldOutcome] = outcome
+	data[logging.FieldDurationMS] = float64(d.Microseconds()) / 1000
 	if class != "" {
-		fields[logging.FieldErrorClass] = class
+		data[logging.FieldErrorClass] = class
 	}
 	if err != nil {
-		fields[logging.FieldError] = err
+		data[logging.FieldError] = err
 	}
-	for k, v := range extra {
-		fields[k] = v
-	}
-	e := log.WithFields(fields)
+	maps.Copy(data, extra)
+	e := &logrus.Entry{Logger: log.Logger, Data: data, Context: log.Context}
 	switch outcome {
 	case OutcomeSuccess, OutcomeDeadLettered:
 		e.Info("record " + outcome)

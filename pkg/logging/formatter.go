@@ -111,6 +111,9 @@ func appendValue(out []byte, key string, v any) []byte {
 }
 
 func maskValue(kind keyKind, s string) string {
+	if kind == keySafe {
+		return s
+	}
 	if kind == keyPhone {
 		return maskBarePhone(s)
 	}

@@ -60,8 +60,12 @@ func maskField(key string, v any) (any, bool) {
 	if v == nil {
 		return v, false
 	}
-	if isSecretKey(key) {
+	kind := classifyKey(key)
+	if kind == keySecret {
 		return Redacted, true
+	}
+	if kind == keySafe {
+		return v, false
 	}
 	var s string
 	switch x := v.(type) {
@@ -72,7 +76,7 @@ func maskField(key string, v any) (any, bool) {
 	default:
 		return v, false
 	}
-	if isPhoneKey(key) {
+	if kind == keyPhone {
 		m := maskBarePhone(s)
 		return m, m != s
 	}
@@ -88,7 +92,15 @@ const (
 	keyPlain keyKind = iota
 	keySecret
 	keyPhone
+	// keySafe: standard fields whose values come from AWS metadata (ids,
+	// ARNs, outcomes), never from a payload; they are not scanned.
+	keySafe
 )
+
+var safeKeys = map[string]bool{
+	FieldRequestID: true, FieldFunction: true, FieldMessageID: true, FieldTraceID: true,
+	FieldOutcome: true, FieldQueue: true, FieldErrorClass: true,
+}
 
 // keyKinds caches classifyKey: field keys come from code, so the set is small;
 // the cache stops growing at maxKeyKinds entries all the same.
@@ -105,6 +117,8 @@ func classifyKey(key string) keyKind {
 	}
 	k := keyPlain
 	switch {
+	case safeKeys[key]:
+		k = keySafe
 	case isSecretKeyUncached(key):
 		k = keySecret
 	case containsFold(key, "phone") || containsFold(key, "msisdn") ||
@@ -118,10 +132,6 @@ func classifyKey(key string) keyKind {
 	}
 	return k
 }
-
-func isSecretKey(key string) bool { return classifyKey(key) == keySecret }
-
-func isPhoneKey(key string) bool { return classifyKey(key) == keyPhone }
 
 func isSecretKeyUncached(key string) bool {
 	for _, w := range secretWords {
@@ -174,20 +184,32 @@ func Mask(s string) string {
 // key (a cheap filter before the regular expression).
 func hasSecretWord(s string) bool {
 	for i := 0; i < len(s); i++ {
+		rest := s[i:]
+		var hit bool
 		switch s[i] | 0x20 {
-		case 'p', 's', 't', 'a', 'c', 'k':
-			rest := s[i:]
-			for _, w := range secretHints {
-				if len(rest) >= len(w) && containsFold(rest[:len(w)], w) {
-					return true
-				}
-			}
+		case 'p':
+			hit = hasPrefixFold(rest, "pass")
+		case 's':
+			hit = hasPrefixFold(rest, "secret") || hasPrefixFold(rest, "signature")
+		case 't':
+			hit = hasPrefixFold(rest, "token")
+		case 'a':
+			hit = hasPrefixFold(rest, "auth")
+		case 'c':
+			hit = hasPrefixFold(rest, "credential") || hasPrefixFold(rest, "cookie")
+		case 'k':
+			hit = hasPrefixFold(rest, "key")
+		}
+		if hit {
+			return true
 		}
 	}
 	return false
 }
 
-var secretHints = []string{"pass", "secret", "token", "auth", "credential", "key", "signature", "cookie"}
+func hasPrefixFold(s, lowerPrefix string) bool {
+	return len(s) >= len(lowerPrefix) && containsFold(s[:len(lowerPrefix)], lowerPrefix)
+}
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
