@@ -96,7 +96,7 @@ $(BIN)/%: tools/go.mod tools/go.sum
 	@cd tools && $(GO) build -o $(BIN)/$* $$(awk '/^tool \(/{t=1;next} t&&/^\)/{t=0} t{print $$1}' go.mod | grep -E '/$*$$')
 
 .PHONY: run
-run: tfconfig build-local ## Bring the whole system up locally and serve until Ctrl-C.
+run: tfconfig build build-local $(BIN)/xray-daemon ## Bring the whole system up locally (emulator, infrastructure, functions, X-Ray daemon, example service) and serve until Ctrl-C.
 	@MOTO_HOST=$(MOTO_HOST) MOTO_PORT=$(MOTO_PORT) scripts/run.sh
 
 .PHONY: clean

@@ -1,43 +1,124 @@
 #!/usr/bin/env bash
 # `make run`: the whole system on this machine until Ctrl-C.
 #   1. moto (the local AWS) on $MOTO_HOST:$MOTO_PORT
-#   2. terraform apply of terraform/environments/local against it
-#   3. the environment's outputs written to .local/outputs.json
+#   2. stand-ins for functions not written yet (scripts/standins.sh)
+#   3. terraform apply of terraform/environments/local against it
+#   4. the environment's outputs, plus emulator_endpoint and
+#      example_service_url, written to .local/outputs.json
+#   5. the local Lambda runtime (bin/offload-local, with the X-Ray daemon)
+#      and the example service (cmd/example-service) on $SERVICE_PORT
 # Ctrl-C (or SIGTERM) stops everything this script started.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+t0=$(date +%s)
 port=${MOTO_PORT:-4566}
 host=${MOTO_HOST:-127.0.0.1}
+service_port=${SERVICE_PORT:-8080}
 env_dir=terraform/environments/local
-outputs="$root/.local/outputs.json"
+# Local state belongs to the emulator instance (OFFLOAD_TF_STATE moves it).
+tf_state=${OFFLOAD_TF_STATE:-$root/$env_dir/terraform.tfstate}
+export TF_VAR_dist_dir="$root/dist"
+state="$root/.local"
+outputs="$state/outputs.json"
+mkdir -p "$state"
 
 export AWS_ENDPOINT_URL="http://$host:$port"
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
 export AWS_REGION=${AWS_REGION:-us-east-1} AWS_DEFAULT_REGION=${AWS_REGION:-us-east-1}
+unset AWS_PROFILE AWS_SESSION_TOKEN
+export TF_CLI_CONFIG_FILE=${TF_CLI_CONFIG_FILE:-$state/terraformrc} TF_IN_AUTOMATION=1
+[[ -f $TF_CLI_CONFIG_FILE ]] || scripts/tfconfig.sh "$TF_CLI_CONFIG_FILE"
 
 pids=()
+started_moto=0
 stop() {
   trap - EXIT INT TERM
   echo
   echo "stopping..."
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  scripts/moto.sh down "$port" || true
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [[ $started_moto == 1 ]]; then scripts/moto.sh down "$port" || true; fi
+  rm -f "$state/runtime.ready"
 }
-trap stop EXIT INT TERM
+trap stop EXIT
+trap 'exit 130' INT TERM
 
+if ! scripts/moto.sh status "$port" >/dev/null 2>&1; then
+  started_moto=1
+  # Local state belongs to the emulator instance: a new emulator starts empty.
+  rm -f "$tf_state" "$tf_state.backup"
+fi
 scripts/moto.sh up "$port"
 
-if [[ -d $env_dir ]]; then
-  echo "applying $env_dir to $AWS_ENDPOINT_URL ..."
-  (cd "$env_dir" && terraform init -input=false -no-color >/dev/null && terraform apply -input=false -auto-approve -no-color >"$root/.local/apply.log") ||
-    { echo "terraform apply failed; see .local/apply.log" >&2; exit 1; }
-  (cd "$env_dir" && terraform output -json) >"$outputs"
-  echo "outputs: $outputs"
-else
-  echo "no $env_dir yet: only the emulator is up"
+scripts/standins.sh
+go build -o bin/offload-local ./cmd/offload-local
+service=0
+if [[ -f cmd/example-service/main.go ]]; then
+  go build -o bin/example-service ./cmd/example-service
+  service=1
 fi
 
-echo "local AWS endpoint: $AWS_ENDPOINT_URL   (Ctrl-C stops everything)"
-while true; do sleep 3600 & pids+=($!); wait $! || true; done
+echo "applying $env_dir to $AWS_ENDPOINT_URL (log: .local/apply.log) ..."
+(cd "$env_dir" && terraform init -input=false -no-color >"$state/init.log" &&
+  terraform apply -input=false -auto-approve -no-color -state="$tf_state" >"$state/apply.log" 2>&1) ||
+  { echo "terraform failed; see .local/init.log and .local/apply.log" >&2; tail -n 20 "$state/apply.log" >&2; exit 1; }
+(cd "$env_dir" && terraform output -json -state="$tf_state") >"$state/tf-outputs.json"
+
+service_url="http://127.0.0.1:$service_port"
+python3 - "$state/tf-outputs.json" "$outputs" "$AWS_ENDPOINT_URL" "$service_url" "$service" <<'PY'
+import json, sys
+src, dst, endpoint, url, service = sys.argv[1:]
+out = json.load(open(src))
+out["emulator_endpoint"] = {"sensitive": False, "type": "string", "value": endpoint}
+if service == "1":
+    out["example_service_url"] = {"sensitive": False, "type": "string", "value": url}
+json.dump(out, open(dst, "w"), indent=2, sort_keys=True)
+PY
+value() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["value"])' "$outputs" "$1"; }
+prefix=$(value name_prefix)
+
+rm -f "$state/runtime.ready"
+bin/offload-local --bin-dir dist/local --xray-daemon bin/xray-daemon --alarm-prefix "$prefix" \
+  --ready-file "$state/runtime.ready" &
+pids+=($!)
+for _ in $(seq 1 300); do
+  [[ -f $state/runtime.ready ]] && break
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "the local runtime exited during start" >&2; exit 1; }
+  sleep 0.1
+done
+[[ -f $state/runtime.ready ]] || { echo "the local runtime was not ready within 30 s" >&2; exit 1; }
+
+if [[ $service == 1 ]]; then
+  bin/example-service --addr "127.0.0.1:$service_port" \
+    --audit-queue-url "$(value audit_queue_url)" --sms-queue-url "$(value sms_queue_url)" \
+    --audit-table "$(value audit_table_name)" &
+  pids+=($!)
+fi
+
+cat <<INFO
+
+offload is up in $(( $(date +%s) - t0 )) s   (Ctrl-C stops everything)
+  local AWS (moto)     $AWS_ENDPOINT_URL   log: .local/moto-$port.log
+  outputs (JSON)       $outputs
+  audit queue          $(value audit_queue_url)
+  sms queue            $(value sms_queue_url)
+  audit table          $(value audit_table_name)
+  alarm topic          $(value alarm_topic_arn)
+  local Lambda runtime bin/offload-local (functions' logs below, prefixed [function])
+INFO
+if [[ $service == 1 ]]; then
+  cat <<INFO
+  example service      $service_url
+    curl -X POST $service_url/audit -d '{"auditText":"hello"}'
+INFO
+fi
+echo
+
+# Serve until a signal, or until a child gives up.
+while true; do
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null || { echo "process $pid exited; stopping" >&2; exit 1; }
+  done
+  sleep 1
+done
