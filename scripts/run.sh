@@ -90,6 +90,7 @@ done
 [[ -f $state/runtime.ready ]] || { echo "the local runtime was not ready within 30 s" >&2; exit 1; }
 
 if [[ $service == 1 ]]; then
+  AWS_XRAY_DAEMON_ADDRESS=$(sed -n 's/^xray_daemon_address=//p' "$state/runtime.ready") \
   bin/example-service --addr "127.0.0.1:$service_port" \
     --audit-queue-url "$(value audit_queue_url)" --sms-queue-url "$(value sms_queue_url)" \
     --audit-table "$(value audit_table_name)" &
@@ -110,7 +111,9 @@ INFO
 if [[ $service == 1 ]]; then
   cat <<INFO
   example service      $service_url
-    curl -X POST $service_url/audit -d '{"auditText":"hello"}'
+    curl -X POST $service_url/audit -d '{"auditText":"hello"}'       (202 once enqueued)
+    curl -X POST $service_url/sms -d '{"to":"+15555550123","body":"hi"}'
+    curl -X POST $service_url/audit/sync -d '{"auditText":"hello"}'  (written before answering)
 INFO
 fi
 echo

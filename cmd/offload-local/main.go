@@ -55,7 +55,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.traceDaemon, "trace-daemon", "on", "start the X-Ray daemon in local mode: on or off")
 	fs.StringVar(&o.xrayDaemon, "xray-daemon", "bin/xray-daemon", "path of the X-Ray daemon binary (make xray-daemon)")
 	fs.IntVar(&o.maxConcurrency, "max-concurrency", localrt.DefaultMaxConcurrency, "concurrency of SQS mappings without ScalingConfig.MaximumConcurrency")
-	fs.StringVar(&o.readyFile, "ready-file", "", "write this file once every function is discovered and polling has started")
+	fs.StringVar(&o.readyFile, "ready-file", "", "write this file once every function is discovered and polling has started (with xray_daemon_address=host:port)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "runtime log level: debug, info, warn, error")
 	fs.BoolVar(&o.allowNoEndpoint, "allow-no-endpoint", false, "run without AWS_ENDPOINT_URL (functions then reach real AWS endpoints)")
 	if err := fs.Parse(args); err != nil {
@@ -126,7 +126,11 @@ func realMain(ctx context.Context, args []string) error {
 		d := rt.Deployment()
 		logger.Info("ready", "functions", len(d.Functions), "mappings", len(d.Mappings), "bin_dir", o.binDir)
 		if o.readyFile != "" {
-			if err := os.WriteFile(o.readyFile, []byte("ready\n"), 0o644); err != nil {
+			content := "ready\n"
+			if cfg.TraceDaemonAddress != "" {
+				content += "xray_daemon_address=" + cfg.TraceDaemonAddress + "\n"
+			}
+			if err := os.WriteFile(o.readyFile, []byte(content), 0o644); err != nil {
 				logger.Error("write ready file", "path", o.readyFile, "error", err)
 			}
 		}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/pkg/audit"
+	"github.com/offload/offload/pkg/producer"
+)
+
+type fakePublisher struct {
+	mu   sync.Mutex
+	msgs []producer.Message
+	err  error
+}
+
+func (f *fakePublisher) Publish(_ context.Context, m producer.Message) (producer.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return producer.Result{Err: f.err}, f.err
+	}
+	f.msgs = append(f.msgs, m)
+	return producer.Result{MessageID: "sqs-1", IdempotencyKey: m.IdempotencyKey}, nil
+}
+
+type fakeStore struct {
+	records []audit.Record
+	outcome audit.Outcome
+}
+
+func (f *fakeStore) Put(_ context.Context, r audit.Record) (audit.Outcome, error) {
+	f.records = append(f.records, r)
+	return f.outcome, nil
+}
+
+func setup(t *testing.T) (*httptest.Server, *fakePublisher, *fakePublisher, *fakeStore) {
+	t.Helper()
+	auditQ, smsQ, store := &fakePublisher{}, &fakePublisher{}, &fakeStore{outcome: audit.Created}
+	svc := &service{audit: store, auditQ: auditQ, smsQ: smsQ, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		now: func() time.Time { return time.Date(2026, 11, 26, 23, 12, 43, 123456700, time.UTC) }}
+	srv := httptest.NewServer(svc.routes())
+	t.Cleanup(srv.Close)
+	return srv, auditQ, smsQ, store
+}
+
+func post(t *testing.T, url, body string) (int, map[string]string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out map[string]string
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	return resp.StatusCode, out
+}
+
+func TestPostAuditOffloadsTheArticlesAuditMessage(t *testing.T) {
+	t.Parallel()
+	srv, auditQ, _, store := setup(t)
+	status, out := post(t, srv.URL+"/audit", `{"auditText":"user 42 logged in"}`)
+	require.Equal(t, http.StatusAccepted, status)
+	require.Equal(t, "sqs-1", out["sqsMessageId"])
+	require.Len(t, auditQ.msgs, 1)
+	require.Empty(t, store.records, "the async path does not touch the table")
+
+	m := auditQ.msgs[0]
+	require.Equal(t, out["messageId"], m.IdempotencyKey, "the record's id is the producer's idempotency key")
+	got, err := audit.Decode([]byte(m.Body))
+	require.NoError(t, err)
+	require.Equal(t, out["messageId"], got.MessageID)
+	require.Equal(t, "user 42 logged in", got.AuditText)
+	require.True(t, got.AuditTime.Equal(time.Date(2026, 11, 26, 23, 12, 43, 123456700, time.UTC)))
+}
+
+func TestPostAuditKeepsTheClientsIdAndTime(t *testing.T) {
+	t.Parallel()
+	srv, auditQ, _, _ := setup(t)
+	status, out := post(t, srv.URL+"/audit", `{"messageId":"m-1","auditText":"x","auditTime":"2026-01-02T03:04:05.1234567+01:00"}`)
+	require.Equal(t, http.StatusAccepted, status)
+	require.Equal(t, "m-1", out["messageId"])
+	got, err := audit.Decode([]byte(auditQ.msgs[0].Body))
+	require.NoError(t, err)
+	require.True(t, got.AuditTime.Equal(time.Date(2026, 1, 2, 2, 4, 5, 123456700, time.UTC)))
+}
+
+func TestBadRequestsAreRejectedBeforeAnyEnqueue(t *testing.T) {
+	t.Parallel()
+	srv, auditQ, smsQ, _ := setup(t)
+	for path, body := range map[string]string{
+		"/audit":      `{"auditTime":"2026-01-02T03:04:05Z"}`,
+		"/audit/sync": `not json`,
+		"/sms":        `{"to":"0123","body":"hi"}`,
+	} {
+		status, out := post(t, srv.URL+path, body)
+		require.Equal(t, http.StatusBadRequest, status, path)
+		require.NotEmpty(t, out["error"])
+	}
+	require.Empty(t, auditQ.msgs)
+	require.Empty(t, smsQ.msgs)
+}
+
+func TestPostSMSOffloadsARequestWithAnIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	srv, _, smsQ, _ := setup(t)
+	status, out := post(t, srv.URL+"/sms", `{"to":"+447700900123","body":"your code is 1234"}`)
+	require.Equal(t, http.StatusAccepted, status)
+	require.Len(t, smsQ.msgs, 1)
+	require.Equal(t, out["requestId"], smsQ.msgs[0].IdempotencyKey)
+	var req map[string]string
+	require.NoError(t, json.Unmarshal([]byte(smsQ.msgs[0].Body), &req))
+	require.Equal(t, map[string]string{"requestId": out["requestId"], "to": "+447700900123", "body": "your code is 1234"}, req)
+}
+
+func TestPostAuditSyncWritesTheTable(t *testing.T) {
+	t.Parallel()
+	srv, auditQ, _, store := setup(t)
+	status, out := post(t, srv.URL+"/audit/sync", `{"messageId":"m-2","auditText":"sync"}`)
+	require.Equal(t, http.StatusCreated, status)
+	require.Equal(t, "created", out["outcome"])
+	require.Len(t, store.records, 1)
+	require.Equal(t, "m-2", store.records[0].Key)
+	require.Empty(t, auditQ.msgs)
+
+	store.outcome = audit.Conflict
+	status, _ = post(t, srv.URL+"/audit/sync", `{"messageId":"m-2","auditText":"other"}`)
+	require.Equal(t, http.StatusConflict, status)
+}
+
+func TestAnEnqueueFailureIsA503(t *testing.T) {
+	t.Parallel()
+	srv, auditQ, _, _ := setup(t)
+	auditQ.err = errors.New("throttled")
+	status, out := post(t, srv.URL+"/audit", `{"messageId":"m-3","auditText":"x"}`)
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	require.Contains(t, out["error"], "m-3")
+}
+
+func TestFlagsReportEveryMissingSetting(t *testing.T) {
+	t.Setenv("AUDIT_QUEUE_URL", "")
+	t.Setenv("SMS_QUEUE_URL", "")
+	t.Setenv("AUDIT_TABLE_NAME", "")
+	_, err := parseFlags(nil)
+	require.ErrorContains(t, err, "--audit-queue-url")
+	require.ErrorContains(t, err, "--sms-queue-url")
+	require.ErrorContains(t, err, "--audit-table")
+}
