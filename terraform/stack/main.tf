@@ -151,9 +151,10 @@ module "idempotency_table" {
   source = "../modules/table"
 
   # One item per SMS request id; records expire through TTL (epoch seconds).
+  # The attribute names are pkg/idempotency's defaults.
   name          = "${local.prefix}-sms-idempotency"
   hash_key      = { name = "id", type = "S" }
-  ttl_attribute = "expiration"
+  ttl_attribute = "expires_at"
 
   point_in_time_recovery = var.point_in_time_recovery
   deletion_protection    = var.deletion_protection

@@ -617,7 +617,7 @@ func checkTables(ctx context.Context, t *testing.T, c *clients, out outputs) {
 	ttl, err := c.ddb.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(out.SMSIdempotencyTableName)})
 	require.NoError(t, err)
 	require.Equal(t, ddbtypes.TimeToLiveStatusEnabled, ttl.TimeToLiveDescription.TimeToLiveStatus)
-	require.Equal(t, "expiration", aws.ToString(ttl.TimeToLiveDescription.AttributeName))
+	require.Equal(t, "expires_at", aws.ToString(ttl.TimeToLiveDescription.AttributeName), "pkg/idempotency's default")
 }
 
 func checkSecrets(ctx context.Context, t *testing.T, c *clients, out outputs) {
@@ -698,7 +698,7 @@ func expectedGrants(ctx context.Context, t *testing.T, c *clients, out outputs) 
 		return append(logs(f), Allows([]string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, "*")...)
 	}
 	trigger := func(q queue) []Grant {
-		g := Allows([]string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}, q.arn)
+		g := Allows([]string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"}, q.arn)
 		return append(g, Allow("sqs:SendMessage", q.dlqARN))
 	}
 	qs := out.queues()

@@ -8,6 +8,9 @@ locals {
 }
 
 data "aws_iam_policy_document" "this" {
+  # What Lambda's poller needs, plus GetQueueUrl: the batch processor resolves
+  # a record's queue ARN to the URL it needs to delay a transient failure
+  # (ChangeMessageVisibility).
   statement {
     sid = "ConsumeQueue"
     actions = [
@@ -15,6 +18,7 @@ data "aws_iam_policy_document" "this" {
       "sqs:DeleteMessage",
       "sqs:GetQueueAttributes",
       "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueUrl",
     ]
     resources = [var.queue_arn]
   }
