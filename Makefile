@@ -62,7 +62,7 @@ tfconfig: ## Write .local/terraformrc (provider mirror when the machine has one)
 	@scripts/tfconfig.sh $(TF_CLI_CONFIG_FILE)
 
 .PHONY: test
-test: tfconfig build build-local ## Run every test tier (unit, integration against moto, end-to-end); starts and stops its own moto.
+test: tfconfig build build-local $(BIN)/xray-daemon ## Run every test tier (unit, integration against moto, end-to-end); starts and stops its own moto.
 	@TEST_MOTO_PORT=$(TEST_MOTO_PORT) scripts/test.sh
 
 .PHONY: test-unit
@@ -98,6 +98,13 @@ $(BIN)/%: tools/go.mod tools/go.sum
 .PHONY: run
 run: tfconfig build build-local $(BIN)/xray-daemon ## Bring the whole system up locally (emulator, infrastructure, functions, X-Ray daemon, example service) and serve until Ctrl-C.
 	@MOTO_HOST=$(MOTO_HOST) MOTO_PORT=$(MOTO_PORT) scripts/run.sh
+
+.PHONY: measure-init
+measure-init: ## With `make run` up: each function's cold-start init duration next to a hello-world Go bootstrap's.
+	@CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o $(DIST)/local/_baseline/hello/bootstrap ./internal/localrt/testdata/fixtures/hello
+	@$(GO) build -o $(BIN)/offload-local ./cmd/offload-local
+	@AWS_ENDPOINT_URL=http://$(MOTO_HOST):$(MOTO_PORT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=$${AWS_REGION:-us-east-1} \
+	  $(BIN)/offload-local --measure-init $${N:-20} --trace-daemon off
 
 .PHONY: clean
 clean: ## Remove build output, tools and local state (stops moto first).

@@ -15,9 +15,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -39,7 +41,7 @@ func main() {
 type options struct {
 	binDir, region, functions, alarmPrefix, traceDaemon, xrayDaemon, readyFile, logLevel string
 	pollWait, alarmPeriod                                                                time.Duration
-	maxConcurrency                                                                       int
+	maxConcurrency, measureInit                                                          int
 	allowNoEndpoint                                                                      bool
 }
 
@@ -57,6 +59,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.maxConcurrency, "max-concurrency", localrt.DefaultMaxConcurrency, "concurrency of SQS mappings without ScalingConfig.MaximumConcurrency")
 	fs.StringVar(&o.readyFile, "ready-file", "", "write this file once every function is discovered and polling has started (with xray_daemon_address=host:port)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "runtime log level: debug, info, warn, error")
+	fs.IntVar(&o.measureInit, "measure-init", 0, "instead of serving: cold-start every function (and the hello-world bootstrap in <bin-dir>/_baseline/hello, when built) this many times and print the median init durations")
 	fs.BoolVar(&o.allowNoEndpoint, "allow-no-endpoint", false, "run without AWS_ENDPOINT_URL (functions then reach real AWS endpoints)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -104,6 +107,10 @@ func realMain(ctx context.Context, args []string) error {
 	if o.functions != "" {
 		cfg.Functions = strings.Split(o.functions, ",")
 	}
+	clients := localrt.NewClients(awsCfg)
+	if o.measureInit > 0 {
+		return measureInit(ctx, cfg, clients, o.measureInit, os.Stdout)
+	}
 	if o.traceDaemon == "on" {
 		d, err := localrt.StartTraceDaemon(o.xrayDaemon, endpoint, o.region, os.Stdout)
 		if err != nil {
@@ -113,7 +120,7 @@ func realMain(ctx context.Context, args []string) error {
 		cfg.TraceDaemonAddress = d.Addr
 		logger.Info("X-Ray daemon", "address", d.Addr, "endpoint", endpoint)
 	}
-	rt, err := localrt.New(cfg, localrt.NewClients(awsCfg))
+	rt, err := localrt.New(cfg, clients)
 	if err != nil {
 		return err
 	}
@@ -139,6 +146,41 @@ func realMain(ctx context.Context, args []string) error {
 		return err
 	}
 	logger.Info("stopped")
+	return nil
+}
+
+// measureInit prints each deployed function's median cold-start init
+// duration next to a hello-world Go bootstrap's, measured in the same run.
+func measureInit(ctx context.Context, cfg localrt.Config, clients localrt.Clients, n int, w io.Writer) error {
+	d, err := localrt.Discover(ctx, clients.Lambda, cfg.Functions)
+	if err != nil {
+		return err
+	}
+	fns := d.Functions
+	baseline := localrt.Function{Name: "hello-world", Folder: "hello", Timeout: 3 * time.Second, MemoryMB: 128}
+	baseCfg := cfg
+	baseCfg.BinDir = filepath.Join(cfg.BinDir, "_baseline")
+	var base time.Duration
+	if _, err := os.Stat(localrt.Bootstrap(baseCfg.BinDir, baseline)); err == nil {
+		ds, err := localrt.MeasureInit(ctx, baseCfg, baseline, n)
+		if err != nil {
+			return err
+		}
+		base = localrt.Median(ds)
+		fmt.Fprintf(w, "%-36s %10s   (%d cold starts)\n", "hello-world (baseline)", base.Round(10*time.Microsecond), n)
+	}
+	for _, fn := range fns {
+		ds, err := localrt.MeasureInit(ctx, cfg, fn, n)
+		if err != nil {
+			return err
+		}
+		m := localrt.Median(ds)
+		line := fmt.Sprintf("%-36s %10s", fn.Name, m.Round(10*time.Microsecond))
+		if base > 0 {
+			line += fmt.Sprintf("   %+8s vs hello-world (x%.2f)", (m - base).Round(10*time.Microsecond), float64(m)/float64(base))
+		}
+		fmt.Fprintln(w, line)
+	}
 	return nil
 }
 

@@ -239,3 +239,20 @@ func TestPoolRunsConcurrentInvokesInSeparateEnvironments(t *testing.T) {
 	}
 	require.Len(t, pids, 3, "three overlapping invokes need three environments")
 }
+
+func TestMeasureInitColdStartsEachTime(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Region: "us-east-1", BinDir: fixtureBin}
+	fn := Function{Name: "hello", Folder: "hello", Timeout: time.Second, MemoryMB: 128}
+	ds, err := MeasureInit(context.Background(), cfg, fn, 3)
+	require.NoError(t, err)
+	require.Len(t, ds, 3)
+	for _, d := range ds {
+		require.Positive(t, d)
+		require.Less(t, d, 5*time.Second)
+	}
+	require.Equal(t, 2*time.Millisecond, Median([]time.Duration{3 * time.Millisecond, time.Millisecond, 2 * time.Millisecond}))
+
+	_, err = MeasureInit(context.Background(), Config{Region: "us-east-1", BinDir: t.TempDir()}, fn, 1)
+	require.Error(t, err, "a missing bootstrap is an error")
+}
