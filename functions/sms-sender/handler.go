@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/sirupsen/logrus"
+
+	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/logging"
+	"github.com/offload/offload/pkg/sms"
+)
+
+// Failure classes of dead-lettered requests, besides decode and validation.
+const (
+	classRejected       = "rejected"        // the provider refused the number or request
+	classUnknownOutcome = "unknown-outcome" // may have been sent; never resent automatically
+	classConflict       = "conflict"        // request id reused for other content
+)
+
+// Sender sends one request at most once (sms.Sender).
+type Sender interface {
+	Send(ctx context.Context, r sms.Request) (sms.Result, error)
+}
+
+// Counter counts events as metrics (metrics.Recorder).
+type Counter interface {
+	Count(name string, n int)
+}
+
+// handler sends one SQS record's SMS request. Built once per container.
+type handler struct {
+	sender  Sender
+	metrics Counter
+}
+
+// handle decodes and sends one request and maps every failure to what the
+// queue must do with it. The body is never logged; the number only masked.
+func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
+	r, err := sms.Decode([]byte(msg.Body))
+	if err != nil {
+		var de *sms.DecodeError
+		if errors.As(err, &de) {
+			return batch.Permanent(batch.ClassDecode, de.Error(), err)
+		}
+		return batch.Permanent(batch.ClassValidation, err.Error(), err)
+	}
+	log := logging.FromContext(ctx).WithFields(logrus.Fields{"sms_request_id": r.RequestID, "to": sms.MaskNumber(r.To)})
+	res, err := h.sender.Send(ctx, r)
+	if err == nil {
+		log = log.WithFields(logrus.Fields{"provider": res.Receipt.Provider, "provider_id": res.Receipt.ID, "sms": res.Status.String()})
+		if res.Status == sms.AlreadySent {
+			log.Info("sms already sent by an earlier delivery: nothing sent")
+			h.metrics.Count("SMSDuplicateDelivery", 1)
+		} else {
+			log.Info("sms sent")
+			h.metrics.Count("SMSSent", 1)
+		}
+		return nil
+	}
+
+	var unknown *sms.UnknownOutcomeError
+	var perr *sms.Error
+	switch {
+	case errors.Is(err, sms.ErrConflict):
+		h.metrics.Count("SMSConflict", 1)
+		return batch.Permanent(classConflict, fmt.Sprintf("requestId %s was used before for a different number, body or sender", r.RequestID), err)
+	case errors.As(err, &unknown):
+		log.WithError(err).Error("sms outcome unknown: reported, not resent")
+		h.metrics.Count("SMSUnknownOutcome", 1)
+		return batch.Permanent(classUnknownOutcome, unknown.Error(), err)
+	case errors.As(err, &perr) && perr.Kind == sms.Rejected:
+		h.metrics.Count("SMSRejected", 1)
+		return batch.Permanent(classRejected, perr.Error(), err)
+	case errors.As(err, &perr) && perr.Kind == sms.Retryable:
+		h.metrics.Count("SMSRetry", 1)
+		if d, ok := sms.RetryAfterOf(err); ok {
+			return batch.RetryAfter(d, err)
+		}
+		return err
+	default:
+		// ErrInProgress, store errors: transient, with the processor's backoff.
+		return err
+	}
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/idempotency"
+	"github.com/offload/offload/pkg/logging"
+	"github.com/offload/offload/pkg/message"
+	"github.com/offload/offload/pkg/sms"
+)
+
+// provider answers by destination: numbers in fail get that error (once per
+// entry), everything else is sent.
+type provider struct {
+	mu    sync.Mutex
+	fail  map[string][]error
+	sent  []sms.Message
+	calls atomic.Int32
+}
+
+func (p *provider) Name() string { return "fake" }
+
+func (p *provider) Send(_ context.Context, m sms.Message) (sms.Receipt, error) {
+	p.calls.Add(1)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if errs := p.fail[m.To]; len(errs) > 0 {
+		p.fail[m.To] = errs[1:]
+		return sms.Receipt{}, errs[0]
+	}
+	p.sent = append(p.sent, m)
+	return sms.Receipt{Provider: "fake", ID: fmt.Sprintf("p-%d", len(p.sent))}, nil
+}
+
+type counter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counter) Count(name string, n int) { c.mu.Lock(); c.n[name] += n; c.mu.Unlock() }
+
+type fakeSQS struct {
+	mu         sync.Mutex
+	dead       map[string]*sqs.SendMessageInput // by original message id
+	visibility map[string]int32
+}
+
+func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dead[*in.MessageAttributes[message.AttrOriginalMessageID].StringValue] = in
+	return &sqs.SendMessageOutput{MessageId: aws.String("d")}, nil
+}
+
+func (f *fakeSQS) GetQueueUrl(_ context.Context, in *sqs.GetQueueUrlInput, _ ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error) {
+	return &sqs.GetQueueUrlOutput{QueueUrl: aws.String("https://sqs/123456789012/" + *in.QueueName)}, nil
+}
+
+func (f *fakeSQS) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.visibility[*in.ReceiptHandle] = in.VisibilityTimeout
+	return &sqs.ChangeMessageVisibilityOutput{}, nil
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+type fixture struct {
+	prov  *provider
+	sqs   *fakeSQS
+	count *counter
+	logs  *syncBuffer
+	proc  *batch.Processor
+	store *idempotency.MemoryStore
+}
+
+func setup(t *testing.T) fixture {
+	t.Helper()
+	f := fixture{prov: &provider{fail: map[string][]error{}}, sqs: &fakeSQS{dead: map[string]*sqs.SendMessageInput{}, visibility: map[string]int32{}},
+		count: &counter{n: map[string]int{}}, logs: &syncBuffer{}}
+	var err error
+	f.store, err = idempotency.NewMemory()
+	require.NoError(t, err)
+	sender, err := sms.NewSender(f.prov, f.store)
+	require.NoError(t, err)
+	h := &handler{sender: sender, metrics: f.count}
+	f.proc, err = batch.New(h.handle, batch.WithConcurrency(5), batch.WithDeadLetter(f.sqs, "https://sqs/123456789012/sms-dlq"),
+		batch.WithBackoff(f.sqs, batch.ExponentialBackoff(5*time.Second, time.Minute)), batch.WithLogger(logging.New(logging.WithOutput(f.logs))))
+	require.NoError(t, err)
+	return f
+}
+
+func rec(id, body string) events.SQSMessage {
+	return events.SQSMessage{MessageId: id, ReceiptHandle: "rh-" + id, Body: body, EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:sms",
+		Attributes: map[string]string{"ApproximateReceiveCount": "1"}}
+}
+
+func reqBody(id, to string) string {
+	return fmt.Sprintf(`{"requestId":%q,"to":%q,"body":"Your code is 424242"}`, id, to)
+}
+
+func TestEachRequestIsSentOnceWhateverTheDeliveries(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	var records []events.SQSMessage
+	for i := range 5 {
+		to := fmt.Sprintf("+4474001234%02d", i)
+		records = append(records, rec(fmt.Sprintf("a-%d", i), reqBody(fmt.Sprintf("r-%d", i), to)))
+	}
+	resp, err := f.proc.Process(context.Background(), events.SQSEvent{Records: records})
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	// The producer retried (new SQS messages, same request ids) and SQS redelivered.
+	var again []events.SQSMessage
+	for i := range 5 {
+		again = append(again, rec(fmt.Sprintf("b-%d", i), reqBody(fmt.Sprintf("r-%d", i), fmt.Sprintf("+4474001234%02d", i))), records[i])
+	}
+	resp, err = f.proc.Process(context.Background(), events.SQSEvent{Records: again})
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	require.EqualValues(t, 5, f.prov.calls.Load())
+	require.Len(t, f.prov.sent, 5)
+	require.Equal(t, 5, f.count.n["SMSSent"])
+	require.Equal(t, 10, f.count.n["SMSDuplicateDelivery"])
+}
+
+func TestFailuresGoWhereTheyBelong(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.prov.fail["+447400000001"] = []error{&sms.Error{Provider: "fake", Kind: sms.Rejected, Code: "21211", Message: "invalid 'To' number +44*********01"}}
+	f.prov.fail["+447400000002"] = []error{&sms.Error{Provider: "fake", Kind: sms.Retryable, Code: "20429", RetryAfter: 9 * time.Second}}
+	f.prov.fail["+447400000003"] = []error{&sms.Error{Provider: "fake", Kind: sms.Unknown, Code: "no-response", Message: "no answer"}}
+	f.prov.fail["+447400000004"] = []error{&sms.Error{Provider: "fake", Kind: sms.Retryable, Code: "HTTP 503"}}
+	ev := events.SQSEvent{Records: []events.SQSMessage{
+		rec("m-rejected", reqBody("r-1", "+447400000001")),
+		rec("m-throttled", reqBody("r-2", "+447400000002")),
+		rec("m-unknown", reqBody("r-3", "+447400000003")),
+		rec("m-5xx", reqBody("r-4", "+447400000004")),
+		rec("m-national", reqBody("r-5", "07400 000005")),
+		rec("m-garbage", `{"requestId":`),
+	}}
+	resp, err := f.proc.Process(context.Background(), ev)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []events.SQSBatchItemFailure{{ItemIdentifier: "m-throttled"}, {ItemIdentifier: "m-5xx"}}, resp.BatchItemFailures)
+	require.Equal(t, int32(9), f.sqs.visibility["rh-m-throttled"], "the provider's Retry-After")
+	require.Equal(t, int32(5), f.sqs.visibility["rh-m-5xx"], "the backoff policy")
+
+	class := func(id string) string { return *f.sqs.dead[id].MessageAttributes[message.AttrFailureClass].StringValue }
+	reason := func(id string) string { return *f.sqs.dead[id].MessageAttributes[message.AttrFailureReason].StringValue }
+	require.Len(t, f.sqs.dead, 4)
+	require.Equal(t, classRejected, class("m-rejected"))
+	require.Contains(t, reason("m-rejected"), "21211")
+	require.Equal(t, classUnknownOutcome, class("m-unknown"))
+	require.Contains(t, reason("m-unknown"), "not resent")
+	require.Equal(t, batch.ClassValidation, class("m-national"))
+	require.Equal(t, batch.ClassDecode, class("m-garbage"))
+
+	// The throttled request goes out on its next delivery; the unknown one never again.
+	resp, err = f.proc.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{ev.Records[1], ev.Records[2]}})
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	require.Len(t, f.prov.sent, 1)
+	require.Equal(t, "+447400000002", f.prov.sent[0].To)
+	require.Equal(t, 2, f.count.n["SMSUnknownOutcome"])
+
+	logs := f.logs.String()
+	for _, n := range []string{"447400000001", "447400000002", "447400000003", "7400 000005"} {
+		require.NotContains(t, logs, n, "no full number in any log line")
+	}
+	require.NotContains(t, logs, "424242", "bodies are never logged")
+	for _, d := range f.sqs.dead {
+		require.NotContains(t, *d.MessageAttributes[message.AttrFailureReason].StringValue, "424242")
+	}
+}
+
+func TestConflictingReuseOfARequestID(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	_, err := f.proc.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{rec("m1", reqBody("r-1", "+447400000001"))}})
+	require.NoError(t, err)
+	_, err = f.proc.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{rec("m2", reqBody("r-1", "+447400000009"))}})
+	require.NoError(t, err)
+	require.Equal(t, classConflict, *f.sqs.dead["m2"].MessageAttributes[message.AttrFailureClass].StringValue)
+	require.EqualValues(t, 1, f.prov.calls.Load())
+}
+
+func TestSettings(t *testing.T) {
+	t.Parallel()
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	s, err := loadSettings(env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u"}))
+	require.NoError(t, err)
+	require.Equal(t, "sns", s.Provider)
+	require.Equal(t, 10.0, s.RatePerSecond)
+	require.False(t, s.ResendOnUnknown)
+
+	_, err = loadSettings(env(map[string]string{"SMS_PROVIDER": "twilio", "SMS_RATE_PER_SECOND": "-1", "SMS_RESEND_ON_UNKNOWN": "maybe", "SMS_BACKOFF_MAX": "0s"}))
+	for _, want := range []string{"IDEMPOTENCY_TABLE_NAME", "DLQ_URL", "TWILIO_SECRET_ARN is required", "SMS_RATE_PER_SECOND", "SMS_RESEND_ON_UNKNOWN", "SMS_BACKOFF_MAX"} {
+		require.ErrorContains(t, err, want)
+	}
+	_, err = loadSettings(env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER": "carrier-pigeon"}))
+	require.ErrorContains(t, err, "sns or twilio")
+	require.True(t, strings.Contains(err.Error(), "carrier-pigeon"))
+}

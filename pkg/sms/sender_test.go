@@ -1,0 +1,249 @@
+package sms
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/pkg/idempotency"
+)
+
+type scriptedProvider struct {
+	calls atomic.Int32
+	mu    sync.Mutex
+	errs  []error // consumed one per call; nil entries succeed
+	sent  []Message
+}
+
+func (p *scriptedProvider) Name() string { return "fake" }
+
+func (p *scriptedProvider) Send(_ context.Context, m Message) (Receipt, error) {
+	n := p.calls.Add(1)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var err error
+	if len(p.errs) > 0 {
+		err, p.errs = p.errs[0], p.errs[1:]
+	}
+	if err != nil {
+		return Receipt{}, err
+	}
+	p.sent = append(p.sent, m)
+	return Receipt{Provider: "fake", ID: "msg-" + string(rune('0'+n))}, nil
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func newSender(t *testing.T, p Provider, opts ...SenderOption) (*Sender, *idempotency.MemoryStore, *clock) {
+	t.Helper()
+	clk := &clock{now: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)}
+	store, err := idempotency.NewMemory(idempotency.WithClock(clk.Now))
+	require.NoError(t, err)
+	s, err := NewSender(p, store, append([]SenderOption{WithLease(time.Second, 30*time.Second)}, opts...)...)
+	require.NoError(t, err)
+	return s, store, clk
+}
+
+var req = Request{RequestID: "r-1", To: "+447400123456", Body: "Your code is 123456"}
+
+func TestRedeliveryOfASentRequestSendsNothing(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{}
+	s, _, _ := newSender(t, p)
+	res, err := s.Send(context.Background(), req)
+	require.NoError(t, err)
+	require.Equal(t, Sent, res.Status)
+	require.Equal(t, "msg-1", res.Receipt.ID)
+	for range 3 {
+		res, err = s.Send(context.Background(), req)
+		require.NoError(t, err)
+		require.Equal(t, AlreadySent, res.Status)
+		require.Equal(t, Receipt{Provider: "fake", ID: "msg-1"}, res.Receipt, "the first send's receipt")
+	}
+	require.EqualValues(t, 1, p.calls.Load())
+}
+
+func TestConcurrentDeliveriesSendOnce(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{}
+	s, _, _ := newSender(t, p)
+	var wg sync.WaitGroup
+	var sent, busy atomic.Int32
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := s.Send(context.Background(), req)
+			switch {
+			case err == nil && res.Status == Sent:
+				sent.Add(1)
+			case errors.Is(err, ErrInProgress), err == nil && res.Status == AlreadySent:
+				busy.Add(1)
+			default:
+				t.Errorf("unexpected %v %v", res, err)
+			}
+		}()
+	}
+	wg.Wait()
+	require.EqualValues(t, 1, p.calls.Load())
+	require.EqualValues(t, 1, sent.Load())
+	require.EqualValues(t, 19, busy.Load())
+}
+
+func TestReusedIDWithOtherContentIsAConflict(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{}
+	s, _, _ := newSender(t, p)
+	_, err := s.Send(context.Background(), req)
+	require.NoError(t, err)
+	other := req
+	other.Body = "another text"
+	_, err = s.Send(context.Background(), other)
+	require.ErrorIs(t, err, ErrConflict)
+	require.EqualValues(t, 1, p.calls.Load())
+}
+
+func TestRejectedAndRetryableReleaseTheRequest(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{errs: []error{
+		&Error{Provider: "fake", Kind: Retryable, Code: "20429", RetryAfter: 3 * time.Second},
+		&Error{Provider: "fake", Kind: Rejected, Code: "21211"},
+	}}
+	s, _, _ := newSender(t, p)
+	_, err := s.Send(context.Background(), req)
+	require.Equal(t, Retryable, KindOf(err))
+	d, ok := RetryAfterOf(err)
+	require.True(t, ok)
+	require.Equal(t, 3*time.Second, d)
+
+	_, err = s.Send(context.Background(), req) // taken again at once: it was released
+	require.Equal(t, Rejected, KindOf(err))
+
+	res, err := s.Send(context.Background(), req) // still not held: a redrive can send it
+	require.NoError(t, err)
+	require.Equal(t, Sent, res.Status)
+	require.EqualValues(t, 3, p.calls.Load())
+	require.Len(t, p.sent, 1)
+}
+
+func TestNoAnswerIsReportedAndNeverResent(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{errs: []error{&Error{Provider: "fake", Kind: Unknown, Code: "no-response"}}}
+	s, _, _ := newSender(t, p)
+	_, err := s.Send(context.Background(), req)
+	var u *UnknownOutcomeError
+	require.ErrorAs(t, err, &u)
+	require.Contains(t, u.Reason, "did not answer")
+	_, err = s.Send(context.Background(), req)
+	require.ErrorAs(t, err, &u, "still unknown on redelivery")
+	require.EqualValues(t, 1, p.calls.Load())
+}
+
+// A container dies after the provider accepted the text and before the record
+// was completed: its lease expires and the next delivery reports it.
+func TestCrashBetweenAcceptAndCompleteIsReportedNotResent(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{}
+	s, store, clk := newSender(t, p)
+	// The crashed attempt: lease taken, provider called, nothing completed.
+	_, err := store.Begin(context.Background(), req.RequestID, req.PayloadHash(), 5*time.Second)
+	require.NoError(t, err)
+	_, err = p.Send(context.Background(), Message{To: req.To, Body: req.Body})
+	require.NoError(t, err)
+
+	// A redelivery during the lease: busy, nothing sent.
+	_, err = s.Send(context.Background(), req)
+	require.ErrorIs(t, err, ErrInProgress)
+
+	clk.Add(6 * time.Second)
+	_, err = s.Send(context.Background(), req)
+	var u *UnknownOutcomeError
+	require.ErrorAs(t, err, &u)
+	require.Contains(t, u.Reason, "lease expired")
+	_, err = s.Send(context.Background(), req)
+	require.ErrorAs(t, err, &u)
+	require.EqualValues(t, 1, p.calls.Load(), "never sent twice")
+}
+
+func TestResendOnUnknownTakesOverAnExpiredLease(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{}
+	s, store, clk := newSender(t, p, WithResendOnUnknown(true))
+	_, err := store.Begin(context.Background(), req.RequestID, req.PayloadHash(), 5*time.Second)
+	require.NoError(t, err)
+	clk.Add(6 * time.Second)
+	res, err := s.Send(context.Background(), req)
+	require.NoError(t, err)
+	require.Equal(t, Sent, res.Status)
+	require.Equal(t, 2, res.Attempt)
+}
+
+type failingComplete struct{ idempotency.Store }
+
+func (failingComplete) Complete(context.Context, string, []byte) error {
+	return errors.New("dynamodb down")
+}
+
+func TestSentButUnrecordedStillCountsAsSent(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{}
+	store, err := idempotency.NewMemory()
+	require.NoError(t, err)
+	var reported []string
+	s, err := NewSender(p, failingComplete{store}, WithUnrecordedHandler(func(r Request, rec Receipt, err error) {
+		reported = append(reported, r.RequestID+" "+rec.ID+" "+err.Error())
+	}))
+	require.NoError(t, err)
+	res, err := s.Send(context.Background(), req)
+	require.NoError(t, err, "acknowledge: a retry would send again")
+	require.Equal(t, Sent, res.Status)
+	require.Equal(t, []string{"r-1 msg-1 dynamodb down"}, reported)
+	_, err = s.Send(context.Background(), req)
+	require.ErrorIs(t, err, ErrInProgress, "a redelivery meanwhile sends nothing")
+	require.EqualValues(t, 1, p.calls.Load())
+}
+
+func TestRateLimitWithoutTimeLeftReleasesAndRetries(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{}
+	s, _, _ := newSender(t, p, WithRate(0.001)) // one send, then a slot every 1000 s
+	_, err := s.Send(context.Background(), req)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	second := Request{RequestID: "r-2", To: req.To, Body: "x"}
+	_, err = s.Send(ctx, second)
+	require.Equal(t, Retryable, KindOf(err))
+	require.EqualValues(t, 1, p.calls.Load())
+	// Released: the next delivery takes it again (still no slot, but not ErrInProgress).
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	_, err = s.Send(ctx2, second)
+	require.Equal(t, Retryable, KindOf(err))
+	require.NotErrorIs(t, err, ErrInProgress)
+}
+
+func TestSendValidatesFirst(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{}
+	s, _, _ := newSender(t, p)
+	_, err := s.Send(context.Background(), Request{RequestID: "x", To: "12", Body: "y"})
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Zero(t, p.calls.Load())
+}
