@@ -81,8 +81,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 type fixture struct {
 	prov  *provider
@@ -165,7 +169,9 @@ func TestFailuresGoWhereTheyBelong(t *testing.T) {
 	require.Equal(t, int32(5), f.sqs.visibility["rh-m-5xx"], "the backoff policy")
 
 	class := func(id string) string { return *f.sqs.dead[id].MessageAttributes[message.AttrFailureClass].StringValue }
-	reason := func(id string) string { return *f.sqs.dead[id].MessageAttributes[message.AttrFailureReason].StringValue }
+	reason := func(id string) string {
+		return *f.sqs.dead[id].MessageAttributes[message.AttrFailureReason].StringValue
+	}
 	require.Len(t, f.sqs.dead, 4)
 	require.Equal(t, classRejected, class("m-rejected"))
 	require.Contains(t, reason("m-rejected"), "21211")
