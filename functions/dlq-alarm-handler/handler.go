@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/offload/offload/pkg/dlq"
+	"github.com/offload/offload/pkg/idempotency"
+)
+
+// Sampler reads a dead-letter queue without consuming it (dlq.Sampler).
+type Sampler interface {
+	Sample(ctx context.Context, queueName string, n int) (dlq.Sample, error)
+}
+
+type namedNotifier struct {
+	name string
+	dlq.Notifier
+}
+
+// handler reports alarm state changes. Built once per container.
+type handler struct {
+	env        string
+	sampler    Sampler
+	sampleSize int
+	deadQueues map[string]bool
+	store      idempotency.Store
+	notifiers  []namedNotifier
+	log        logrus.FieldLogger
+}
+
+// handle takes the SNS event carrying CloudWatch's alarm JSON, or the event of
+// an alarm that invokes the function directly. A failure to notify is
+// returned so Lambda retries the (asynchronous) invocation; a state change
+// already notified is skipped.
+func (h *handler) handle(ctx context.Context, raw json.RawMessage) error {
+	alarms, perr := dlq.ParseEvent(raw)
+	if perr != nil {
+		h.log.WithError(perr).Error("part of the event is not a CloudWatch alarm")
+	}
+	errs := []error{perr}
+	for _, a := range alarms {
+		errs = append(errs, h.report(ctx, a))
+	}
+	return errors.Join(errs...)
+}
+
+func (h *handler) report(ctx context.Context, a dlq.Alarm) error {
+	log := h.log.WithFields(logrus.Fields{"alarm": a.Name, "state": a.State, "queue": a.QueueName(), "sns_message_id": a.DeliveryID})
+	if a.State == dlq.StateInsufficientData {
+		log.Info("alarm has insufficient data: nothing to report")
+		return nil
+	}
+	key := "alarm|" + a.ChangeKey()
+	out, err := h.store.Begin(ctx, key, idempotency.HashPayload([]byte(key)), idempotency.LeaseFor(ctx, 5*time.Second, time.Minute))
+	if err != nil {
+		return fmt.Errorf("begin report of %s: %w", a.Name, err)
+	}
+	switch out.Status {
+	case idempotency.StatusCompleted, idempotency.StatusInProgress, idempotency.StatusUnknown:
+		log.WithField("dedupe", out.Status.String()).Info("state change already reported: duplicate delivery skipped")
+		return nil
+	}
+	// Acquired, or LeaseExpired (an earlier attempt died): for a
+	// notification, twice is better than never.
+
+	n := dlq.Notification{Environment: h.env, Alarm: a}
+	if a.State == dlq.StateAlarm && h.deadQueues[a.QueueName()] {
+		s, err := h.sampler.Sample(ctx, a.QueueName(), h.sampleSize)
+		if err != nil {
+			// Still notify: the alarm matters more than the sample.
+			log.WithError(err).Warn("could not sample the dead-letter queue")
+		} else {
+			n.Sample = &s
+		}
+	}
+	var sent int
+	var errs []error
+	for _, nt := range h.notifiers {
+		err := nt.Notify(ctx, n)
+		switch {
+		case err == nil:
+			sent++
+		case errors.Is(err, dlq.ErrWebhookNotSet):
+			log.Debug("webhook secret has no value: webhook skipped")
+		default:
+			log.WithError(err).WithField("notifier", nt.name).Error("notification failed")
+			errs = append(errs, err)
+		}
+	}
+	if sent == 0 {
+		_ = h.store.Release(context.WithoutCancel(ctx), key)
+		return fmt.Errorf("report %s %s: %w", a.Name, a.State, errors.Join(append(errs, errors.New("no notifier succeeded"))...))
+	}
+	if err := h.store.Complete(context.WithoutCancel(ctx), key, nil); err != nil {
+		log.WithError(err).Warn("notified, but could not record it: a duplicate delivery may notify again")
+	}
+	fields := logrus.Fields{"notified": sent}
+	if n.Sample != nil {
+		fields["dead_letters"] = n.Sample.Visible
+		fields["sampled"] = len(n.Sample.Messages)
+	}
+	log.WithFields(fields).Info("alarm state change reported")
+	return nil
+}
