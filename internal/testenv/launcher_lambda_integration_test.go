@@ -26,16 +26,12 @@ func TestLauncherStoresLambdaLoggingConfig(t *testing.T) {
 	cfg := testenv.AWSConfig(t)
 	name := testenv.UniqueName("launcher-logs")
 
-	role, err := iam.NewFromConfig(cfg).CreateRole(ctx, &iam.CreateRoleInput{
-		RoleName:                 aws.String(name),
-		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
-	})
-	require.NoError(t, err)
+	role := lambdaRole(t, iam.NewFromConfig(cfg), name)
 
 	client := lambda.NewFromConfig(cfg)
 	created, err := client.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName:  aws.String(name),
-		Role:          role.Role.Arn,
+		Role:          role,
 		Runtime:       lambdatypes.RuntimeProvidedal2023,
 		Handler:       aws.String("bootstrap"),
 		Architectures: []lambdatypes.Architecture{lambdatypes.ArchitectureArm64},
@@ -82,16 +78,12 @@ func TestLauncherReportsDefaultLambdaLoggingConfig(t *testing.T) {
 	cfg := testenv.AWSConfig(t)
 	name := testenv.UniqueName("launcher-logs-default")
 
-	role, err := iam.NewFromConfig(cfg).CreateRole(ctx, &iam.CreateRoleInput{
-		RoleName:                 aws.String(name),
-		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
-	})
-	require.NoError(t, err)
+	role := lambdaRole(t, iam.NewFromConfig(cfg), name)
 
 	client := lambda.NewFromConfig(cfg)
-	_, err = client.CreateFunction(ctx, &lambda.CreateFunctionInput{
+	_, err := client.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name),
-		Role:         role.Role.Arn,
+		Role:         role,
 		Runtime:      lambdatypes.RuntimeProvidedal2023,
 		Handler:      aws.String("bootstrap"),
 		Code:         &lambdatypes.FunctionCode{ZipFile: bootstrapZip(t)},
@@ -107,6 +99,20 @@ func TestLauncherReportsDefaultLambdaLoggingConfig(t *testing.T) {
 		LogFormat: lambdatypes.LogFormatText,
 		LogGroup:  aws.String("/aws/lambda/" + name),
 	}, got.LoggingConfig)
+}
+
+// lambdaRole creates an execution role, deleted when the test ends.
+func lambdaRole(t *testing.T, client *iam.Client, name string) *string {
+	t.Helper()
+	out, err := client.CreateRole(context.Background(), &iam.CreateRoleInput{
+		RoleName:                 aws.String(name),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = client.DeleteRole(context.Background(), &iam.DeleteRoleInput{RoleName: aws.String(name)})
+	})
+	return out.Role.Arn
 }
 
 // bootstrapZip is a deployment package; moto stores it and never runs it.

@@ -772,46 +772,64 @@ func checkNothingLeft(ctx context.Context, t *testing.T, c *clients, out outputs
 	require.Empty(t, queues.QueueUrls, "queues")
 
 	var left []string
-	fns, err := c.lambda.ListFunctions(ctx, &lambda.ListFunctionsInput{})
-	require.NoError(t, err)
-	for _, f := range fns.Functions {
-		if strings.HasPrefix(aws.ToString(f.FunctionName), p+"-") {
-			left = append(left, "function "+aws.ToString(f.FunctionName))
+	fns := lambda.NewListFunctionsPaginator(c.lambda, &lambda.ListFunctionsInput{})
+	for fns.HasMorePages() {
+		page, err := fns.NextPage(ctx)
+		require.NoError(t, err)
+		for _, f := range page.Functions {
+			if strings.HasPrefix(aws.ToString(f.FunctionName), p+"-") {
+				left = append(left, "function "+aws.ToString(f.FunctionName))
+			}
 		}
 	}
-	mappings, err := c.lambda.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{})
-	require.NoError(t, err)
-	for _, m := range mappings.EventSourceMappings {
-		if strings.Contains(aws.ToString(m.EventSourceArn), ":"+p+"-") {
-			left = append(left, "event source mapping "+aws.ToString(m.UUID))
+	mappings := lambda.NewListEventSourceMappingsPaginator(c.lambda, &lambda.ListEventSourceMappingsInput{})
+	for mappings.HasMorePages() {
+		page, err := mappings.NextPage(ctx)
+		require.NoError(t, err)
+		for _, m := range page.EventSourceMappings {
+			if strings.Contains(aws.ToString(m.EventSourceArn), ":"+p+"-") {
+				left = append(left, "event source mapping "+aws.ToString(m.UUID))
+			}
 		}
 	}
-	tables, err := c.ddb.ListTables(ctx, &dynamodb.ListTablesInput{})
-	require.NoError(t, err)
-	for _, name := range tables.TableNames {
-		if strings.HasPrefix(name, p+"-") {
-			left = append(left, "table "+name)
+	tables := dynamodb.NewListTablesPaginator(c.ddb, &dynamodb.ListTablesInput{})
+	for tables.HasMorePages() {
+		page, err := tables.NextPage(ctx)
+		require.NoError(t, err)
+		for _, name := range page.TableNames {
+			if strings.HasPrefix(name, p+"-") {
+				left = append(left, "table "+name)
+			}
 		}
 	}
-	roles, err := c.iam.ListRoles(ctx, &iam.ListRolesInput{})
-	require.NoError(t, err)
-	for _, r := range roles.Roles {
-		if strings.HasPrefix(aws.ToString(r.RoleName), p+"-") {
-			left = append(left, "role "+aws.ToString(r.RoleName))
+	roles := iam.NewListRolesPaginator(c.iam, &iam.ListRolesInput{})
+	for roles.HasMorePages() {
+		page, err := roles.NextPage(ctx)
+		require.NoError(t, err)
+		for _, r := range page.Roles {
+			if strings.HasPrefix(aws.ToString(r.RoleName), p+"-") {
+				left = append(left, "role "+aws.ToString(r.RoleName))
+			}
 		}
 	}
-	topics, err := c.sns.ListTopics(ctx, &sns.ListTopicsInput{})
-	require.NoError(t, err)
-	for _, tp := range topics.Topics {
-		if strings.Contains(aws.ToString(tp.TopicArn), ":"+p+"-") {
-			left = append(left, "topic "+aws.ToString(tp.TopicArn))
+	topics := sns.NewListTopicsPaginator(c.sns, &sns.ListTopicsInput{})
+	for topics.HasMorePages() {
+		page, err := topics.NextPage(ctx)
+		require.NoError(t, err)
+		for _, tp := range page.Topics {
+			if strings.Contains(aws.ToString(tp.TopicArn), ":"+p+"-") {
+				left = append(left, "topic "+aws.ToString(tp.TopicArn))
+			}
 		}
 	}
-	secrets, err := c.secrets.ListSecrets(ctx, &secretsmanager.ListSecretsInput{})
-	require.NoError(t, err)
-	for _, s := range secrets.SecretList {
-		if strings.HasPrefix(aws.ToString(s.Name), p+"/") {
-			left = append(left, "secret "+aws.ToString(s.Name))
+	secrets := secretsmanager.NewListSecretsPaginator(c.secrets, &secretsmanager.ListSecretsInput{})
+	for secrets.HasMorePages() {
+		page, err := secrets.NextPage(ctx)
+		require.NoError(t, err)
+		for _, sec := range page.SecretList {
+			if strings.HasPrefix(aws.ToString(sec.Name), p+"/") {
+				left = append(left, "secret "+aws.ToString(sec.Name))
+			}
 		}
 	}
 	alarms, err := c.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String(p + "-")})
@@ -829,11 +847,14 @@ func checkNothingLeft(ctx context.Context, t *testing.T, c *clients, out outputs
 	for _, g := range groups.LogGroups {
 		left = append(left, "log group "+aws.ToString(g.LogGroupName))
 	}
-	aliases, err := c.kms.ListAliases(ctx, &kms.ListAliasesInput{})
-	require.NoError(t, err)
-	for _, a := range aliases.Aliases {
-		if strings.HasPrefix(aws.ToString(a.AliasName), "alias/"+p+"-") {
-			left = append(left, "KMS alias "+aws.ToString(a.AliasName))
+	aliases := kms.NewListAliasesPaginator(c.kms, &kms.ListAliasesInput{})
+	for aliases.HasMorePages() {
+		page, err := aliases.NextPage(ctx)
+		require.NoError(t, err)
+		for _, a := range page.Aliases {
+			if strings.HasPrefix(aws.ToString(a.AliasName), "alias/"+p+"-") {
+				left = append(left, "KMS alias "+aws.ToString(a.AliasName))
+			}
 		}
 	}
 	require.Empty(t, left)
