@@ -9,6 +9,25 @@ keeps internally:
   GET    /_offload/health  -> {"status": "ok"}
   GET    /_offload/sms     -> every SMS published to a phone number, oldest first
   DELETE /_offload/sms     -> forget them
+  POST   /_offload/faults  -> inject a fault into matching AWS calls (below)
+  GET    /_offload/faults  -> the faults and how often each fired
+  DELETE /_offload/faults  -> remove them all
+
+A fault is what real AWS does now and then and moto never does: throttle,
+fail with 5xx, or answer late. Tests use it to prove retries, backoff and the
+exactly-once guards end to end. POST a JSON object:
+
+  {"service": "dynamodb", "operation": "PutItem", "match": "order-17", "count": 1,
+   "error": {"status": 400, "code": "ProvisionedThroughputExceededException", "message": "slow down"}}
+  {"service": "sns", "operation": "Publish", "match": "%2B4474", "count": 1, "delay_after_seconds": 8}
+
+service is the SigV4 signing name (dynamodb, sqs, sns, …); operation the API
+action; match (optional) a substring of the raw request body; count how many
+matching calls it applies to (default 1; -1 = every one). "error" answers in
+the service's protocol without calling moto; "delay_after_seconds" lets moto
+do the work and then holds the answer back — the caller times out after the
+side effect happened, like a crash between a provider accepting and the
+caller recording it.
 
 Patches (each is a moto gap, not a product change):
   * SQS RedriveAllowPolicy is accepted and returned (moto drops it, so the
@@ -25,7 +44,11 @@ Usage: python3 scripts/moto_launcher.py -H 127.0.0.1 -p 4566
 """
 
 import argparse
+import io
 import json
+import re
+import urllib.parse
+import uuid
 import signal
 import sys
 import threading
@@ -164,8 +187,94 @@ def patch_sns():
     backend.publish = publish
 
 
+FAULTS = []
+FAULTS_LOCK = threading.Lock()
+_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
+
+
+def _identify(environ, body):
+    """Return (service, operation) of an AWS API request, or (None, None)."""
+    m = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    service = m.group(1) if m else None
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return service, target.rsplit(".", 1)[-1]
+    action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action", [None])[0]
+    if action is None:
+        action = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("Action", [None])[0]
+    return service, action
+
+
+def _take_fault(service, operation, body):
+    """Find, count down and return the first fault matching this call."""
+    text = body.decode("utf-8", "replace")
+    with FAULTS_LOCK:
+        for f in FAULTS:
+            if f["remaining"] == 0:
+                continue
+            if f["service"] != service or f["operation"] != operation:
+                continue
+            if f.get("match") and f["match"] not in text and f["match"] not in urllib.parse.unquote_plus(text):
+                continue
+            if f["remaining"] > 0:
+                f["remaining"] -= 1
+            f["fired"] += 1
+            return dict(f)
+    return None
+
+
+def _error_response(environ, fault):
+    err = fault["error"]
+    status = int(err.get("status", 400))
+    code = err.get("code", "InternalFailure")
+    message = err.get("message", "injected by the offload launcher")
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        # JSON protocols (DynamoDB, SQS).
+        body = json.dumps({"__type": code, "message": message})
+        headers = {"Content-Type": environ.get("CONTENT_TYPE") or "application/x-amz-json-1.0",
+                   "x-amzn-query-error": code + ";Sender", "x-amzn-RequestId": str(uuid.uuid4())}
+        return Response(body, status=status, headers=headers)
+    # Query protocol (SNS, …): an XML ErrorResponse.
+    kind = "Sender" if status < 500 else "Receiver"
+    body = ("<ErrorResponse><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error>"
+            "<RequestId>%s</RequestId></ErrorResponse>") % (kind, code, message, uuid.uuid4())
+    return Response(body, status=status, mimetype="text/xml")
+
+
+def _faults_api(request):
+    if request.method == "GET":
+        with FAULTS_LOCK:
+            return _json([dict(f) for f in FAULTS])
+    if request.method == "DELETE":
+        with FAULTS_LOCK:
+            FAULTS.clear()
+        return _json({"deleted": True})
+    try:
+        f = json.loads(request.get_data(as_text=True))
+        fault = {
+            "id": str(uuid.uuid4()),
+            "service": str(f["service"]),
+            "operation": str(f["operation"]),
+            "match": f.get("match") or "",
+            "remaining": int(f.get("count", 1)),
+            "fired": 0,
+        }
+        if "error" in f:
+            fault["error"] = dict(f["error"])
+        elif "delay_after_seconds" in f:
+            fault["delay_after_seconds"] = float(f["delay_after_seconds"])
+        else:
+            raise ValueError("a fault needs error or delay_after_seconds")
+    except (KeyError, TypeError, ValueError) as e:
+        return _json({"error": "bad fault: %s" % e}, 400)
+    with FAULTS_LOCK:
+        FAULTS.append(fault)
+    return _json(fault, 201)
+
+
 class OffloadAPI:
-    """WSGI middleware serving /_offload/ and passing everything else to moto."""
+    """WSGI middleware serving /_offload/, injecting faults, and passing
+    everything else to moto."""
 
     def __init__(self, app):
         self.app = app
@@ -173,9 +282,15 @@ class OffloadAPI:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if not path.startswith("/_offload/"):
-            return self.app(environ, start_response)
+            with FAULTS_LOCK:
+                armed = any(f["remaining"] != 0 for f in FAULTS)
+            if not armed:
+                return self.app(environ, start_response)
+            return self._with_faults(environ, start_response)
         request = Request(environ)
-        if path == "/_offload/health":
+        if path == "/_offload/faults":
+            response = _faults_api(request)
+        elif path == "/_offload/health":
             response = _json({"status": "ok"})
         elif path == "/_offload/sms" and request.method == "GET":
             with SMS_LOCK:
@@ -187,6 +302,28 @@ class OffloadAPI:
         else:
             response = _json({"error": "not found: " + path}, 404)
         return response(environ, start_response)
+
+    def _with_faults(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        service, operation = _identify(environ, body)
+        fault = _take_fault(service, operation, body) if service and operation else None
+        if fault is None:
+            return self.app(environ, start_response)
+        if "error" in fault:
+            return _error_response(environ, fault)(environ, start_response)
+        # Let moto do the work, then hold the answer back.
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        chunks = b"".join(self.app(environ, capture))
+        time.sleep(fault["delay_after_seconds"])
+        start_response(captured["status"], captured["headers"])
+        return [chunks]
 
 
 def _json(body, status=200):

@@ -1,0 +1,94 @@
+package testenv
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+)
+
+// Fault is a failure the emulator injects into matching AWS calls (see
+// scripts/moto_launcher.py): an error answered in the service's protocol, or
+// the real answer held back after the work is done.
+type Fault struct {
+	// Service is the SigV4 signing name: "dynamodb", "sqs", "sns", …
+	Service string `json:"service"`
+	// Operation is the API action, e.g. "PutItem", "Publish".
+	Operation string `json:"operation"`
+	// Match, when set, must occur in the raw request body.
+	Match string `json:"match,omitempty"`
+	// Count is how many matching calls it applies to (0 means 1; -1 every one).
+	Count int `json:"count,omitempty"`
+	// Error answers the call without doing it.
+	Error *FaultError `json:"error,omitempty"`
+	// DelayAfterSeconds does the call, then holds the answer back.
+	DelayAfterSeconds float64 `json:"delay_after_seconds,omitempty"`
+
+	// ID and Fired are set by the emulator.
+	ID    string `json:"id,omitempty"`
+	Fired int    `json:"fired,omitempty"`
+}
+
+// FaultError is the error a Fault answers with.
+type FaultError struct {
+	Status  int    `json:"status"`
+	Code    string `json:"code"`
+	Message string `json:"message,omitempty"`
+}
+
+// InjectFault arms f in the emulator at endpoint and returns it with its id.
+func InjectFault(endpoint string, f Fault) (Fault, error) {
+	if f.Count == 0 {
+		f.Count = 1
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return Fault{}, err
+	}
+	resp, err := http.Post(endpoint+"/_offload/faults", "application/json", bytes.NewReader(b))
+	if err != nil {
+		return Fault{}, fmt.Errorf("inject fault: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		return Fault{}, fmt.Errorf("inject fault: emulator answered %s (is it started by scripts/moto_launcher.py?)", resp.Status)
+	}
+	var out Fault
+	return out, json.NewDecoder(resp.Body).Decode(&out)
+}
+
+// Faults lists the armed faults with how often each fired.
+func Faults(endpoint string) ([]Fault, error) {
+	resp, err := http.Get(endpoint + "/_offload/faults")
+	if err != nil {
+		return nil, fmt.Errorf("list faults: %w", err)
+	}
+	defer resp.Body.Close()
+	var out []Fault
+	return out, json.NewDecoder(resp.Body).Decode(&out)
+}
+
+// Fired returns how often the fault with id fired.
+func Fired(endpoint, id string) (int, error) {
+	all, err := Faults(endpoint)
+	if err != nil {
+		return 0, err
+	}
+	for _, f := range all {
+		if f.ID == id {
+			return f.Fired, nil
+		}
+	}
+	return 0, fmt.Errorf("no fault %s", id)
+}
+
+// MustInjectFault is InjectFault failing the test on error.
+func MustInjectFault(t testing.TB, f Fault) Fault {
+	t.Helper()
+	out, err := InjectFault(Endpoint(t), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

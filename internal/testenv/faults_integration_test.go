@@ -1,0 +1,84 @@
+//go:build integration
+
+package testenv_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/smithy-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/internal/testenv"
+)
+
+func TestFaultAnswersDynamoDBWithThrottlingOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	client := dynamodb.NewFromConfig(testenv.AWSConfig(t), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
+	table := testenv.UniqueName("faults")
+	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}})
+	require.NoError(t, err)
+	key := testenv.UniqueName("throttled-key")
+	f := testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "PutItem", Match: key,
+		Error: &testenv.FaultError{Status: 400, Code: "ProvisionedThroughputExceededException", Message: "slow down"}})
+
+	put := func(id string) error {
+		_, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: id}}})
+		return err
+	}
+	require.NoError(t, put("other-key"), "only matching calls fail")
+	err = put(key)
+	var throttled *ddbtypes.ProvisionedThroughputExceededException
+	require.ErrorAs(t, err, &throttled, "%v", err)
+	require.NoError(t, put(key), "count 1: the next call goes through")
+	n, err := testenv.Fired(testenv.Endpoint(t), f.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+}
+
+func TestFaultHoldsTheAnswerBackAfterTheWorkIsDone(t *testing.T) {
+	t.Parallel()
+	client := sns.NewFromConfig(testenv.AWSConfig(t), func(o *sns.Options) { o.RetryMaxAttempts = 1 })
+	body := "held back " + testenv.UniqueName("sms")
+	testenv.MustInjectFault(t, testenv.Fault{Service: "sns", Operation: "Publish", Match: "held+back", DelayAfterSeconds: 3})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err := client.Publish(ctx, &sns.PublishInput{PhoneNumber: aws.String("+15555550123"), Message: aws.String(body)})
+	require.Error(t, err, "the caller gave up before the answer came")
+
+	// …but the emulator sent it.
+	require.Eventually(t, func() bool {
+		for _, m := range testenv.SentSMS(t) {
+			if m.Message == body {
+				return true
+			}
+		}
+		return false
+	}, 2*time.Second, 50*time.Millisecond)
+}
+
+func TestFaultAnswersSNSInItsXMLProtocol(t *testing.T) {
+	t.Parallel()
+	client := sns.NewFromConfig(testenv.AWSConfig(t), func(o *sns.Options) { o.RetryMaxAttempts = 1 })
+	marker := testenv.UniqueName("throttle")
+	testenv.MustInjectFault(t, testenv.Fault{Service: "sns", Operation: "Publish", Match: marker, Count: 2,
+		Error: &testenv.FaultError{Status: 400, Code: "Throttling", Message: "Rate exceeded"}})
+	for range 2 {
+		_, err := client.Publish(context.Background(), &sns.PublishInput{PhoneNumber: aws.String("+15555550123"), Message: aws.String(marker)})
+		var api smithy.APIError
+		require.True(t, errors.As(err, &api), "%v", err)
+		require.Equal(t, "Throttling", api.ErrorCode())
+	}
+	_, err := client.Publish(context.Background(), &sns.PublishInput{PhoneNumber: aws.String("+15555550123"), Message: aws.String(marker)})
+	require.NoError(t, err)
+}
