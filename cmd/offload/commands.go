@@ -266,10 +266,7 @@ func (a *app) dlqPeek(ctx context.Context, args []string) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MESSAGE ID\tRECEIVES\tCLASS\tAGE\tBYTES\tREASON")
 	for _, m := range s.Messages {
-		reason := m.FailureReason
-		if reason == "" {
-			reason = "moved by SQS after maxReceiveCount"
-		}
+		reason := m.Reason()
 		age := "?"
 		if !m.SentAt.IsZero() {
 			age = time.Since(m.SentAt).Truncate(time.Second).String()

@@ -71,10 +71,7 @@ func (n Notification) Text() string {
 		b.WriteString("No message could be sampled (the queue may have been drained already).\n")
 	}
 	for i, m := range s.Messages {
-		reason := m.FailureReason
-		if reason == "" {
-			reason = "moved by SQS after maxReceiveCount (the consumer failed or timed out each time)"
-		}
+		reason := m.Reason()
 		fmt.Fprintf(&b, "%d. %s", i+1, m.MessageID)
 		if m.OriginalMessageID != "" && m.OriginalMessageID != m.MessageID {
 			fmt.Fprintf(&b, " (was %s)", m.OriginalMessageID)
@@ -97,6 +94,7 @@ func (n Notification) MarshalJSON() ([]byte, error) {
 		OriginalMessageID string `json:"originalMessageId,omitempty"`
 		ReceiveCount      int    `json:"receiveCount"`
 		SentAt            string `json:"sentAt,omitempty"`
+		Reason            string `json:"reason"`
 		FailureReason     string `json:"failureReason,omitempty"`
 		FailureClass      string `json:"failureClass,omitempty"`
 		SourceQueue       string `json:"sourceQueue,omitempty"`
@@ -134,7 +132,7 @@ func (n Notification) MarshalJSON() ([]byte, error) {
 				sent = m.SentAt.Format(time.RFC3339Nano)
 			}
 			out.Messages = append(out.Messages, msg{m.MessageID, m.OriginalMessageID, m.ReceiveCount, sent,
-				m.FailureReason, m.FailureClass, m.SourceQueue, m.Type, m.BodyBytes})
+				m.Reason(), m.FailureReason, m.FailureClass, m.SourceQueue, m.Type, m.BodyBytes})
 		}
 	}
 	return json.Marshal(out)

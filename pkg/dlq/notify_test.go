@@ -52,6 +52,8 @@ func TestNotificationNamesMessagesAndReasonsButNoBodies(t *testing.T) {
 	msgs := js["messages"].([]any)
 	require.Len(t, msgs, 2)
 	require.Equal(t, "auditText is empty", msgs[0].(map[string]any)["failureReason"])
+	require.Equal(t, "auditText is empty", msgs[0].(map[string]any)["reason"])
+	require.Equal(t, ReasonMaxReceives, msgs[1].(map[string]any)["reason"])
 	require.NotContains(t, string(b), "body\"")
 }
 

@@ -57,6 +57,19 @@ type SampledMessage struct {
 	BodyBytes     int
 }
 
+// ReasonMaxReceives explains a dead letter the batch processor did not send:
+// SQS moved it after maxReceiveCount failed or timed-out deliveries.
+const ReasonMaxReceives = "moved by SQS after maxReceiveCount (the consumer failed or timed out each time)"
+
+// Reason is why the message died: the batch processor's reason, or
+// ReasonMaxReceives.
+func (m SampledMessage) Reason() string {
+	if m.FailureReason != "" {
+		return m.FailureReason
+	}
+	return ReasonMaxReceives
+}
+
 // Sampler reads a DLQ without taking messages away from it.
 type Sampler struct {
 	client     SampleAPI
