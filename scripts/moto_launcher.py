@@ -24,10 +24,11 @@ exactly-once guards end to end. POST a JSON object:
 service is the SigV4 signing name (dynamodb, sqs, sns, …); operation the API
 action; match (optional) a substring of the raw request body; count how many
 matching calls it applies to (default 1; -1 = every one). "error" answers in
-the service's protocol without calling moto; "delay_after_seconds" lets moto
-do the work and then holds the answer back — the caller times out after the
-side effect happened, like a crash between a provider accepting and the
-caller recording it.
+the service's protocol without calling moto (after "delay_seconds", if set:
+a call that hangs and then fails, so a caller's timeout kills it before any
+work is done); "delay_after_seconds" lets moto do the work and then holds the
+answer back — the caller times out after the side effect happened, like a
+crash between a provider accepting and the caller recording it.
 
 Patches (each is a moto gap, not a product change):
   * SQS RedriveAllowPolicy is accepted and returned (moto drops it, so the
@@ -261,6 +262,7 @@ def _faults_api(request):
         }
         if "error" in f:
             fault["error"] = dict(f["error"])
+            fault["delay_seconds"] = float(f.get("delay_seconds", 0))
         elif "delay_after_seconds" in f:
             fault["delay_after_seconds"] = float(f["delay_after_seconds"])
         else:
@@ -312,6 +314,8 @@ class OffloadAPI:
         if fault is None:
             return self.app(environ, start_response)
         if "error" in fault:
+            if fault.get("delay_seconds"):
+                time.sleep(fault["delay_seconds"])
             return _error_response(environ, fault)(environ, start_response)
         # Let moto do the work, then hold the answer back.
         captured = {}

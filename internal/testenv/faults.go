@@ -22,6 +22,8 @@ type Fault struct {
 	Count int `json:"count,omitempty"`
 	// Error answers the call without doing it.
 	Error *FaultError `json:"error,omitempty"`
+	// DelaySeconds holds an Error back that long: a call that hangs, then fails.
+	DelaySeconds float64 `json:"delay_seconds,omitempty"`
 	// DelayAfterSeconds does the call, then holds the answer back.
 	DelayAfterSeconds float64 `json:"delay_after_seconds,omitempty"`
 

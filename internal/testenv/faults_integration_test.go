@@ -82,3 +82,18 @@ func TestFaultAnswersSNSInItsXMLProtocol(t *testing.T) {
 	_, err := client.Publish(context.Background(), &sns.PublishInput{PhoneNumber: aws.String("+15555550123"), Message: aws.String(marker)})
 	require.NoError(t, err)
 }
+
+func TestFaultCanHangThenFailWithoutDoingTheWork(t *testing.T) {
+	t.Parallel()
+	client := sns.NewFromConfig(testenv.AWSConfig(t), func(o *sns.Options) { o.RetryMaxAttempts = 1 })
+	marker := testenv.UniqueName("hang")
+	testenv.MustInjectFault(t, testenv.Fault{Service: "sns", Operation: "Publish", Match: marker, DelaySeconds: 1,
+		Error: &testenv.FaultError{Status: 500, Code: "InternalError"}})
+	start := time.Now()
+	_, err := client.Publish(context.Background(), &sns.PublishInput{PhoneNumber: aws.String("+15555550123"), Message: aws.String(marker)})
+	require.Error(t, err)
+	require.GreaterOrEqual(t, time.Since(start), time.Second)
+	for _, m := range testenv.SentSMS(t) {
+		require.NotEqual(t, marker, m.Message, "nothing was sent")
+	}
+}
