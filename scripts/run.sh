@@ -34,11 +34,12 @@ pids=()
 started_moto=0
 stop() {
   trap - EXIT INT TERM
-  echo
-  echo "stopping..."
+  # Ctrl-C also ends whatever reads our output (| tee): never die of SIGPIPE here.
+  trap '' PIPE INT
+  echo -e "\nstopping..." 2>/dev/null || true
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [[ $started_moto == 1 ]]; then scripts/moto.sh down "$port" || true; fi
+  if [[ $started_moto == 1 ]]; then scripts/moto.sh down "$port" >/dev/null 2>&1 || true; fi
   rm -f "$state/runtime.ready"
 }
 trap stop EXIT
@@ -52,12 +53,12 @@ fi
 scripts/moto.sh up "$port"
 
 scripts/standins.sh
-go build -o bin/offload-local ./cmd/offload-local
 service=0
-if [[ -f cmd/example-service/main.go ]]; then
-  go build -o bin/example-service ./cmd/example-service
-  service=1
-fi
+[[ -f cmd/example-service/main.go ]] && service=1
+# The runtime and the service build while Terraform waits on the emulator.
+(go build -o bin/offload-local ./cmd/offload-local &&
+  if [[ $service == 1 ]]; then go build -o bin/example-service ./cmd/example-service; fi) >"$state/go-build.log" 2>&1 &
+builder=$!
 
 echo "applying $env_dir to $AWS_ENDPOINT_URL (log: .local/apply.log) ..."
 (cd "$env_dir" && terraform init -input=false -no-color >"$state/init.log" &&
@@ -75,6 +76,7 @@ if service == "1":
     out["example_service_url"] = {"sensitive": False, "type": "string", "value": url}
 json.dump(out, open(dst, "w"), indent=2, sort_keys=True)
 PY
+wait "$builder" || { echo "go build failed:" >&2; cat "$state/go-build.log" >&2; exit 1; }
 value() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["value"])' "$outputs" "$1"; }
 prefix=$(value name_prefix)
 
