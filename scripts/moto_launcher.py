@@ -12,6 +12,7 @@ keeps internally:
   POST   /_offload/faults  -> inject a fault into matching AWS calls (below)
   GET    /_offload/faults  -> the faults and how often each fired
   DELETE /_offload/faults  -> remove them all
+  DELETE /_offload/faults/ID -> remove one
 
 A fault is what real AWS does now and then and moto never does: throttle,
 fail with 5xx, or answer late. Tests use it to prove retries, backoff and the
@@ -292,6 +293,13 @@ class OffloadAPI:
         request = Request(environ)
         if path == "/_offload/faults":
             response = _faults_api(request)
+        elif path.startswith("/_offload/faults/") and request.method == "DELETE":
+            fid = path[len("/_offload/faults/"):]
+            with FAULTS_LOCK:
+                before = len(FAULTS)
+                FAULTS[:] = [f for f in FAULTS if f["id"] != fid]
+                found = len(FAULTS) < before
+            response = _json({"deleted": found}, 200 if found else 404)
         elif path == "/_offload/health":
             response = _json({"status": "ok"})
         elif path == "/_offload/sms" and request.method == "GET":

@@ -85,6 +85,23 @@ func Fired(endpoint, id string) (int, error) {
 	return 0, fmt.Errorf("no fault %s", id)
 }
 
+// RemoveFault disarms the fault with id.
+func RemoveFault(endpoint, id string) error {
+	req, err := http.NewRequest(http.MethodDelete, endpoint+"/_offload/faults/"+id, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("remove fault: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("remove fault %s: %s", id, resp.Status)
+	}
+	return nil
+}
+
 // MustInjectFault is InjectFault failing the test on error.
 func MustInjectFault(t testing.TB, f Fault) Fault {
 	t.Helper()

@@ -43,6 +43,15 @@ func TestFaultAnswersDynamoDBWithThrottlingOnce(t *testing.T) {
 	n, err := testenv.Fired(testenv.Endpoint(t), f.ID)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
+
+	forever := testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "PutItem", Match: key, Count: -1,
+		Error: &testenv.FaultError{Status: 400, Code: "ProvisionedThroughputExceededException"}})
+	for range 3 {
+		require.ErrorAs(t, put(key), &throttled)
+	}
+	require.NoError(t, testenv.RemoveFault(testenv.Endpoint(t), forever.ID))
+	require.NoError(t, put(key), "removed: the cause is fixed")
+	require.Error(t, testenv.RemoveFault(testenv.Endpoint(t), forever.ID), "already gone")
 }
 
 func TestFaultHoldsTheAnswerBackAfterTheWorkIsDone(t *testing.T) {
