@@ -66,9 +66,17 @@ locals {
       environment = {
         NOTIFICATIONS_TOPIC_ARN = module.notifications_topic.topic_arn
         WEBHOOK_SECRET_ARN      = module.webhook_secret.secret_arn
+        IDEMPOTENCY_TABLE_NAME  = module.alarm_dedupe_table.table_name
+        # Only these are sampled; alarms on live queues are reported as they are.
+        DEAD_LETTER_QUEUES = join(",", [for q in keys(local.queues) : module.queue[q].dlq_name])
       }
       statements = concat(
         [
+          {
+            sid       = "DedupeAlarmReports"
+            actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+            resources = [module.alarm_dedupe_table.table_arn]
+          },
           {
             # Sample without consuming: receive, then visibility back to 0.
             # GetQueueUrl: the alarm names the queue only (QueueName dimension).

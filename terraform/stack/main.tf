@@ -161,3 +161,18 @@ module "idempotency_table" {
 
   tags = local.tags
 }
+
+module "alarm_dedupe_table" {
+  source = "../modules/table"
+
+  # One item per alarm state change the DLQ alarm handler reported, so that
+  # duplicate SNS deliveries notify once. Same layout as the SMS table.
+  name          = "${local.prefix}-dlq-alarm-handler-idempotency"
+  hash_key      = { name = "id", type = "S" }
+  ttl_attribute = "expires_at"
+
+  point_in_time_recovery = var.point_in_time_recovery
+  deletion_protection    = var.deletion_protection
+
+  tags = local.tags
+}
