@@ -373,7 +373,7 @@ func TestConformanceTimeoutKillsTheFunctionAndReturnsTheBatch(t *testing.T) {
 	f.send("slow")
 	// The sleeping function records nothing, so watch the runtime's log.
 	eventually(t, 20*time.Second, func() bool {
-		return bytesCount(f.logs.String(), "Task timed out after 1.00 seconds") >= 2
+		return bytesCount(f.logs.String(), "\tStatus: timeout") >= 2 // REPORT lines
 	}, "two timed-out deliveries")
 	require.Greater(t, time.Since(start), 3*time.Second, "second delivery only after the visibility timeout")
 	require.Equal(t, 2, bytesCount(f.logs.String(), "\tInit Duration: "), "each delivery after a timeout is a cold start")
