@@ -172,7 +172,7 @@ func (s *Sender) sendHeld(ctx context.Context, r Request, attempt int) (Result, 
 			return Result{}, &Error{Provider: s.provider.Name(), Kind: Retryable, Code: "rate-limit", Message: "no send slot before the deadline", Err: err}
 		}
 	}
-	rec, err := s.provider.Send(ctx, Message{RequestID: r.RequestID, To: r.To, Body: r.Body, SenderID: r.SenderID})
+	rec, err := s.provider.Send(ctx, Message(r))
 	if err != nil {
 		switch KindOf(err) {
 		case Rejected, Retryable:
