@@ -184,7 +184,9 @@ func (s *Stack) upAWS() error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	s.Outputs = o
-	s.Prefix = "e2e-" + strings.ToLower(random.UniqueId())
+	// Under the environment's prefix: the deploy role may only create
+	// resources named <name_prefix>-* (terraform/bootstrap).
+	s.Prefix = o.NamePrefix + "-e2e-" + strings.ToLower(random.UniqueId())
 	return nil
 }
 
