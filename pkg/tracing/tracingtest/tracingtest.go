@@ -1,0 +1,152 @@
+package tracingtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-xray-sdk-go/v2/strategy/sampling"
+
+	"github.com/offload/offload/pkg/tracing"
+)
+
+// Document is an X-Ray segment document as pkg/tracing writes it.
+type Document struct {
+	Name        string                    `json:"name"`
+	ID          string                    `json:"id"`
+	TraceID     string                    `json:"trace_id"`
+	ParentID    string                    `json:"parent_id"`
+	Type        string                    `json:"type"`
+	Origin      string                    `json:"origin"`
+	Namespace   string                    `json:"namespace"`
+	StartTime   float64                   `json:"start_time"`
+	EndTime     float64                   `json:"end_time"`
+	InProgress  bool                      `json:"in_progress"`
+	Error       bool                      `json:"error"`
+	Fault       bool                      `json:"fault"`
+	Throttle    bool                      `json:"throttle"`
+	Cause       *Cause                    `json:"cause"`
+	HTTP        *HTTP                     `json:"http"`
+	AWS         map[string]any            `json:"aws"`
+	Annotations map[string]any            `json:"annotations"`
+	Metadata    map[string]map[string]any `json:"metadata"`
+	Subsegments []Document                `json:"subsegments"`
+}
+
+// Cause is a document's cause.
+type Cause struct {
+	Exceptions []struct {
+		ID      string `json:"id"`
+		Message string `json:"message"`
+		Type    string `json:"type"`
+		Remote  bool   `json:"remote"`
+	} `json:"exceptions"`
+}
+
+// HTTP is a document's http block.
+type HTTP struct {
+	Request *struct {
+		Method        string `json:"method"`
+		URL           string `json:"url"`
+		ClientIP      string `json:"client_ip"`
+		UserAgent     string `json:"user_agent"`
+		XForwardedFor bool   `json:"x_forwarded_for"`
+	} `json:"request"`
+	Response *struct {
+		Status        int   `json:"status"`
+		ContentLength int64 `json:"content_length"`
+	} `json:"response"`
+}
+
+// Parse decodes one document.
+func Parse(doc []byte) (Document, error) {
+	var d Document
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return d, fmt.Errorf("parse segment document: %w", err)
+	}
+	return d, nil
+}
+
+// Flatten returns docs and every subsegment nested in them, depth first, with
+// the nested ones' TraceID and ParentID filled in from their position.
+func Flatten(docs ...Document) []Document {
+	var out []Document
+	var walk func(d Document)
+	walk = func(d Document) {
+		subs := d.Subsegments
+		d.Subsegments = nil
+		out = append(out, d)
+		for _, s := range subs {
+			if s.TraceID == "" {
+				s.TraceID = d.TraceID
+			}
+			if s.ParentID == "" {
+				s.ParentID = d.ID
+			}
+			walk(s)
+		}
+	}
+	for _, d := range docs {
+		walk(d)
+	}
+	return out
+}
+
+// Recorder is a tracing.Emitter keeping every document. Safe for concurrent
+// use.
+type Recorder struct {
+	mu   sync.Mutex
+	docs [][]byte
+}
+
+// Emit implements tracing.Emitter.
+func (r *Recorder) Emit(doc []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.docs = append(r.docs, append([]byte(nil), doc...))
+	return nil
+}
+
+// Raw returns the documents as sent.
+func (r *Recorder) Raw() [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]byte(nil), r.docs...)
+}
+
+// Documents returns the documents decoded, in the order sent; a document
+// that is not valid JSON fails t.
+func (r *Recorder) Documents(t testing.TB) []Document {
+	t.Helper()
+	raw := r.Raw()
+	out := make([]Document, 0, len(raw))
+	for _, b := range raw {
+		d, err := Parse(b)
+		if err != nil {
+			t.Fatalf("%v: %s", err, b)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// Always samples every new trace.
+type Always struct{}
+
+// ShouldTrace implements sampling.Strategy.
+func (Always) ShouldTrace(*sampling.Request) *sampling.Decision {
+	return &sampling.Decision{Sample: true}
+}
+
+// New returns an X-Ray tracer that samples every new trace and sends its
+// documents to the returned Recorder.
+func New(t testing.TB) (*tracing.XRay, *Recorder) {
+	t.Helper()
+	rec := &Recorder{}
+	tr, err := tracing.NewXRay(tracing.Config{Emitter: rec, Sampling: Always{}})
+	if err != nil {
+		t.Fatalf("tracingtest: %v", err)
+	}
+	return tr, rec
+}
