@@ -25,4 +25,19 @@
 //
 // DecodeJSON turns a body into a typed value and reports every way it can
 // fail as a permanent decode or validation error.
+//
+// # Tracing
+//
+// Each record is traced (pkg/tracing, WithTracer). A record carrying its
+// producer's AWSTraceHeader becomes a segment of the producer's trace: named
+// after the function (AWS_LAMBDA_FUNCTION_NAME; "sqs-consumer" outside
+// Lambda), origin AWS::Lambda::Function, child of the producer's SQS send. A
+// record without one is a subsegment of the Lambda invocation's trace. The
+// span is annotated with message_id, queue (the queue's name),
+// receive_count, outcome and error_class; a permanent failure marks it as a
+// client error, a transient failure or panic as a fault, with the error
+// (masked as in logs) as its cause. The handler's context carries the span,
+// so the calls it makes through instrumented clients (tracing.InstrumentAWS,
+// tracing.Transport) appear beneath it, as do dead-lettering and visibility
+// changes. A record whose header says Sampled=0 is not recorded.
 package batch

@@ -17,6 +17,7 @@ import (
 
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/message"
+	"github.com/offload/offload/pkg/tracing"
 )
 
 const sourceARN = "arn:aws:sqs:us-east-1:123456789012:audit"
@@ -25,14 +26,16 @@ const sourceARN = "arn:aws:sqs:us-east-1:123456789012:audit"
 type fakeSQS struct {
 	mu       sync.Mutex
 	sent     []*sqs.SendMessageInput
+	traces   []string // tracing.TraceHeader of each SendMessage's context
 	sendErr  error
 	vis      []*sqs.ChangeMessageVisibilityInput
 	urlCalls int
 }
 
-func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+func (f *fakeSQS) SendMessage(ctx context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.traces = append(f.traces, tracing.TraceHeader(ctx))
 	if f.sendErr != nil {
 		return nil, f.sendErr
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/message"
+	"github.com/offload/offload/pkg/tracing"
 )
 
 // Handler processes one SQS record. Its error decides the record's fate (see
@@ -101,6 +103,10 @@ func WithBackoff(client VisibilityAPI, policy BackoffPolicy) Option {
 // WithLogger sets the logger records are logged with (default logging.New()).
 func WithLogger(l logrus.FieldLogger) Option { return func(p *Processor) { p.log = l } }
 
+// WithTracer sets the tracer records are traced with (default
+// tracing.Default()). See the package documentation, "Tracing".
+func WithTracer(t tracing.Tracer) Option { return func(p *Processor) { p.tracer = t } }
+
 // WithClock replaces time.Now (for tests).
 func WithClock(now func() time.Time) Option { return func(p *Processor) { p.now = now } }
 
@@ -116,6 +122,8 @@ type Processor struct {
 	backoff     BackoffPolicy
 	log         logrus.FieldLogger
 	now         func() time.Time
+	tracer      tracing.Tracer
+	spanName    string
 	queueURLs   sync.Map // source ARN → queue URL
 }
 
@@ -152,6 +160,13 @@ func New(h Handler, opts ...Option) (*Processor, error) {
 	}
 	if p.log == nil {
 		p.log = logging.New()
+	}
+	if p.tracer == nil {
+		p.tracer = tracing.Default()
+	}
+	p.spanName = lambdacontext.FunctionName
+	if p.spanName == "" {
+		p.spanName = "sqs-consumer"
 	}
 	return p, nil
 }
@@ -232,7 +247,7 @@ func (p *Processor) runLane(ctx, rctx context.Context, base *logrus.Entry, recs 
 			failed[i] = true
 			for _, j := range lane[k+1:] {
 				failed[j] = true
-				p.logOutcome(logging.ForRecord(base, recs[j]), OutcomeSkipped, 0, "fifo-group-failed", nil, nil)
+				p.logOutcome(nil, logging.ForRecord(base, recs[j]), OutcomeSkipped, 0, "fifo-group-failed", nil, nil)
 			}
 			return
 		}
@@ -245,34 +260,38 @@ func (p *Processor) record(ctx, rctx context.Context, base *logrus.Entry, rec *e
 	start := p.now()
 	log := logging.ForRecord(base, *rec)
 	if err := rctx.Err(); err != nil {
-		p.logOutcome(log, OutcomeSkipped, 0, "deadline", err, nil)
+		p.logOutcome(nil, log, OutcomeSkipped, 0, "deadline", err, nil)
 		return true
 	}
+	rctx, span := p.startSpan(rctx, rec)
+	// Dead-lettering and visibility changes keep the invocation's deadline
+	// and appear beneath the record's span.
+	ctx = tracing.ContextWithSpan(ctx, span)
 	stack, err := p.call(logging.WithContext(rctx, log), rec)
 	elapsed := p.now().Sub(start)
 	if err == nil {
-		p.logOutcome(log, OutcomeSuccess, elapsed, "", nil, nil)
+		p.logOutcome(span, log, OutcomeSuccess, elapsed, "", nil, nil)
 		return false
 	}
 	if stack != nil {
-		p.logOutcome(log, OutcomePanic, elapsed, "panic", err, logrus.Fields{"stack": string(stack)})
+		p.logOutcome(span, log, OutcomePanic, elapsed, "panic", err, logrus.Fields{"stack": string(stack)})
 		return true
 	}
 	if pe, ok := AsPermanent(err); ok {
 		if p.dlq == nil {
-			p.logOutcome(log, OutcomeFailed, elapsed, pe.Class, err, logrus.Fields{"reason": pe.Reason, "dead_letter": "no dead-letter queue configured; left to the redrive policy"})
+			p.logOutcome(span, log, OutcomeFailed, elapsed, pe.Class, err, logrus.Fields{"reason": pe.Reason, "dead_letter": "no dead-letter queue configured; left to the redrive policy"})
 			return true
 		}
 		dropped, derr := p.deadLetter(ctx, rec, pe)
 		if derr != nil {
-			p.logOutcome(log, OutcomeFailed, elapsed, pe.Class, err, logrus.Fields{"reason": pe.Reason, "dead_letter_error": derr.Error()})
+			p.logOutcome(span, log, OutcomeFailed, elapsed, pe.Class, err, logrus.Fields{"reason": pe.Reason, "dead_letter_error": derr.Error()})
 			return true
 		}
 		fields := logrus.Fields{"reason": pe.Reason}
 		if dropped > 0 {
 			fields["dropped_attributes"] = dropped
 		}
-		p.logOutcome(log, OutcomeDeadLettered, elapsed, pe.Class, err, fields)
+		p.logOutcome(span, log, OutcomeDeadLettered, elapsed, pe.Class, err, fields)
 		return false
 	}
 	var extra logrus.Fields
@@ -282,7 +301,7 @@ func (p *Processor) record(ctx, rctx context.Context, base *logrus.Entry, rec *e
 			extra["visibility_error"] = verr.Error()
 		}
 	}
-	p.logOutcome(log, OutcomeRetry, elapsed, "transient", err, extra)
+	p.logOutcome(span, log, OutcomeRetry, elapsed, "transient", err, extra)
 	return true
 }
 
@@ -303,7 +322,56 @@ func (p *Processor) call(ctx context.Context, rec *events.SQSMessage) (stack []b
 	return nil, p.handler(ctx, *rec)
 }
 
-func (p *Processor) logOutcome(log *logrus.Entry, outcome string, d time.Duration, class string, err error, extra logrus.Fields) {
+// startSpan opens the record's span (package documentation, "Tracing").
+func (p *Processor) startSpan(ctx context.Context, rec *events.SQSMessage) (context.Context, tracing.Span) {
+	ctx, span := p.tracer.Start(ctx, p.spanName, tracing.WithKind(tracing.KindServer),
+		tracing.RemoteParent(rec.Attributes[message.SystemAttrTraceHeader]), tracing.WithOrigin("AWS::Lambda::Function"))
+	span.Annotate(annotationMessageID, rec.MessageId)
+	if i := strings.LastIndexByte(rec.EventSourceARN, ':'); i >= 0 {
+		span.Annotate(tracing.AnnotationQueue, rec.EventSourceARN[i+1:])
+	}
+	span.Annotate(annotationReceiveCount, receiveCount(rec))
+	return ctx, span
+}
+
+// Annotations of a record's span besides tracing.AnnotationQueue.
+const (
+	annotationMessageID    = "message_id"
+	annotationReceiveCount = "receive_count"
+	annotationOutcome      = "outcome"
+	annotationErrorClass   = "error_class"
+)
+
+// endSpan records the outcome on span and ends it: a permanent failure (bad
+// input) is a client error, a transient failure or a panic a fault. Error
+// messages are masked as in logs.
+func endSpan(span tracing.Span, outcome, class string, err error) {
+	span.Annotate(annotationOutcome, outcome)
+	if class != "" {
+		span.Annotate(annotationErrorClass, class)
+	}
+	if err != nil {
+		kind := tracing.Fault
+		if _, permanent := AsPermanent(err); permanent && outcome != OutcomePanic {
+			kind = tracing.ClientError
+		}
+		span.SetError(maskedError{err}, kind)
+	}
+	span.End()
+}
+
+// maskedError is err with its message masked (logging.Mask).
+type maskedError struct{ err error }
+
+func (m maskedError) Error() string { return logging.Mask(m.err.Error()) }
+func (m maskedError) Unwrap() error { return m.err }
+
+// logOutcome logs the record's outcome and, when span is not nil, ends it
+// with the outcome.
+func (p *Processor) logOutcome(span tracing.Span, log *logrus.Entry, outcome string, d time.Duration, class string, err error, extra logrus.Fields) {
+	if span != nil {
+		endSpan(span, outcome, class, err)
+	}
 	data := make(logrus.Fields, len(log.Data)+4+len(extra))
 	maps.Copy(data, log.Data)
 	data[logging.FieldOutcome] = outcome

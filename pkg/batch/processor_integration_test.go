@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/aws-xray-sdk-go/v2/xray"
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
@@ -21,6 +20,8 @@ import (
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/producer"
+	"github.com/offload/offload/pkg/tracing"
+	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
 
 type queue struct{ url, arn string }
@@ -76,7 +77,9 @@ func TestIntegrationPermanentFailureLandsInDLQWithReason(t *testing.T) {
 
 	pub, err := producer.New(client, src.url, producer.WithDefaultType(message.TypeAudit, "1"))
 	require.NoError(t, err)
-	ctx, seg := xray.BeginSegment(context.Background(), "batch-integration")
+	tr, _ := tracingtest.New(t)
+	ctx, span := tr.Start(context.Background(), "batch-integration", tracing.WithKind(tracing.KindServer))
+	seg := span.Context()
 	results, err := pub.PublishBatch(ctx, []producer.Message{
 		{Body: `{"auditText":"fine"}`, IdempotencyKey: "good-1"},
 		{Body: `{"auditText":`, IdempotencyKey: "broken-1", Attributes: map[string]string{"tenant": "t-9"}},

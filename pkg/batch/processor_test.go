@@ -16,6 +16,7 @@ import (
 	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/message"
+	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
 
 var fixedNow = time.Date(2026, 11, 26, 23, 12, 43, 0, time.UTC)
@@ -23,7 +24,8 @@ var fixedNow = time.Date(2026, 11, 26, 23, 12, 43, 0, time.UTC)
 func newProcessor(t *testing.T, h batch.Handler, opts ...batch.Option) (*batch.Processor, *logBuf) {
 	t.Helper()
 	logs := &logBuf{}
-	p, err := batch.New(h, append([]batch.Option{batch.WithLogger(newLogger(logs)), batch.WithClock(func() time.Time { return fixedNow })}, opts...)...)
+	tr, _ := tracingtest.New(t)
+	p, err := batch.New(h, append([]batch.Option{batch.WithLogger(newLogger(logs)), batch.WithClock(func() time.Time { return fixedNow }), batch.WithTracer(tr)}, opts...)...)
 	require.NoError(t, err)
 	return p, logs
 }

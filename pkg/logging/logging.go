@@ -120,7 +120,8 @@ func FromLambda(ctx context.Context, base logrus.FieldLogger) *logrus.Entry {
 
 // ForRecord returns base with the SQS record's fields: message_id,
 // receive_count, queue (the source ARN), idempotency_key when the producer set
-// one, and trace_id from the record's AWSTraceHeader when base has none.
+// one, and trace_id: the trace of the record's AWSTraceHeader when it has one
+// (pkg/batch traces the record in its producer's trace), else base's.
 // Nothing of the body is logged.
 func ForRecord(base *logrus.Entry, msg events.SQSMessage) *logrus.Entry {
 	data := make(logrus.Fields, len(base.Data)+5)
@@ -135,10 +136,8 @@ func ForRecord(base *logrus.Entry, msg events.SQSMessage) *logrus.Entry {
 	if a, ok := msg.MessageAttributes[message.AttrIdempotencyKey]; ok && a.StringValue != nil {
 		data[FieldIdempotencyKey] = *a.StringValue
 	}
-	if _, has := base.Data[FieldTraceID]; !has {
-		if id := tracing.RootOf(msg.Attributes[message.SystemAttrTraceHeader]); id != "" {
-			data[FieldTraceID] = id
-		}
+	if id := tracing.RootOf(msg.Attributes[message.SystemAttrTraceHeader]); id != "" {
+		data[FieldTraceID] = id
 	}
 	// One map instead of base.WithFields' copy of a copy: this runs per record.
 	return &logrus.Entry{Logger: base.Logger, Data: data, Time: base.Time, Context: base.Context}

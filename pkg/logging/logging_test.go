@@ -150,6 +150,21 @@ func TestFromLambdaAndForRecord(t *testing.T) {
 	require.NotContains(t, buf.String(), "secret body")
 }
 
+// The record is traced in its producer's trace, so its lines carry that
+// trace id rather than the invocation's; a record without a header keeps
+// the invocation's.
+func TestForRecordTraceID(t *testing.T) {
+	t.Parallel()
+	l, _ := newLogger(t)
+	//lint:ignore SA1029 aws-lambda-go stores the header under this plain string key
+	ctx := context.WithValue(context.Background(), "x-amzn-trace-id", "Root=1-69a42a40-0123456789abcdef01234567;Parent=1111222233334444;Sampled=1")
+	base := logging.FromLambda(ctx, l)
+	require.Equal(t, "1-69a42a40-0123456789abcdef01234567", base.Data["trace_id"])
+	withHeader := events.SQSMessage{MessageId: "m-1", Attributes: map[string]string{"AWSTraceHeader": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"}}
+	require.Equal(t, "1-5759e988-bd862e3fe1be46a994272793", logging.ForRecord(base, withHeader).Data["trace_id"])
+	require.Equal(t, "1-69a42a40-0123456789abcdef01234567", logging.ForRecord(base, events.SQSMessage{MessageId: "m-2"}).Data["trace_id"])
+}
+
 func TestFromContextDefault(t *testing.T) {
 	t.Parallel()
 	require.NotNil(t, logging.FromContext(context.Background()))

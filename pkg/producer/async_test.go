@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-xray-sdk-go/v2/xray"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/require"
 
@@ -54,7 +53,7 @@ func TestAsyncFlushAndCloseSendEverything(t *testing.T) {
 	t.Parallel()
 	fake := &fakeSQS{}
 	a := newAsync(t, fake, producer.WithFlushSize(10), producer.WithFlushInterval(time.Hour))
-	ctx, seg := xray.BeginSegment(context.Background(), "svc")
+	ctx, seg := traced(t, "svc")
 	key, err := a.Publish(ctx, producer.Message{Body: "x"})
 	require.NoError(t, err)
 	require.Regexp(t, uuidRE, key)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/aws/aws-xray-sdk-go/v2/xray"
-
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/producer"
 )
@@ -24,7 +22,7 @@ func benchPublisher(b *testing.B) *producer.Publisher {
 
 func BenchmarkPublishBatch(b *testing.B) {
 	p := benchPublisher(b)
-	ctx, _ := xray.BeginSegment(context.Background(), "bench")
+	ctx, _ := traced(b, "bench")
 	msgs := make([]producer.Message, 10)
 	for i := range msgs {
 		msgs[i] = producer.Message{Body: `{"auditText":"user 42 signed in","auditTime":"2026-11-26T23:12:43.1234567Z"}`}
@@ -40,7 +38,7 @@ func BenchmarkPublishBatch(b *testing.B) {
 
 func BenchmarkPublish(b *testing.B) {
 	p := benchPublisher(b)
-	ctx, _ := xray.BeginSegment(context.Background(), "bench")
+	ctx, _ := traced(b, "bench")
 	msg := producer.Message{Body: `{"auditText":"user 42 signed in","auditTime":"2026-11-26T23:12:43.1234567Z"}`}
 	b.ReportAllocs()
 	for b.Loop() {

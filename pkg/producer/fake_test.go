@@ -4,11 +4,23 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/offload/offload/pkg/tracing"
+	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
+
+// traced returns a context carrying a sampled segment of a new trace (from a
+// tracer recording into memory) and the segment's identity.
+func traced(t testing.TB, name string) (context.Context, tracing.SpanContext) {
+	tr, _ := tracingtest.New(t)
+	ctx, seg := tr.Start(context.Background(), name, tracing.WithKind(tracing.KindServer))
+	return ctx, seg.Context()
+}
 
 // fakeSQS records calls and answers them with batchFn/sendFn, or accepts
 // everything when they are nil.

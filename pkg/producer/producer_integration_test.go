@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/aws-xray-sdk-go/v2/xray"
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
@@ -55,7 +54,7 @@ func TestIntegrationPublishBatchOverTenWithTraceHeader(t *testing.T) {
 	pub, err := producer.New(client, url, producer.WithDefaultType(message.TypeAudit, "1"))
 	require.NoError(t, err)
 
-	ctx, seg := xray.BeginSegment(context.Background(), "producer-integration")
+	ctx, seg := traced(t, "producer-integration")
 	msgs := make([]producer.Message, 23)
 	for i := range msgs {
 		msgs[i] = producer.Message{Body: fmt.Sprintf(`{"auditText":"event %d"}`, i)}
@@ -82,7 +81,7 @@ func TestIntegrationPublishBatchOverTenWithTraceHeader(t *testing.T) {
 		require.Equal(t, "1", aws.ToString(m.MessageAttributes[message.AttrVersion].StringValue))
 		th := m.Attributes[message.SystemAttrTraceHeader]
 		require.Contains(t, th, "Root="+seg.TraceID, "AWSTraceHeader on the received message")
-		require.Contains(t, th, "Parent="+seg.ID)
+		require.Contains(t, th, "Parent="+seg.SpanID)
 	}
 	require.Len(t, bodies, 23)
 }

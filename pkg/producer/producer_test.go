@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/aws-xray-sdk-go/v2/xray"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/require"
 
@@ -57,7 +56,7 @@ func TestPublishSetsKeyTypeVersionAndTrace(t *testing.T) {
 	t.Parallel()
 	fake := &fakeSQS{}
 	p, _ := setup(t, fake)
-	ctx, seg := xray.BeginSegment(context.Background(), "svc")
+	ctx, seg := traced(t, "svc")
 
 	res, err := p.Publish(ctx, producer.Message{Body: `{"auditText":"x"}`, Attributes: map[string]string{"tenant": "t1"}})
 	require.NoError(t, err)
@@ -75,7 +74,7 @@ func TestPublishSetsKeyTypeVersionAndTrace(t *testing.T) {
 	require.Equal(t, "t1", attr(t, in.MessageAttributes, "tenant"))
 	th := aws.ToString(in.MessageSystemAttributes[message.SystemAttrTraceHeader].StringValue)
 	require.Contains(t, th, "Root="+seg.TraceID)
-	require.Contains(t, th, "Parent="+seg.ID)
+	require.Contains(t, th, "Parent="+seg.SpanID)
 }
 
 func TestPublishWithoutTraceHasNoSystemAttribute(t *testing.T) {
