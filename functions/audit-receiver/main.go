@@ -18,6 +18,7 @@ import (
 	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/metrics"
+	"github.com/offload/offload/pkg/tracing"
 )
 
 func main() {
@@ -38,6 +39,7 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
+	tracing.InstrumentAWS(&awsCfg)
 	sqsClient := sqs.NewFromConfig(awsCfg)
 	h := &handler{
 		store:   audit.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.TableName),

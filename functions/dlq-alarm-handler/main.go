@@ -20,6 +20,7 @@ import (
 	"github.com/offload/offload/pkg/dlq"
 	"github.com/offload/offload/pkg/idempotency"
 	"github.com/offload/offload/pkg/logging"
+	"github.com/offload/offload/pkg/tracing"
 )
 
 func main() {
@@ -39,6 +40,7 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
+	tracing.InstrumentAWS(&awsCfg)
 	store, err := idempotency.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), cfg.TableName, idempotency.WithRetention(7*24*time.Hour))
 	if err != nil {
 		return fmt.Errorf("build idempotency store: %w", err)

@@ -7,7 +7,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -22,6 +24,7 @@ import (
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/metrics"
 	"github.com/offload/offload/pkg/sms"
+	"github.com/offload/offload/pkg/tracing"
 )
 
 func main() {
@@ -42,6 +45,7 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
+	tracing.InstrumentAWS(&awsCfg)
 
 	var provider sms.Provider
 	switch cfg.Provider {
@@ -49,7 +53,7 @@ func realMain(ctx context.Context) error {
 		provider = sms.NewSNS(sns.NewFromConfig(awsCfg))
 	case "twilio":
 		creds := sms.NewSecretCredentials(secretsmanager.NewFromConfig(awsCfg), cfg.TwilioSecretARN, cfg.SecretTTL)
-		var opts []sms.TwilioOption
+		opts := []sms.TwilioOption{sms.WithHTTPClient(&http.Client{Timeout: 10 * time.Second, Transport: tracing.Transport(nil)})}
 		if cfg.TwilioURL != "" {
 			opts = append(opts, sms.WithTwilioURL(cfg.TwilioURL))
 		}

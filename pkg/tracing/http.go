@@ -113,8 +113,8 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Transport traces each request made through base (http.DefaultTransport
 // when nil) as a subsegment named after the host, namespace "remote", with
-// the method, URL (without query), status and flags, and sends the trace
-// header in X-Amzn-Trace-Id. Requests whose context has no trace go through
+// the method, the URL's scheme and host (a path may hold a secret: webhook
+// URLs do), status and flags, and sends the trace header in X-Amzn-Trace-Id. Requests whose context has no trace go through
 // untraced. Use it for HTTP APIs that are not AWS SDK clients (an SMS
 // provider's REST API).
 func Transport(base http.RoundTripper) http.RoundTripper {
@@ -133,9 +133,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	out := req.Clone(ctx)
 	out.Header.Set(TraceHeaderName, span.TraceHeader())
-	u := *req.URL
-	u.RawQuery, u.ForceQuery, u.Fragment, u.User = "", false, "", nil
-	h := HTTP{Method: req.Method, URL: u.String()}
+	// Scheme and host only: webhook URLs carry their secret in the path.
+	h := HTTP{Method: req.Method, URL: req.URL.Scheme + "://" + req.URL.Host}
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
 		span.SetHTTP(h)
