@@ -28,11 +28,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-xray-sdk-go/v2/xray"
 
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/producer"
+	"github.com/offload/offload/pkg/tracing"
 )
 
 func main() {
@@ -77,6 +77,10 @@ func realMain(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
+	traced := os.Getenv(tracing.EnvDaemonAddress) != ""
+	if traced {
+		tracing.InstrumentAWS(&awsCfg)
+	}
 	sqsClient := sqs.NewFromConfig(awsCfg)
 	auditQ, err := producer.New(sqsClient, s.auditQueueURL, producer.WithDefaultType(message.TypeAudit, ""))
 	if err != nil {
@@ -91,8 +95,8 @@ func realMain(ctx context.Context, args []string) error {
 		auditQ: auditQ, smsQ: smsQ, now: time.Now, log: log,
 	}
 	handler := svc.routes()
-	if os.Getenv("AWS_XRAY_DAEMON_ADDRESS") != "" {
-		handler = xray.Handler(xray.NewFixedSegmentNamer("example-service"), handler)
+	if traced {
+		handler = tracing.Middleware("example-service", handler)
 	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
