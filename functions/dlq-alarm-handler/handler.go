@@ -62,9 +62,15 @@ func (h *handler) report(ctx context.Context, a dlq.Alarm) error {
 		return fmt.Errorf("begin report of %s: %w", a.Name, err)
 	}
 	switch out.Status {
-	case idempotency.StatusCompleted, idempotency.StatusInProgress, idempotency.StatusUnknown:
+	case idempotency.StatusCompleted, idempotency.StatusUnknown:
 		log.WithField("dedupe", out.Status.String()).Info("state change already reported: duplicate delivery skipped")
 		return nil
+	case idempotency.StatusInProgress:
+		// Another invocation is on it — or died on it and its lease has not
+		// run out. Fail, so that Lambda retries later and, if it did die,
+		// the retry takes over the expired lease: never lose the report.
+		return fmt.Errorf("report of %s %s is in progress elsewhere until %s; retry later",
+			a.Name, a.State, out.LeaseUntil.UTC().Format(time.RFC3339))
 	}
 	// Acquired, or LeaseExpired (an earlier attempt died): for a
 	// notification, twice is better than never.

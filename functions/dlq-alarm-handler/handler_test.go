@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
@@ -154,4 +155,23 @@ func TestSettings(t *testing.T) {
 	for _, want := range []string{"NOTIFICATIONS_TOPIC_ARN", "IDEMPOTENCY_TABLE_NAME", "DEAD_LETTER_QUEUES", "SAMPLE_SIZE"} {
 		require.ErrorContains(t, err, want)
 	}
+}
+
+// An invocation that died mid-report (a timeout) left its lease behind: a
+// retry during the lease fails (to be retried again), one after it reports.
+func TestReportOfADeadInvocationIsTakenOverNotLost(t *testing.T) {
+	t.Parallel()
+	h, _, r := setup(t)
+	ev := fixture(t, "sns-alarm-event.json")
+	alarms, err := dlq.ParseEvent(ev)
+	require.NoError(t, err)
+	key := "alarm|" + alarms[0].ChangeKey()
+	_, err = h.store.Begin(context.Background(), key, idempotency.HashPayload([]byte(key)), 50*time.Millisecond)
+	require.NoError(t, err)
+
+	require.ErrorContains(t, h.handle(context.Background(), ev), "in progress elsewhere")
+	require.Empty(t, r.got)
+	time.Sleep(60 * time.Millisecond)
+	require.NoError(t, h.handle(context.Background(), ev))
+	require.Len(t, r.got, 1)
 }

@@ -37,7 +37,9 @@ func setup(t *testing.T) queues {
 		name string
 		q    *dlq.Queue
 	}{{q.deadN, &q.dead}, {q.srcN, &q.src}} {
-		out, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(x.name)})
+		// Long polling on, as the stack's queues have it.
+		out, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(x.name),
+			Attributes: map[string]string{"ReceiveMessageWaitTimeSeconds": "20"}})
 		require.NoError(t, err)
 		attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: out.QueueUrl, AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn}})
 		require.NoError(t, err)
@@ -87,7 +89,11 @@ func TestIntegrationSampleLeavesEveryMessageInTheDLQ(t *testing.T) {
 	for i := range 13 {
 		ids[q.deadLetter(t, i)] = true
 	}
-	s, err := dlq.NewSampler(q.client, 5*time.Second).Sample(context.Background(), q.deadN, 12)
+	// Well inside a short function timeout, although the queue long-polls
+	// for 20 s: the sampler must not wait for its empty receive.
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	s, err := dlq.NewSampler(q.client, 5*time.Second).Sample(ctx, q.deadN, 12)
 	require.NoError(t, err)
 	require.Equal(t, 13, s.Visible)
 	require.Len(t, s.Messages, 12)
@@ -99,6 +105,11 @@ func TestIntegrationSampleLeavesEveryMessageInTheDLQ(t *testing.T) {
 		require.False(t, m.SentAt.IsZero())
 	}
 	require.Equal(t, q.dead.ARN, s.QueueARN)
+
+	// Asking for more than there is returns them all, as fast.
+	all, err := dlq.NewSampler(q.client, 5*time.Second).Sample(ctx, q.deadN, 50)
+	require.NoError(t, err)
+	require.Len(t, all.Messages, 13)
 	// Visible again at once, not after the sample's visibility timeout.
 	require.Equal(t, 13, visible(t, q.client, q.dead.URL))
 }

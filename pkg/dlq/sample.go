@@ -78,7 +78,8 @@ type Sampler struct {
 }
 
 // NewSampler returns a Sampler. Sampled messages are hidden for at most
-// visibility (default 5 s, when the reset fails) and made visible again at once.
+// visibility (default 5 s, if the reset fails) and made visible again as soon
+// as the sample is taken.
 func NewSampler(client SampleAPI, visibility time.Duration) *Sampler {
 	v := int32(visibility / time.Second)
 	if v <= 0 {
@@ -119,14 +120,17 @@ func (s *Sampler) SampleURL(ctx context.Context, queueName, url string, n int) (
 			err = errors.Join(err, rerr)
 		}
 	}()
-	empty := 0
-	for len(out.Messages) < n && empty < 2 {
+	for len(out.Messages) < n {
 		max := int32(min(10, n-len(out.Messages)))
 		recv, rerr := s.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl:                    aws.String(url),
-			MaxNumberOfMessages:         max,
-			VisibilityTimeout:           s.visibility,
-			WaitTimeSeconds:             0,
+			QueueUrl:            aws.String(url),
+			MaxNumberOfMessages: max,
+			VisibilityTimeout:   s.visibility,
+			// Explicitly 1 s: a zero is not sent, and the DLQ's own long
+			// polling (20 s) would then hold an empty receive past a
+			// short function timeout. One second also makes SQS look at
+			// every server, so one empty answer means the queue is drained.
+			WaitTimeSeconds:             1,
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
 		})
@@ -134,8 +138,7 @@ func (s *Sampler) SampleURL(ctx context.Context, queueName, url string, n int) (
 			return out, fmt.Errorf("receive from %s: %w", queueName, rerr)
 		}
 		if len(recv.Messages) == 0 {
-			empty++
-			continue
+			break
 		}
 		for _, m := range recv.Messages {
 			handles = append(handles, types.ChangeMessageVisibilityBatchRequestEntry{
