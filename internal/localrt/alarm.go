@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,10 +36,16 @@ type datapoint struct {
 
 type alarmHistory struct {
 	points []datapoint
+	// window holds the samples taken since the last evaluation; the alarm's
+	// statistic over them is the period's datapoint, as CloudWatch computes
+	// it from the metric's one-minute samples.
+	window []float64
 }
 
-// alarmEvaluator evaluates alarms on AWS/SQS metrics: one evaluation per
-// period stands for one alarm period.
+// alarmEvaluator evaluates alarms on AWS/SQS metrics. It samples each metric
+// every second and, once per alarm period, evaluates the alarm's statistic
+// over the samples (so a DLQ alarm on Maximum does not flip to OK because a
+// consumer or a DLQ sample hid the messages for a moment).
 type alarmEvaluator struct {
 	rt *Runtime
 	// period overrides every alarm's Period when positive.
@@ -58,9 +66,9 @@ func (ev *alarmEvaluator) run(ctx context.Context) {
 	defer ev.delivering.Wait()
 	ev.queueURLs = map[string]string{}
 	ev.nonEmptySince = map[string]time.Time{}
-	tick := ev.period
-	if tick <= 0 {
-		tick = time.Second
+	tick := time.Second
+	if ev.period > 0 && ev.period < tick {
+		tick = ev.period
 	}
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -100,16 +108,20 @@ func (ev *alarmEvaluator) evaluateAll(ctx context.Context) error {
 			if period <= 0 {
 				period = time.Duration(max(aws.ToInt32(a.Period), 1)) * time.Second
 			}
-			if last, ok := ev.lastEval[name]; ok && now.Sub(last) < period-period/10 {
-				continue
-			}
-			ev.lastEval[name] = now
-			dp := ev.metric(ctx, aws.ToString(a.MetricName), queue, now)
 			h := ev.state[name]
 			if h == nil {
 				h = &alarmHistory{}
 				ev.state[name] = h
 			}
+			if sample := ev.metric(ctx, aws.ToString(a.MetricName), queue, now); !sample.missing {
+				h.window = append(h.window, sample.value)
+			}
+			if last, ok := ev.lastEval[name]; ok && now.Sub(last) < period-period/10 {
+				continue
+			}
+			ev.lastEval[name] = now
+			dp := aggregate(a, h.window, now)
+			h.window = h.window[:0]
 			n := int(max(aws.ToInt32(a.EvaluationPeriods), 1))
 			h.points = append(h.points, dp)
 			if len(h.points) > n {
@@ -126,6 +138,39 @@ func (ev *alarmEvaluator) evaluateAll(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// aggregate is the alarm's statistic over one period's samples; missing when
+// there is none.
+func aggregate(a cwtypes.MetricAlarm, samples []float64, now time.Time) datapoint {
+	if len(samples) == 0 {
+		return datapoint{at: now, missing: true}
+	}
+	sum, lo, hi := 0.0, samples[0], samples[0]
+	for _, v := range samples {
+		sum += v
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	v := hi // Maximum, and the fallback
+	switch a.Statistic {
+	case cwtypes.StatisticMinimum:
+		v = lo
+	case cwtypes.StatisticSum:
+		v = sum
+	case cwtypes.StatisticAverage:
+		v = sum / float64(len(samples))
+	case cwtypes.StatisticSampleCount:
+		v = float64(len(samples))
+	}
+	if p := aws.ToString(a.ExtendedStatistic); strings.HasPrefix(p, "p") {
+		if q, err := strconv.ParseFloat(p[1:], 64); err == nil && q >= 0 && q <= 100 {
+			sorted := append([]float64(nil), samples...)
+			slices.Sort(sorted)
+			rank := int(math.Ceil(q/100*float64(len(sorted)))) - 1
+			v = sorted[max(rank, 0)]
+		}
+	}
+	return datapoint{at: now, value: v}
 }
 
 // metric reads one AWS/SQS metric of a queue from its attributes.

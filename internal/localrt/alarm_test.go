@@ -114,3 +114,21 @@ func TestAlarmMessageIsCloudWatchsPayload(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(msg), &raw))
 	require.Contains(t, raw["Trigger"], "Unit", "Unit is present (null), as CloudWatch sends it")
 }
+
+func TestAggregateAppliesTheAlarmStatisticToThePeriodSamples(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	samples := []float64{3, 0, 5, 1} // a DLQ sample hid the messages for a moment
+	cases := map[cwtypes.Statistic]float64{
+		cwtypes.StatisticMaximum: 5, cwtypes.StatisticMinimum: 0, cwtypes.StatisticSum: 9,
+		cwtypes.StatisticAverage: 2.25, cwtypes.StatisticSampleCount: 4,
+	}
+	for stat, want := range cases {
+		dp := aggregate(cwtypes.MetricAlarm{Statistic: stat}, samples, now)
+		require.False(t, dp.missing)
+		require.Equal(t, want, dp.value, stat)
+	}
+	p50 := aggregate(cwtypes.MetricAlarm{ExtendedStatistic: aws.String("p50")}, samples, now)
+	require.Equal(t, 1.0, p50.value)
+	require.True(t, aggregate(cwtypes.MetricAlarm{Statistic: cwtypes.StatisticMaximum}, nil, now).missing)
+}
