@@ -1,0 +1,147 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/internal/testenv"
+	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/message"
+	"github.com/offload/offload/pkg/sms"
+	"github.com/offload/offload/test/harness"
+)
+
+// One request, at most one text, end to end through the local SMS provider
+// (Amazon SNS in the emulator, which records every text: /_offload/sms):
+//   - 50 requests, each delivered twice, one of them also redelivered after a
+//     throttled idempotency write → exactly 50 texts;
+//   - invalid numbers → DLQ with their reason, no text;
+//   - a burst of provider throttling → every request eventually sent once;
+//   - a crash between the provider accepting and the record being completed
+//     → no resend, reported in the DLQ;
+//   - no log line holds a full destination number.
+func TestSMSPipelineSendsEachRequestAtMostOnce(t *testing.T) {
+	t.Parallel()
+	if stack.Target != harness.TargetLocal {
+		t.Skip("counting texts and injecting provider faults needs the local emulator")
+	}
+	endpoint := testenv.Endpoint(t)
+	run := stack.Unique("sms")
+	var numbers []string
+	number := func(i int) string { // distinct, well-formed UK mobile numbers
+		n := fmt.Sprintf("+4474%08d", (time.Now().UnixNano()/1000+int64(i)*7919)%100000000)
+		numbers = append(numbers, n)
+		return n
+	}
+	request := func(id, to, body string) string {
+		b, err := json.Marshal(sms.Request{RequestID: id, To: to, Body: body})
+		require.NoError(t, err)
+		return string(b)
+	}
+	sendAll := func(bodies []string) {
+		for i := 0; i < len(bodies); i += 10 {
+			stack.SendBatch(t, stack.Outputs.SMSQueueURL, bodies[i:min(i+10, len(bodies))]...)
+		}
+	}
+
+	// 50 requests, each delivered twice; request 7's first idempotency write is throttled.
+	want := map[string]bool{} // bodies that must be sent exactly once
+	var bodies []string
+	for i := range 50 {
+		text := fmt.Sprintf("%s code %d", run, i)
+		want[text] = true
+		b := request(fmt.Sprintf("%s-%d", run, i), number(i), text)
+		bodies = append(bodies, b, b)
+	}
+	testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "PutItem", Match: run + "-7\"",
+		Error: &testenv.FaultError{Status: 400, Code: "ProvisionedThroughputExceededException", Message: "slow down"}})
+
+	// A burst of provider throttling across ten more requests.
+	burst := testenv.MustInjectFault(t, testenv.Fault{Service: "sns", Operation: "Publish", Match: run + "+burst", Count: 15,
+		Error: &testenv.FaultError{Status: 400, Code: "Throttling", Message: "Rate exceeded"}})
+	for i := range 10 {
+		text := fmt.Sprintf("%s burst %d", run, i)
+		want[text] = true
+		bodies = append(bodies, request(fmt.Sprintf("%s-burst-%d", run, i), number(100+i), text))
+	}
+	sendAll(bodies)
+
+	// Invalid numbers: one the sender refuses, one the provider refuses.
+	badShape := request(run+"-bad-shape", "+12-34", run+" never sent 1")
+	rejectedTo := number(200)
+	testenv.MustInjectFault(t, testenv.Fault{Service: "sns", Operation: "Publish", Match: strings.TrimPrefix(rejectedTo, "+"), Count: -1,
+		Error: &testenv.FaultError{Status: 400, Code: "InvalidParameter", Message: "Invalid parameter: PhoneNumber Reason: " + rejectedTo + " is not valid"}})
+	rejected := request(run+"-rejected", rejectedTo, run+" never sent 2")
+	stack.SendBatch(t, stack.Outputs.SMSQueueURL, badShape, rejected)
+
+	// A crash: the provider accepts, then completing the record hangs past
+	// the function's timeout and the runtime kills it.
+	crashText := run + " crash window"
+	crashID := run + "-crash"
+	testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "UpdateItem", Match: crashID + "\"", DelaySeconds: 10,
+		Error: &testenv.FaultError{Status: 500, Code: "InternalServerError"}})
+	crash := request(crashID, number(300), crashText)
+	stack.Send(t, stack.Outputs.SMSQueueURL, crash)
+
+	// Every wanted text exactly once.
+	count := func() map[string]int {
+		got := map[string]int{}
+		for _, m := range testenv.SentSMS(t) {
+			if strings.HasPrefix(m.Message, run+" ") {
+				got[m.Message]++
+			}
+		}
+		return got
+	}
+	require.Eventually(t, func() bool {
+		got := count()
+		for text := range want {
+			if got[text] == 0 {
+				return false
+			}
+		}
+		return true
+	}, 2*time.Minute, time.Second, "every request sent")
+
+	// The crash is reported, not resent.
+	dead := stack.WaitForDLQMessage(t, stack.Outputs.SMSDLQURL, func(b string) bool { return b == crash }, 90*time.Second)
+	require.Equal(t, "unknown-outcome", aws.ToString(dead.MessageAttributes[message.AttrFailureClass].StringValue))
+	require.Contains(t, aws.ToString(dead.MessageAttributes[message.AttrFailureReason].StringValue), "not resent")
+
+	dead = stack.WaitForDLQMessage(t, stack.Outputs.SMSDLQURL, func(b string) bool { return b == badShape }, 30*time.Second)
+	require.Equal(t, batch.ClassValidation, aws.ToString(dead.MessageAttributes[message.AttrFailureClass].StringValue))
+	require.Contains(t, aws.ToString(dead.MessageAttributes[message.AttrFailureReason].StringValue), "E.164")
+	dead = stack.WaitForDLQMessage(t, stack.Outputs.SMSDLQURL, func(b string) bool { return b == rejected }, 30*time.Second)
+	require.Equal(t, "rejected", aws.ToString(dead.MessageAttributes[message.AttrFailureClass].StringValue))
+	require.Contains(t, aws.ToString(dead.MessageAttributes[message.AttrFailureReason].StringValue), "InvalidParameter")
+
+	stack.WaitForQueueEmpty(t, stack.Outputs.SMSQueueURL, 90*time.Second)
+	got := count()
+	for text := range want {
+		require.Equal(t, 1, got[text], "exactly once: %q", text)
+	}
+	require.Equal(t, 1, got[crashText], "the crashed attempt's text went out once and never again")
+	require.Zero(t, got[run+" never sent 1"])
+	require.Zero(t, got[run+" never sent 2"])
+	require.Len(t, got, len(want)+1)
+	fired, err := testenv.Fired(endpoint, burst.ID)
+	require.NoError(t, err)
+	require.Equal(t, 15, fired, "the burst really throttled")
+
+	// No log line of the run holds a full destination number.
+	raw, err := os.ReadFile(stack.RuntimeLog)
+	require.NoError(t, err)
+	for _, n := range numbers {
+		require.NotContains(t, string(raw), strings.TrimPrefix(n, "+"), "a full number in the logs")
+	}
+	require.NotEmpty(t, functionLogs(t, "sms-sender"), "the sender did log")
+}
