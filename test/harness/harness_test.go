@@ -55,7 +55,7 @@ func TestAWSTargetReadsTheOutputsFileAndNamespacesTestData(t *testing.T) {
 	require.Equal(t, "offload-dev-audit", s.Outputs.AuditQueueURL[len(s.Outputs.AuditQueueURL)-17:])
 	require.Regexp(t, `^offload-dev-e2e-[a-z0-9]{6}$`, s.Prefix, "under the environment's prefix: the deploy role creates nothing else")
 	require.Nil(t, s.Runtime, "no local runtime against AWS")
-	require.Regexp(t, `^e2e-[a-z0-9]{6}-notify-1$`, s.Unique("notify"))
+	require.Regexp(t, `^offload-dev-e2e-[a-z0-9]{6}-notify-1$`, s.Unique("notify"))
 
 	ran := 0
 	s.Cleanup(func() error { ran++; return nil })
