@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -46,6 +47,9 @@ func main() {
 
 type settings struct {
 	addr, auditQueueURL, smsQueueURL, auditTable string
+	// maxMessageBytes is the queues' MaximumMessageSize: the producers
+	// refuse larger bodies before calling SQS.
+	maxMessageBytes int
 }
 
 func parseFlags(args []string) (settings, error) {
@@ -55,6 +59,8 @@ func parseFlags(args []string) (settings, error) {
 	fs.StringVar(&s.auditQueueURL, "audit-queue-url", os.Getenv("AUDIT_QUEUE_URL"), "audit queue URL")
 	fs.StringVar(&s.smsQueueURL, "sms-queue-url", os.Getenv("SMS_QUEUE_URL"), "SMS queue URL")
 	fs.StringVar(&s.auditTable, "audit-table", os.Getenv("AUDIT_TABLE_NAME"), "AuditMessages table (for POST /audit/sync)")
+	defMax, _ := strconv.Atoi(envOr("MAX_MESSAGE_BYTES", "262144"))
+	fs.IntVar(&s.maxMessageBytes, "max-message-bytes", defMax, "the queues' MaximumMessageSize (the stack's queue_max_message_size output)")
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}
@@ -82,11 +88,11 @@ func realMain(ctx context.Context, args []string) error {
 		tracing.InstrumentAWS(&awsCfg)
 	}
 	sqsClient := sqs.NewFromConfig(awsCfg)
-	auditQ, err := producer.New(sqsClient, s.auditQueueURL, producer.WithDefaultType(message.TypeAudit, ""))
+	auditQ, err := producer.New(sqsClient, s.auditQueueURL, producer.WithDefaultType(message.TypeAudit, ""), producer.WithMaxMessageBytes(s.maxMessageBytes))
 	if err != nil {
 		return fmt.Errorf("audit publisher: %w", err)
 	}
-	smsQ, err := producer.New(sqsClient, s.smsQueueURL, producer.WithDefaultType(message.TypeSMS, ""))
+	smsQ, err := producer.New(sqsClient, s.smsQueueURL, producer.WithDefaultType(message.TypeSMS, ""), producer.WithMaxMessageBytes(s.maxMessageBytes))
 	if err != nil {
 		return fmt.Errorf("sms publisher: %w", err)
 	}

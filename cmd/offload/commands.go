@@ -80,7 +80,15 @@ func (a *app) publisher(ctx context.Context, queueKey, typ string) (*producer.Pu
 	if err != nil {
 		return nil, err
 	}
-	return producer.New(sqs.NewFromConfig(cfg), url, producer.WithDefaultType(typ, producer.DefaultVersion))
+	opts := []producer.Option{producer.WithDefaultType(typ, producer.DefaultVersion)}
+	// The deployed queues' size limit, when the outputs say it.
+	var limits map[string]int
+	if json.Unmarshal([]byte(o["queue_max_message_size"]), &limits) == nil {
+		if n := limits[strings.TrimSuffix(queueKey, "_queue_url")]; n > 0 {
+			opts = append(opts, producer.WithMaxMessageBytes(n))
+		}
+	}
+	return producer.New(sqs.NewFromConfig(cfg), url, opts...)
 }
 
 func (a *app) sendAudit(ctx context.Context, args []string) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/dlq"
+	"github.com/offload/offload/pkg/producer"
 )
 
 func run(t *testing.T, args ...string) (string, string, error) {
@@ -97,4 +98,14 @@ func TestProgressBar(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, "[###############---------------] 5/10 moved (mover)", progressBar(dlq.Progress{Method: "mover", Moved: 5, Total: 10}))
 	require.Equal(t, "[##############################] 12/12 moved (move-task), 1 failed", progressBar(dlq.Progress{Method: "move-task", Moved: 12, Total: 3, Failed: 1}))
+}
+
+func TestSendRefusesBodiesOverTheDeployedQueueLimit(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "outputs.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{"audit_queue_url":{"value":"http://127.0.0.1:1/123456789012/q"},
+		"queue_max_message_size":{"value":{"audit":1024,"sms":1024}}}`), 0o600))
+	_, _, err := run(t, "--outputs", path, "send", "audit", "--text", strings.Repeat("x", 2000))
+	require.ErrorIs(t, err, producer.ErrTooLarge, "refused before any call (nothing listens on port 1)")
+	require.ErrorContains(t, err, "over the limit of 1024 bytes")
 }
