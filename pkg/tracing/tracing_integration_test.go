@@ -5,7 +5,6 @@ package tracing_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -23,8 +22,6 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-xray-sdk-go/v2/daemoncfg"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/localrt"
@@ -152,7 +149,7 @@ func TestTraceThroughDaemonAndEmulator(t *testing.T) {
 
 	var raw string
 	sums, err := xr.GetTraceSummaries(ctx, &xray.GetTraceSummariesInput{StartTime: aws.Time(start), EndTime: aws.Time(time.Now().Add(time.Minute))},
-		func(o *xray.Options) { o.APIOptions = append(o.APIOptions, fixMotoSummaries(&raw)) })
+		func(o *xray.Options) { o.APIOptions = append(o.APIOptions, tracingtest.LenientTraceSummaries(&raw)) })
 	require.NoError(t, err)
 	t.Logf("GetTraceSummaries answered: %s", raw)
 	var found bool
@@ -213,27 +210,4 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
-}
-
-// fixMotoSummaries works around moto 5.2.1's GetTraceSummaries answer, which
-// the SDK cannot decode: each summary's "Users" is an object ({}) where the
-// API has a list. It rewrites that one field before the SDK's deserializer
-// reads the body, and keeps the answer as received in *raw.
-func fixMotoSummaries(raw *string) func(*middleware.Stack) error {
-	return func(stack *middleware.Stack) error {
-		return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("FixMotoSummaries", func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (
-			middleware.DeserializeOutput, middleware.Metadata, error,
-		) {
-			out, md, err := next.HandleDeserialize(ctx, in)
-			if resp, ok := out.RawResponse.(*smithyhttp.Response); ok && err == nil {
-				b, rerr := io.ReadAll(resp.Body)
-				if rerr != nil {
-					return out, md, rerr
-				}
-				*raw = string(b)
-				resp.Body = io.NopCloser(strings.NewReader(strings.ReplaceAll(*raw, `"Users": {}`, `"Users": []`)))
-			}
-			return out, md, err
-		}), middleware.After)
-	}
 }

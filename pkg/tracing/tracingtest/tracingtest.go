@@ -1,12 +1,17 @@
 package tracingtest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-xray-sdk-go/v2/strategy/sampling"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/offload/offload/pkg/tracing"
 )
@@ -149,4 +154,31 @@ func New(t testing.TB) (*tracing.XRay, *Recorder) {
 		t.Fatalf("tracingtest: %v", err)
 	}
 	return tr, rec
+}
+
+// LenientTraceSummaries is an X-Ray client API option for GetTraceSummaries
+// against the local emulator (moto 5.2.1), whose answer the SDK cannot
+// decode: each summary's "Users" is an object ({}) where the API has a list.
+// It rewrites that field before the SDK's deserializer reads the body and, when
+// raw is not nil, keeps the answer as received in *raw. Use it as
+// func(o *xray.Options) { o.APIOptions = append(o.APIOptions, LenientTraceSummaries(nil)) }.
+func LenientTraceSummaries(raw *string) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("LenientTraceSummaries", func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (
+			middleware.DeserializeOutput, middleware.Metadata, error,
+		) {
+			out, md, err := next.HandleDeserialize(ctx, in)
+			if resp, ok := out.RawResponse.(*smithyhttp.Response); ok && err == nil {
+				b, rerr := io.ReadAll(resp.Body)
+				if rerr != nil {
+					return out, md, rerr
+				}
+				if raw != nil {
+					*raw = string(b)
+				}
+				resp.Body = io.NopCloser(strings.NewReader(strings.ReplaceAll(string(b), `"Users": {}`, `"Users": []`)))
+			}
+			return out, md, err
+		}), middleware.After)
+	}
 }
