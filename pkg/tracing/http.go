@@ -25,7 +25,7 @@ func Middleware(name string, next http.Handler) http.Handler {
 		sc := span.Context()
 		if sc.TraceID != "" {
 			resp := "Root=" + sc.TraceID
-			if header.FromString(incoming).SamplingDecision == header.Requested {
+			if incoming != "" && header.FromString(incoming).SamplingDecision == header.Requested {
 				resp += ";" + sampledString(sc.Sampled)
 			}
 			w.Header().Set(TraceHeaderName, resp)
