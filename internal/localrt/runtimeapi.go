@@ -24,6 +24,7 @@ type FunctionError struct {
 	Payload []byte
 }
 
+// Error is "<errorType>: <errorMessage>", as Lambda reports a function error.
 func (e *FunctionError) Error() string {
 	return fmt.Sprintf("%s: %s", e.Type, e.Message)
 }

@@ -131,7 +131,10 @@ func parseMSDate(s string) (time.Time, error) {
 // DecodeError says a body is not an AuditMessage at all.
 type DecodeError struct{ Err error }
 
+// Error says why the body could not be decoded.
 func (e *DecodeError) Error() string { return "decode audit message: " + e.Err.Error() }
+
+// Unwrap returns the JSON or time parsing error.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // ValidationError says a decoded AuditMessage breaks a rule. Reason never
@@ -141,6 +144,7 @@ type ValidationError struct {
 	Reason string
 }
 
+// Error names the field and the broken rule.
 func (e *ValidationError) Error() string { return "invalid audit message: " + e.Field + " " + e.Reason }
 
 // Limits bounds what Decode accepts as a plausible audit time.

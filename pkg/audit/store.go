@@ -69,6 +69,7 @@ const (
 	Conflict
 )
 
+// String is the outcome as logged: created, duplicate or conflict.
 func (o Outcome) String() string {
 	switch o {
 	case Created:

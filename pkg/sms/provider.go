@@ -53,6 +53,7 @@ const (
 	Unknown
 )
 
+// String is the kind as logged and stored as a failure class.
 func (k Kind) String() string {
 	switch k {
 	case Rejected:
@@ -82,6 +83,7 @@ type Error struct {
 	Err error
 }
 
+// Error is "<provider> <kind> (<code>): <message>", numbers masked.
 func (e *Error) Error() string {
 	msg := fmt.Sprintf("%s %s", e.Provider, e.Kind)
 	if e.Code != "" {
@@ -93,6 +95,7 @@ func (e *Error) Error() string {
 	return msg
 }
 
+// Unwrap returns the underlying error, if any.
 func (e *Error) Unwrap() error { return e.Err }
 
 // KindOf returns the Kind of a provider error; an unclassified error counts as

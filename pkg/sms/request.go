@@ -35,12 +35,16 @@ type ValidationError struct {
 	Reason string
 }
 
+// Error names the field and the broken rule.
 func (e *ValidationError) Error() string { return "invalid sms request: " + e.Field + " " + e.Reason }
 
 // DecodeError says a body is not a Request at all.
 type DecodeError struct{ Err error }
 
+// Error says why the body could not be decoded, never quoting it.
 func (e *DecodeError) Error() string { return "decode sms request: " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // Decode parses and validates one queue body. The error is a *DecodeError or

@@ -23,6 +23,7 @@ const (
 	AlreadySent
 )
 
+// String is the status as logged: sent or already-sent.
 func (s Status) String() string {
 	switch s {
 	case Sent:
@@ -60,6 +61,7 @@ type UnknownOutcomeError struct {
 	Reason    string
 }
 
+// Error names the request and why its outcome is unknown.
 func (e *UnknownOutcomeError) Error() string {
 	return fmt.Sprintf("sms request %s: outcome unknown, not resent: %s", e.RequestID, e.Reason)
 }
