@@ -241,6 +241,7 @@ func (f *fixture) send(bodies ...string) {
 type delivery struct {
 	invoke  int
 	at      time.Time
+	id      string
 	body    string
 	count   string
 	pid     int
@@ -255,7 +256,7 @@ func (f *fixture) deliveries() []delivery {
 		var ev events.SQSEvent
 		require.NoError(f.t, json.Unmarshal(r.Event, &ev))
 		for _, rec := range ev.Records {
-			out = append(out, delivery{invoke: i, at: time.Unix(0, r.Start), body: rec.Body, count: rec.Attributes["ApproximateReceiveCount"], pid: r.PID, records: len(ev.Records)})
+			out = append(out, delivery{invoke: i, at: time.Unix(0, r.Start), id: rec.MessageId, body: rec.Body, count: rec.Attributes["ApproximateReceiveCount"], pid: r.PID, records: len(ev.Records)})
 		}
 	}
 	return out
@@ -369,14 +370,28 @@ func TestConformanceFunctionErrorReturnsTheWholeBatchAfterTheVisibilityTimeout(t
 func TestConformanceTimeoutKillsTheFunctionAndReturnsTheBatch(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, mappingOpts{mode: "sleep", sleepMS: 60000, timeout: 1, visibility: 2})
-	start := time.Now()
 	f.send("slow")
-	// The sleeping function records nothing, so watch the runtime's log.
+	// The stuck function notes each delivery on arrival (and is killed).
+	var first, second delivery
 	eventually(t, 20*time.Second, func() bool {
-		return bytesCount(f.logs.String(), "\tStatus: timeout") >= 2 // REPORT lines
-	}, "two timed-out deliveries")
-	require.Greater(t, time.Since(start), 3*time.Second, "second delivery only after the visibility timeout")
-	require.Equal(t, 2, bytesCount(f.logs.String(), "\tInit Duration: "), "each delivery after a timeout is a cold start")
+		ds := f.deliveriesOf("slow")
+		for _, d := range ds {
+			if d.count != "2" {
+				continue
+			}
+			for _, e := range ds {
+				if e.id == d.id && e.count == "1" {
+					first, second = e, d
+					return true
+				}
+			}
+		}
+		return false
+	}, "the same message delivered a second time")
+	require.GreaterOrEqual(t, second.at.Sub(first.at), 1800*time.Millisecond, "second delivery only after the visibility timeout (2 s), not at the 1 s function timeout")
+	eventually(t, 5*time.Second, func() bool { return bytesCount(f.logs.String(), "\tStatus: timeout") >= 2 }, "both deliveries timed out")
+	logs := f.logs.String()
+	require.Equal(t, bytesCount(logs, "START RequestId: "), bytesCount(logs, "\tInit Duration: "), "each delivery after a timeout is a cold start")
 	_, inFlight := f.visibleAndInFlight(f.queueURL)
 	require.LessOrEqual(t, inFlight, 1, "the message is still on the queue")
 }

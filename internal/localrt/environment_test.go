@@ -162,7 +162,11 @@ func TestInvokeTimeoutKillsTheProcessAndNextInvokeColdStarts(t *testing.T) {
 	require.Contains(t, logs.String(), res.RequestID+" Task timed out after 1.00 seconds")
 	require.Regexp(t, `REPORT RequestId: `+res.RequestID+`\t.*\tStatus: timeout`, logs.String())
 
-	// The sleeping process has not recorded anything, so find it by its environment.
+	// The stuck process noted its arrival only, and is gone.
+	arrived := readRecords(t, record)
+	require.Len(t, arrived, 1)
+	require.Zero(t, arrived[0].End, "killed before it could answer")
+	require.Eventually(t, func() bool { return processGone(arrived[0].PID) }, 5*time.Second, 20*time.Millisecond, "the timed-out process was killed")
 	p.mu.Lock()
 	require.Empty(t, p.idle, "a timed-out environment is discarded")
 	p.mu.Unlock()
@@ -175,7 +179,8 @@ func TestInvokeTimeoutKillsTheProcessAndNextInvokeColdStarts(t *testing.T) {
 	require.Nil(t, next.Err)
 	require.Positive(t, next.InitDuration)
 	recs := readRecords(t, record)
-	require.Len(t, recs, 1)
+	require.Len(t, recs, 2)
+	require.NotEqual(t, arrived[0].PID, recs[1].PID, "a new process")
 }
 
 func TestInvokeCrashIsRuntimeExitError(t *testing.T) {
