@@ -33,7 +33,8 @@ if [[ -d terraform ]]; then
     else
       echo "ok  $dir"
     fi
-  done < <(find terraform -name '*.tf' -not -path '*/.terraform/*' -exec dirname {} \; | sort -u)
+  # environments/_shared holds files the environment roots link; it is no root itself.
+  done < <(find terraform -name '*.tf' -not -path '*/.terraform/*' -not -path '*/_shared/*' -exec dirname {} \; | sort -u)
 
   step "tfsec (HIGH and CRITICAL fail)"
   "$bin/tfsec" terraform --minimum-severity HIGH --no-color --no-module-downloads --concise-output || fail=1

@@ -61,6 +61,11 @@ output "sms_idempotency_table_name" {
   value       = module.idempotency_table.table_name
 }
 
+output "alarm_dedupe_table_name" {
+  description = "Name of the table where the DLQ alarm handler records the alarm state changes it reported."
+  value       = module.alarm_dedupe_table.table_name
+}
+
 output "alarm_topic_arn" {
   description = "ARN of the topic CloudWatch alarms publish to (the DLQ alarm handler subscribes to it)."
   value       = module.alarm_topic.topic_arn

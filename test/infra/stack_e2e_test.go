@@ -81,6 +81,7 @@ type outputs struct {
 	SMSDLQURL               string            `json:"sms_dlq_url"`
 	SMSDLQARN               string            `json:"sms_dlq_arn"`
 	SMSIdempotencyTableName string            `json:"sms_idempotency_table_name"`
+	AlarmDedupeTableName    string            `json:"alarm_dedupe_table_name"`
 	AlarmTopicARN           string            `json:"alarm_topic_arn"`
 	NotificationsTopicARN   string            `json:"notifications_topic_arn"`
 	FunctionNames           map[string]string `json:"function_names"`
@@ -97,6 +98,9 @@ type outputs struct {
 
 // queue is one work queue with its DLQ, by the outputs.
 type queue struct{ url, arn, dlqURL, dlqARN string }
+
+// dlqName is the DLQ's name, the last part of its ARN.
+func (q queue) dlqName() string { return q.dlqARN[strings.LastIndex(q.dlqARN, ":")+1:] }
 
 func (o outputs) queues() map[string]queue {
 	return map[string]queue{
@@ -419,7 +423,8 @@ func checkFunctions(ctx context.Context, t *testing.T, c *clients, out outputs) 
 			"IDEMPOTENCY_TABLE_NAME": out.SMSIdempotencyTableName, "SMS_PROVIDER": "sns",
 			"TWILIO_SECRET_ARN": out.TwilioSecretARN, "DLQ_URL": out.SMSDLQURL,
 		},
-		"dlq-alarm-handler": {"NOTIFICATIONS_TOPIC_ARN": out.NotificationsTopicARN, "WEBHOOK_SECRET_ARN": out.WebhookSecretARN},
+		"dlq-alarm-handler": {"NOTIFICATIONS_TOPIC_ARN": out.NotificationsTopicARN, "WEBHOOK_SECRET_ARN": out.WebhookSecretARN,
+			"IDEMPOTENCY_TABLE_NAME": out.AlarmDedupeTableName, "DEAD_LETTER_QUEUES": out.queues()["audit"].dlqName() + "," + out.queues()["sms"].dlqName()},
 	}
 	for _, f := range folders {
 		name := out.FunctionNames[f]
@@ -710,6 +715,7 @@ func expectedGrants(ctx context.Context, t *testing.T, c *clients, out outputs) 
 			[]Grant{Allow("sns:Publish", "*"), Deny("sns:Publish", "arn:aws:sns:*:*:*")}),
 		"dlq-alarm-handler": slices.Concat(base("dlq-alarm-handler"),
 			Allows([]string{"sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"}, qs["audit"].dlqARN, qs["sms"].dlqARN),
+			Allows([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, tableARN(out.AlarmDedupeTableName)),
 			[]Grant{
 				Allow("sns:Publish", out.NotificationsTopicARN),
 				Allow("kms:GenerateDataKey", out.TopicsKMSKeyARN),

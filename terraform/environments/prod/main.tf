@@ -1,41 +1,6 @@
+# The prod environment. stack.tf, variables.tf and outputs.tf link the files in
+# ../_shared (the same in every environment); this root sets its name here,
+# its backend in versions.tf and its values in terraform.tfvars.
 locals {
   environment = "prod"
-}
-
-# The same provider block in every environment: no endpoints, no flags. The
-# local environment reaches the emulator through AWS_ENDPOINT_URL alone.
-provider "aws" {
-  region              = var.region
-  allowed_account_ids = var.allowed_account_ids
-}
-
-module "stack" {
-  source = "../../stack"
-
-  environment = local.environment
-  name_prefix = var.name_prefix
-  dist_dir    = var.dist_dir
-
-  log_level                = var.log_level
-  log_retention_days       = var.log_retention_days
-  function_timeout_seconds = var.function_timeout_seconds
-  function_memory_mb       = var.function_memory_mb
-  function_overrides       = var.function_overrides
-
-  max_receive_count    = var.max_receive_count
-  queue_overrides      = var.queue_overrides
-  queue_kms_key_arn    = var.queue_kms_key_arn
-  alarm_period_seconds = var.alarm_period_seconds
-
-  alarm_email_addresses        = var.alarm_email_addresses
-  notification_email_addresses = var.notification_email_addresses
-  sms_provider                 = var.sms_provider
-
-  deletion_protection         = var.deletion_protection
-  point_in_time_recovery      = var.point_in_time_recovery
-  secret_recovery_window_days = var.secret_recovery_window_days
-  kms_deletion_window_days    = var.kms_deletion_window_days
-  local_runtime               = var.local_runtime
-
-  tags = var.tags
 }
