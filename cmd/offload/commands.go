@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -320,13 +321,36 @@ func (a *app) dlqRedrive(ctx context.Context, args []string) error {
 		return fmt.Errorf("cannot tell where %s's messages came from: pass --to URL", t.name)
 	}
 	p, err := dlq.Redrive(ctx, client, t.dlq, t.owner, dlq.RedriveOptions{Rate: *rate, ForceMover: *mover,
-		Progress: func(p dlq.Progress) { fmt.Fprint(a.stderr, "\r"+progressBar(p)) }})
+		Progress: a.progress()})
 	fmt.Fprintln(a.stderr)
 	if err != nil {
 		return fmt.Errorf("redrive %s (moved %d before stopping): %w", t.name, p.Moved, err)
 	}
 	fmt.Fprintf(a.stdout, "moved %d message(s) from %s to %s (%s)\n", p.Moved, t.name, t.owner.URL[strings.LastIndex(t.owner.URL, "/")+1:], p.Method)
 	return nil
+}
+
+// progress draws the redrive's progress bar on stderr: redrawn in place at
+// most ten times a second on a terminal, a line a second otherwise (a log).
+func (a *app) progress() func(dlq.Progress) {
+	tty := false
+	if f, ok := a.stderr.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	every, prefix, suffix := time.Second, "", "\n"
+	if tty {
+		every, prefix, suffix = 100*time.Millisecond, "\r", ""
+	}
+	var last time.Time
+	return func(p dlq.Progress) {
+		if !p.Done && time.Since(last) < every {
+			return
+		}
+		last = time.Now()
+		fmt.Fprint(a.stderr, prefix+progressBar(p)+suffix)
+	}
 }
 
 func progressBar(p dlq.Progress) string {

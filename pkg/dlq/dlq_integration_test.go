@@ -189,3 +189,54 @@ func TestIntegrationSNSNotifierReachesAnSQSSubscriber(t *testing.T) {
 	require.Equal(t, "offload.dlq-alarm", js["kind"])
 	require.Equal(t, "m-9", js["messages"].([]any)[0].(map[string]any)["messageId"])
 }
+
+// A message that still fails comes back to the DLQ during the redrive — as a
+// new message naming the original (the batch processor), or as the same
+// message (SQS's own redrive). Either way it is moved once and left there:
+// no ping-pong between the queues.
+func TestIntegrationRedriveMovesWhatTheDLQHeldNotWhatComesBack(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"dead-lettered again by the consumer", "moved back by SQS after maxReceiveCount"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			q := setup(t)
+			if how == "moved back by SQS after maxReceiveCount" {
+				_, err := q.client.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(q.src.URL), Attributes: map[string]string{
+					"RedrivePolicy": `{"deadLetterTargetArn":"` + q.dead.ARN + `","maxReceiveCount":"1"}`}})
+				require.NoError(t, err)
+			}
+			for i := range 3 {
+				q.deadLetter(t, i)
+			}
+			// A consumer for which every message still fails.
+			go func() {
+				for ctx.Err() == nil {
+					out, err := q.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.src.URL), MaxNumberOfMessages: 10,
+						WaitTimeSeconds: 1, VisibilityTimeout: 1}) // 0 would not be sent: the queue default applies
+					if err != nil {
+						continue
+					}
+					for _, m := range out.Messages {
+						if how != "dead-lettered again by the consumer" {
+							continue // SQS moves it on a later receive
+						}
+						_, _ = q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.dead.URL), MessageBody: m.Body,
+							MessageAttributes: map[string]types.MessageAttributeValue{
+								message.AttrOriginalMessageID: {DataType: aws.String("String"), StringValue: m.MessageId},
+								message.AttrFailureReason:     {DataType: aws.String("String"), StringValue: aws.String("still broken")}}})
+						_, _ = q.client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(q.src.URL), ReceiptHandle: m.ReceiptHandle})
+					}
+				}
+			}()
+			rctx, rcancel := context.WithTimeout(ctx, 60*time.Second)
+			defer rcancel()
+			p, err := dlq.Redrive(rctx, q.client, q.dead, q.src, dlq.RedriveOptions{ForceMover: true})
+			require.NoError(t, err, "the redrive ends")
+			require.EqualValues(t, 3, p.Moved, "each message moved once")
+			require.Eventually(t, func() bool { return visible(t, q.client, q.dead.URL) == 3 }, 20*time.Second, 200*time.Millisecond,
+				"the three came back to the DLQ and stay there")
+		})
+	}
+}

@@ -3,6 +3,7 @@ package dlq
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ type RedriveAPI interface {
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
 	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 	DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
+	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
 }
 
 // Queue names a queue by URL and ARN (redrive needs both).
@@ -127,6 +129,12 @@ func followTask(ctx context.Context, client RedriveAPI, dlq Queue, handle string
 // added) and the X-Ray trace header are kept. A message whose send fails stays
 // in from and is counted in Failed. A crash between send and delete can leave
 // a message in both queues: consumers are idempotent, nothing is lost.
+//
+// Like SQS's move task, it moves what the DLQ held, not what arrives while it
+// runs: a message that fails again and comes back during the redrive (as the
+// same message, moved by SQS, or dead-lettered anew by the batch processor,
+// which names it in offload.original-message-id) is left in the DLQ, so a
+// still-poisoned message cannot ping-pong between the queues.
 func Move(ctx context.Context, client RedriveAPI, fromURL, toURL string, perSecond float64, report func(Progress)) (Progress, error) {
 	p := Progress{Method: "mover"}
 	if report == nil {
@@ -142,6 +150,14 @@ func Move(ctx context.Context, client RedriveAPI, fromURL, toURL string, perSeco
 		limiter = rate.NewLimiter(rate.Limit(perSecond), 10)
 	}
 	fifo := strings.HasSuffix(toURL, ".fifo")
+	resent := map[string]bool{} // ids the moved messages got in the destination
+	var returned []types.ChangeMessageVisibilityBatchRequestEntry
+	defer func() {
+		// Messages that came back stay in the DLQ, visible again.
+		for chunk := range slices.Chunk(returned, 10) {
+			_, _ = client.ChangeMessageVisibilityBatch(context.WithoutCancel(ctx), &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(fromURL), Entries: chunk})
+		}
+	}()
 	empty := 0
 	for empty < 2 {
 		recv, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
@@ -152,16 +168,26 @@ func Move(ctx context.Context, client RedriveAPI, fromURL, toURL string, perSeco
 		if err != nil {
 			return p, fmt.Errorf("receive from %s: %w", fromURL, err)
 		}
-		if len(recv.Messages) == 0 {
+		var batch []types.Message
+		for _, m := range recv.Messages {
+			if resent[aws.ToString(m.MessageId)] || resent[attr(m, message.AttrOriginalMessageID)] {
+				returned = append(returned, types.ChangeMessageVisibilityBatchRequestEntry{
+					Id: aws.String(strconv.Itoa(len(returned))), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0})
+				continue
+			}
+			batch = append(batch, m)
+		}
+		if len(batch) == 0 {
 			empty++
 			continue
 		}
 		empty = 0
-		if err := limiter.WaitN(ctx, len(recv.Messages)); err != nil {
+		if err := limiter.WaitN(ctx, len(batch)); err != nil {
 			return p, err
 		}
-		entries := make([]types.SendMessageBatchRequestEntry, len(recv.Messages))
-		for i, m := range recv.Messages {
+		recv.Messages = batch
+		entries := make([]types.SendMessageBatchRequestEntry, len(batch))
+		for i, m := range batch {
 			entries[i] = resendEntry(strconv.Itoa(i), m, fifo)
 		}
 		sent, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(toURL), Entries: entries})
@@ -171,6 +197,7 @@ func Move(ctx context.Context, client RedriveAPI, fromURL, toURL string, perSeco
 		}
 		var del []types.DeleteMessageBatchRequestEntry
 		for _, ok := range sent.Successful {
+			resent[aws.ToString(ok.MessageId)] = true
 			i, _ := strconv.Atoi(aws.ToString(ok.Id))
 			del = append(del, types.DeleteMessageBatchRequestEntry{Id: ok.Id, ReceiptHandle: recv.Messages[i].ReceiptHandle})
 		}
@@ -194,6 +221,13 @@ func Move(ctx context.Context, client RedriveAPI, fromURL, toURL string, perSeco
 		return p, fmt.Errorf("%d message(s) could not be re-sent and stay in the DLQ", p.Failed)
 	}
 	return p, nil
+}
+
+func attr(m types.Message, name string) string {
+	if v, ok := m.MessageAttributes[name]; ok {
+		return aws.ToString(v.StringValue)
+	}
+	return ""
 }
 
 // failureAttributes are what the batch processor added; a redriven message
