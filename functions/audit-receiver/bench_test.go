@@ -29,6 +29,7 @@ import (
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/logging"
+	"github.com/offload/offload/pkg/tracing"
 )
 
 const writeLatency = 5 * time.Millisecond
@@ -97,8 +98,13 @@ func articleHandler(ctx context.Context, cfg aws.Config, ev events.SQSEvent) err
 func oursProcessor(b *testing.B, dlq batch.DeadLetterAPI) *batch.Processor {
 	h := &handler{store: audit.NewStore(dynamodb.NewFromConfig(benchConfig()), "AuditMessages"), metrics: &counter{n: map[string]int{}},
 		limits: audit.Limits{Now: func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }}}
+	// Untraced, as the article's design is: the comparison is of the designs.
+	off, err := tracing.NewXRay(tracing.Config{Disabled: true})
+	if err != nil {
+		b.Fatal(err)
+	}
 	proc, err := batch.New(h.handle, batch.WithConcurrency(10), batch.WithDeadLetter(dlq, "https://sqs/123456789012/audit-dlq"),
-		batch.WithLogger(logging.New(logging.WithOutput(discard{}))))
+		batch.WithLogger(logging.New(logging.WithOutput(discard{}))), batch.WithTracer(off))
 	if err != nil {
 		b.Fatal(err)
 	}
