@@ -70,14 +70,14 @@ test-unit: ## Run only the unit tests (no emulator).
 	@TIERS=unit scripts/test.sh
 
 .PHONY: bench
-bench: $(BIN)/benchstat ## Run the Go benchmarks of the hot paths (pkg/, functions/), 5 runs, summarised by benchstat.
+bench: $(BIN)/benchstat ## Run the Go benchmarks of the hot paths (pkg/, functions/), 6 runs, summarised by benchstat.
 	@mkdir -p $(LOCAL)
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/... ./functions/... | tee $(LOCAL)/bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./pkg/... ./functions/... | tee $(LOCAL)/bench.txt
 	@$(BIN)/benchstat $(LOCAL)/bench.txt
 
 .PHONY: bench-e2e
 bench-e2e: tfconfig build build-local $(BIN)/xray-daemon ## Audit pipeline throughput and send→stored latency on the local stack, next to the emulator's raw capacity.
-	@TIERS=e2e E2E_PKGS=./test/e2e/... GOTESTFLAGS='-run ^$$ -bench . -benchtime 200x' TEST_MOTO_PORT=$(TEST_MOTO_PORT) scripts/test.sh
+	@TIERS=e2e E2E_PKGS=./test/e2e/... GOTESTFLAGS='-run ^$$ -bench . -benchtime 500x' TEST_MOTO_PORT=$(TEST_MOTO_PORT) scripts/test.sh
 
 .PHONY: lint
 lint: tfconfig tools ## gofmt, go vet, staticcheck, terraform fmt/validate (offline), tfsec, actionlint.
