@@ -174,6 +174,25 @@ func (a *app) sendSMS(ctx context.Context, args []string) error {
 	return nil
 }
 
+// dlqArgs parses a dlq command's flags and its one <queue> argument, and
+// resolves the queue.
+func (a *app) dlqArgs(ctx context.Context, fs *flag.FlagSet, args []string) (*sqs.Client, target, error) {
+	if err := parseInterspersed(fs, args); err != nil {
+		return nil, target{}, err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return nil, target{}, errors.New("one <queue> is required")
+	}
+	cfg, err := a.aws(ctx)
+	if err != nil {
+		return nil, target{}, err
+	}
+	client := sqs.NewFromConfig(cfg)
+	t, err := a.resolveDLQ(ctx, client, fs.Arg(0))
+	return client, t, err
+}
+
 // target is a DLQ and the queue its messages came from.
 type target struct {
 	name       string
@@ -243,19 +262,7 @@ func (a *app) dlqPeek(ctx context.Context, args []string) error {
 			"<queue> is a pipeline name from the outputs (audit, sms), a queue name or a URL.")
 	n := fs.Int("n", 10, "how many messages to sample")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errors.New("one <queue> is required")
-	}
-	cfg, err := a.aws(ctx)
-	if err != nil {
-		return err
-	}
-	client := sqs.NewFromConfig(cfg)
-	t, err := a.resolveDLQ(ctx, client, fs.Arg(0))
+	client, t, err := a.dlqArgs(ctx, fs, args)
 	if err != nil {
 		return err
 	}
@@ -294,19 +301,7 @@ func (a *app) dlqRedrive(ctx context.Context, args []string) error {
 	rate := fs.Float64("rate", 0, "messages per second at most (0: as fast as SQS allows)")
 	to := fs.String("to", "", "destination queue URL (default: the DLQ's source queue)")
 	mover := fs.Bool("mover", false, "skip StartMessageMoveTask and use the receive/re-send/delete mover")
-	if err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errors.New("one <queue> is required")
-	}
-	cfg, err := a.aws(ctx)
-	if err != nil {
-		return err
-	}
-	client := sqs.NewFromConfig(cfg)
-	t, err := a.resolveDLQ(ctx, client, fs.Arg(0))
+	client, t, err := a.dlqArgs(ctx, fs, args)
 	if err != nil {
 		return err
 	}
