@@ -114,7 +114,7 @@ if [[ $service == 1 ]]; then
   cat <<INFO
   example service      $service_url
     curl -X POST $service_url/audit -d '{"auditText":"hello"}'       (202 once enqueued)
-    curl -X POST $service_url/sms -d '{"to":"+15555550123","body":"hi"}'
+    curl -X POST $service_url/sms -d '{"to":"+14155552671","body":"hi"}'
     curl -X POST $service_url/audit/sync -d '{"auditText":"hello"}'  (written before answering)
 INFO
 fi

@@ -15,6 +15,7 @@ import (
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/producer"
 	"github.com/offload/offload/pkg/sms"
+	"github.com/offload/offload/pkg/sms/phone"
 )
 
 // maxRequestBytes bounds a request body (an audit text is at most
@@ -125,17 +126,27 @@ func (s *service) postAuditSync(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, map[string]string{"messageId": m.MessageID, "outcome": out.String()})
 }
 
-// postSMS validates an SMS request and offloads it to the SMS queue.
+// smsBody is what POST /sms takes: an SMS request, the number in
+// international form or, with region, in that region's national form.
+type smsBody struct {
+	sms.Request
+	// Region is the ISO region of a national number ("GB" for "07400 123456").
+	Region string `json:"region,omitempty"`
+}
+
+// postSMS validates an SMS request — the number against its numbering plan —
+// and offloads it to the SMS queue in E.164 form.
 func (s *service) postSMS(w http.ResponseWriter, r *http.Request) {
-	var req sms.Request
-	if err := decodeBody(w, r, &req); err != nil {
+	var in smsBody
+	if err := decodeBody(w, r, &in); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if req.RequestID == "" {
-		req.RequestID = newID()
+	if in.RequestID == "" {
+		in.RequestID = newID()
 	}
-	if err := req.Validate(); err != nil {
+	req, err := phone.NewRequest(in.RequestID, in.To, in.Body, in.SenderID, in.Region)
+	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}

@@ -113,13 +113,26 @@ func TestBadRequestsAreRejectedBeforeAnyEnqueue(t *testing.T) {
 func TestPostSMSOffloadsARequestWithAnIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	srv, _, smsQ, _ := setup(t)
-	status, out := post(t, srv.URL+"/sms", `{"to":"+447700900123","body":"your code is 1234"}`)
+	status, out := post(t, srv.URL+"/sms", `{"to":"07400 123456","region":"GB","body":"your code is 1234"}`)
 	require.Equal(t, http.StatusAccepted, status)
 	require.Len(t, smsQ.msgs, 1)
 	require.Equal(t, out["requestId"], smsQ.msgs[0].IdempotencyKey)
 	var req map[string]string
 	require.NoError(t, json.Unmarshal([]byte(smsQ.msgs[0].Body), &req))
-	require.Equal(t, map[string]string{"requestId": out["requestId"], "to": "+447700900123", "body": "your code is 1234"}, req)
+	require.Equal(t, map[string]string{"requestId": out["requestId"], "to": "+447400123456", "body": "your code is 1234"}, req,
+		"queued in E.164, without the region")
+}
+
+func TestPostSMSChecksTheNumberingPlan(t *testing.T) {
+	t.Parallel()
+	srv, _, smsQ, _ := setup(t)
+	for _, to := range []string{"+447700900123", "+44 20 7183 8750", "+999123456789"} { // drama range, a landline, no country
+		status, out := post(t, srv.URL+"/sms", `{"to":"`+to+`","body":"hi"}`)
+		require.Equal(t, http.StatusBadRequest, status, to)
+		require.Contains(t, out["error"], "invalid phone number", to)
+		require.NotContains(t, out["error"], "7183 8750", "masked")
+	}
+	require.Empty(t, smsQ.msgs)
 }
 
 func TestPostAuditSyncWritesTheTable(t *testing.T) {
