@@ -248,3 +248,15 @@ func TestMaskingFormatterWrapsAnyFormatter(t *testing.T) {
 	l.WithField("password", "hunter2").Info("to +447700900089")
 	require.Equal(t, "level=info msg=\"to +44********89\" password=\"[REDACTED]\"\n", buf.String())
 }
+
+func TestPhoneFieldsAlreadyMaskedKeepTheirShape(t *testing.T) {
+	t.Parallel()
+	l, buf := newLogger(t)
+	l.WithFields(logrus.Fields{
+		"to":          "+44********56", // sms.MaskNumber's output: nothing more to hide
+		"destination": "+44*12345678",  // a star is not a licence: too many digits show
+	}).Info("x")
+	got := lines(t, buf)[0]
+	require.Equal(t, "+44********56", got["to"])
+	require.NotContains(t, buf.String(), "12345678")
+}
