@@ -1,10 +1,13 @@
-// Package jsonstr appends JSON strings without reflection: the hand-written
+// Package jsonstr appends JSON strings and integers without reflection: the hand-written
 // encoders of pkg/logging (every log line) and pkg/tracing (every segment)
 // share it, so both escape exactly as encoding/json does with HTML escaping
 // off.
 package jsonstr
 
-import "unicode/utf8"
+import (
+	"strconv"
+	"unicode/utf8"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -60,4 +63,34 @@ func Append(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// AppendInteger appends v as a JSON boolean or integer when it is a bool or
+// one of Go's integer types, and reports whether it was.
+func AppendInteger(b []byte, v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case bool:
+		return strconv.AppendBool(b, x), true
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), true
+	case int8:
+		return strconv.AppendInt(b, int64(x), 10), true
+	case int16:
+		return strconv.AppendInt(b, int64(x), 10), true
+	case int32:
+		return strconv.AppendInt(b, int64(x), 10), true
+	case int64:
+		return strconv.AppendInt(b, x, 10), true
+	case uint:
+		return strconv.AppendUint(b, uint64(x), 10), true
+	case uint8:
+		return strconv.AppendUint(b, uint64(x), 10), true
+	case uint16:
+		return strconv.AppendUint(b, uint64(x), 10), true
+	case uint32:
+		return strconv.AppendUint(b, uint64(x), 10), true
+	case uint64:
+		return strconv.AppendUint(b, x, 10), true
+	}
+	return b, false
 }

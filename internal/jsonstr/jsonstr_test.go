@@ -31,3 +31,19 @@ func FuzzAppend(f *testing.F) {
 		require.Equal(t, stdlib(t, s), string(Append(nil, s)))
 	})
 }
+
+func TestAppendIntegerMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, v := range []any{true, false, -7, int8(-8), int16(300), int32(-1 << 31), int64(1 << 62), uint(7), uint8(255), uint16(65535), uint32(1 << 31), uint64(1 << 63)} {
+		got, ok := AppendInteger(nil, v)
+		require.True(t, ok, "%T", v)
+		want, err := json.Marshal(v)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), "%T", v)
+	}
+	for _, v := range []any{1.5, "1", nil, struct{}{}} {
+		got, ok := AppendInteger([]byte("x"), v)
+		require.False(t, ok, "%T", v)
+		require.Equal(t, "x", string(got), "nothing appended")
+	}
+}

@@ -72,6 +72,9 @@ func appendValue(out []byte, key string, v any) []byte {
 	if kind == keySecret {
 		return appendString(out, Redacted)
 	}
+	if b, ok := jsonstr.AppendInteger(out, v); ok {
+		return b
+	}
 	switch x := v.(type) {
 	case nil:
 		return append(out, "null"...)
@@ -79,20 +82,6 @@ func appendValue(out []byte, key string, v any) []byte {
 		return appendString(out, maskValue(kind, x))
 	case error:
 		return appendString(out, maskValue(kind, x.Error()))
-	case bool:
-		return strconv.AppendBool(out, x)
-	case int:
-		return strconv.AppendInt(out, int64(x), 10)
-	case int32:
-		return strconv.AppendInt(out, int64(x), 10)
-	case int64:
-		return strconv.AppendInt(out, x, 10)
-	case uint:
-		return strconv.AppendUint(out, uint64(x), 10)
-	case uint32:
-		return strconv.AppendUint(out, uint64(x), 10)
-	case uint64:
-		return strconv.AppendUint(out, x, 10)
 	case float64:
 		return appendFloat(out, x)
 	case float32:

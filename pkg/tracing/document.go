@@ -199,31 +199,12 @@ func appendTime(b []byte, t time.Time) []byte {
 }
 
 func appendValue(b []byte, v any) []byte {
+	if out, ok := jsonstr.AppendInteger(b, v); ok {
+		return out
+	}
 	switch x := v.(type) {
 	case string:
 		return appendString(b, x)
-	case bool:
-		return strconv.AppendBool(b, x)
-	case int:
-		return strconv.AppendInt(b, int64(x), 10)
-	case int8:
-		return strconv.AppendInt(b, int64(x), 10)
-	case int16:
-		return strconv.AppendInt(b, int64(x), 10)
-	case int32:
-		return strconv.AppendInt(b, int64(x), 10)
-	case int64:
-		return strconv.AppendInt(b, x, 10)
-	case uint:
-		return strconv.AppendUint(b, uint64(x), 10)
-	case uint8:
-		return strconv.AppendUint(b, uint64(x), 10)
-	case uint16:
-		return strconv.AppendUint(b, uint64(x), 10)
-	case uint32:
-		return strconv.AppendUint(b, uint64(x), 10)
-	case uint64:
-		return strconv.AppendUint(b, x, 10)
 	case float32:
 		return appendFloat(b, float64(x), 32)
 	case float64:
