@@ -21,7 +21,7 @@ TEST_MOTO_PORT ?= 4567
 export TF_CLI_CONFIG_FILE := $(LOCAL)/terraformrc
 export TF_IN_AUTOMATION := 1
 
-# Lambda build flags (ARCHITECTURE: provided.al2023, arm64, reproducible).
+# Lambda build flags (docs/architecture.md: provided.al2023, arm64, reproducible).
 LAMBDA_ENV   := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 BUILD_FLAGS  := -trimpath -tags lambda.norpc -ldflags "-s -w -buildid="
 

@@ -2,7 +2,7 @@
 """offload's moto launcher: the local AWS for this project.
 
 It starts the normal moto server after patching the few gaps that make
-Terraform hang or drift against it (see ARCHITECTURE §2), and adds a small
+Terraform hang or drift against it (docs/architecture.md §2), and adds a small
 read-only API under /_offload/ that tests use to observe side effects moto
 keeps internally:
 

@@ -114,7 +114,7 @@ module "twilio_secret" {
   source = "../modules/secret"
 
   name                    = "${local.prefix}/twilio"
-  description             = "Twilio credentials of ${local.prefix}-sms-sender: JSON {\"account_sid\": \"...\", \"auth_token\": \"...\"}. Set outside Terraform."
+  description             = "Twilio credentials of ${local.prefix}-sms-sender: JSON {\"account_sid\": \"...\", \"auth_token\": \"...\", \"from\": \"+1...\"} (or messaging_service_sid instead of from). Set outside Terraform."
   recovery_window_in_days = var.secret_recovery_window_days
 
   tags = local.tags
@@ -136,7 +136,7 @@ module "webhook_secret" {
 module "audit_table" {
   source = "../modules/table"
 
-  # The article's table and schema (ARCHITECTURE §4).
+  # The article's table and schema (docs/architecture.md §4).
   name      = "${local.prefix}-AuditMessages"
   hash_key  = { name = "messageId", type = "S" }
   range_key = { name = "auditTime", type = "S" }
