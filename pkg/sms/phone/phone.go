@@ -19,7 +19,7 @@ import (
 	"github.com/offload/offload/pkg/sms"
 )
 
-// ErrInvalid is wrapped by every error Normalize returns for a number that
+// ErrInvalid is wrapped by every error Parse and NewRequest return for a number that
 // is not valid.
 var ErrInvalid = errors.New("invalid phone number")
 
