@@ -76,8 +76,8 @@ bench: $(BIN)/benchstat ## Run the Go benchmarks of the hot paths (pkg/, functio
 	@$(BIN)/benchstat $(LOCAL)/bench.txt
 
 .PHONY: bench-e2e
-bench-e2e: tfconfig build build-local $(BIN)/xray-daemon ## Audit pipeline throughput and send→stored latency on the local stack, next to the emulator's raw capacity.
-	@TIERS=e2e E2E_PKGS=./test/e2e/... GOTESTFLAGS='-run ^$$ -bench . -benchtime 500x' TEST_MOTO_PORT=$(TEST_MOTO_PORT) scripts/test.sh
+bench-e2e: tfconfig build build-local $(BIN)/xray-daemon ## Producer throughput (SendMessage vs PublishBatch vs async) and the audit pipeline's throughput and latency on the local stack, next to the emulator's raw capacity.
+	@TIERS="integration e2e" PKGS=./pkg/producer/... E2E_PKGS=./test/e2e/... GOTESTFLAGS='-run ^$$ -bench . -benchtime 500x' TEST_MOTO_PORT=$(TEST_MOTO_PORT) scripts/test.sh
 
 .PHONY: lint
 lint: tfconfig tools ## gofmt, go vet, staticcheck, terraform fmt/validate (offline), tfsec, actionlint.

@@ -46,6 +46,7 @@ Usage: python3 scripts/moto_launcher.py -H 127.0.0.1 -p 4566
 """
 
 import argparse
+from collections.abc import Mapping
 import io
 import json
 import re
@@ -63,6 +64,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.awslambda import models as lambda_models
 from moto.sns import models as sns_models
 from moto.sqs import models as sqs_models
+from moto.core.utils import camelcase_to_underscores
 
 
 def _compact(value):
@@ -77,6 +79,49 @@ def _compact(value):
     return json.dumps(value, separators=(",", ":"))
 
 
+class _QueueAttributes(Mapping):
+    """A queue's attributes as moto's Queue.attributes returns them, each
+    computed when read: RedrivePolicy / RedriveAllowPolicy as compact JSON (as
+    AWS returns them), RedriveAllowPolicy only when set, booleans as
+    "true"/"false"."""
+
+    def __init__(self, queue):
+        self._queue = queue
+
+    def _names(self):
+        q = self._queue
+        names = [n for n in q.BASE_ATTRIBUTES if n != "RedriveAllowPolicy"]
+        if q.fifo_queue:
+            names += q.FIFO_ATTRIBUTES
+        if q.kms_master_key_id:
+            names += q.KMS_ATTRIBUTES
+        if getattr(q, "redrive_allow_policy", None):
+            names.append("RedriveAllowPolicy")
+        return names
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self):
+        return len(self._names())
+
+    def __contains__(self, name):
+        return name in self._names()
+
+    def __getitem__(self, name):
+        if name not in self._names():
+            raise KeyError(name)
+        q = self._queue
+        if name == "RedrivePolicy":
+            return _compact(q.redrive_policy) if q.redrive_policy else None
+        if name == "RedriveAllowPolicy":
+            return _compact(q.redrive_allow_policy)
+        value = getattr(q, camelcase_to_underscores(name))
+        if isinstance(value, bool):
+            value = str(value).lower()
+        return value
+
+
 def patch_sqs():
     queue = sqs_models.Queue
     # A class-level default lets moto's attribute loop read it on every queue.
@@ -84,19 +129,12 @@ def patch_sqs():
     if "RedriveAllowPolicy" not in queue.BASE_ATTRIBUTES:
         queue.BASE_ATTRIBUTES = list(queue.BASE_ATTRIBUTES) + ["RedriveAllowPolicy"]
 
-    original = queue.attributes.fget
-
-    def attributes(self):
-        result = original(self)
-        if result.get("RedrivePolicy"):
-            result["RedrivePolicy"] = _compact(result["RedrivePolicy"])
-        if getattr(self, "redrive_allow_policy", None):
-            result["RedriveAllowPolicy"] = _compact(self.redrive_allow_policy)
-        else:
-            result.pop("RedriveAllowPolicy", None)
-        return result
-
-    queue.attributes = property(attributes)
+    # moto builds every attribute (three of them scan the whole queue) each
+    # time any one is read, and SendMessage reads one per message: a send
+    # cost grew with the queue's length (a 10-entry batch to a queue holding
+    # a few hundred messages took ~140 ms). Each attribute is now computed
+    # when it is read; what GetQueueAttributes returns is unchanged.
+    queue.attributes = property(_QueueAttributes)
 
     backend = sqs_models.SQSBackend
     original_batch = backend.send_message_batch

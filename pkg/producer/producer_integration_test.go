@@ -19,7 +19,7 @@ import (
 	"github.com/offload/offload/pkg/producer"
 )
 
-func newQueue(t *testing.T, client *sqs.Client) string {
+func newQueue(t testing.TB, client *sqs.Client) string {
 	t.Helper()
 	ctx := context.Background()
 	out, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(testenv.UniqueName("producer"))})
