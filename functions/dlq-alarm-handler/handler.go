@@ -11,6 +11,7 @@ import (
 
 	"github.com/offload/offload/pkg/dlq"
 	"github.com/offload/offload/pkg/idempotency"
+	"github.com/offload/offload/pkg/logging"
 )
 
 // Sampler reads a dead-letter queue without consuming it (dlq.Sampler).
@@ -41,7 +42,7 @@ type handler struct {
 func (h *handler) handle(ctx context.Context, raw json.RawMessage) error {
 	alarms, perr := dlq.ParseEvent(raw)
 	if perr != nil {
-		h.log.WithError(perr).Error("part of the event is not a CloudWatch alarm")
+		logging.FromLambda(ctx, h.log).WithError(perr).Error("part of the event is not a CloudWatch alarm")
 	}
 	errs := []error{perr}
 	for _, a := range alarms {
@@ -51,7 +52,7 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) error {
 }
 
 func (h *handler) report(ctx context.Context, a dlq.Alarm) error {
-	log := h.log.WithFields(logrus.Fields{"alarm": a.Name, "state": a.State, "queue": a.QueueName(), "sns_message_id": a.DeliveryID})
+	log := logging.FromLambda(ctx, h.log).WithFields(logrus.Fields{"alarm": a.Name, "state": a.State, "queue": a.QueueName(), "sns_message_id": a.DeliveryID})
 	if a.State == dlq.StateInsufficientData {
 		log.Info("alarm has insufficient data: nothing to report")
 		return nil
