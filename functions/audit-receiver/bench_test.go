@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -33,6 +34,28 @@ import (
 )
 
 const writeLatency = 5 * time.Millisecond
+
+// What a batch costs on Lambda's bill, reported next to each design's time.
+// The figures are the published on-demand rates for arm64 in US East
+// (N. Virginia), first pricing tier (docs/performance.md cites the page).
+const (
+	benchMemoryMB         = 256          // the stack's function_memory_mb default
+	armPricePerGBSecond   = 0.0000133334 // USD
+	pricePerMillionInvoke = 0.20         // USD
+)
+
+// reportBill adds to b what one op costs on Lambda's bill when each op is
+// invokesPerOp invocations of a batch of records records: each invocation's
+// duration is billed rounded up to the next millisecond, at benchMemoryMB.
+func reportBill(b *testing.B, invokesPerOp, records int) {
+	perInvoke := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(invokesPerOp) / 1e6
+	billedMs := math.Ceil(perInvoke)
+	invokes := 1e6 / float64(records) * float64(invokesPerOp) // per million records
+	gbSeconds := billedMs / 1000 * benchMemoryMB / 1024 * invokes
+	b.ReportMetric(billedMs, "billed-ms/invoke")
+	b.ReportMetric(gbSeconds, "GB-s/1M-records")
+	b.ReportMetric(gbSeconds*armPricePerGBSecond+invokes/1e6*pricePerMillionInvoke, "USD/1M-records")
+}
 
 // slowDynamo answers every DynamoDB call with an empty success after writeLatency.
 type slowDynamo struct{}
@@ -122,6 +145,7 @@ func BenchmarkBatchOf10(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		reportBill(b, 1, len(ev.Records))
 	})
 	b.Run("design=offload", func(b *testing.B) {
 		proc := oursProcessor(b, &fakeSQS{visibility: map[string]int32{}})
@@ -131,6 +155,7 @@ func BenchmarkBatchOf10(b *testing.B) {
 				b.Fatal(resp.BatchItemFailures)
 			}
 		}
+		reportBill(b, 1, len(ev.Records))
 	})
 }
 
@@ -151,6 +176,7 @@ func BenchmarkBatchOf10WithOnePoisonRecord(b *testing.B) {
 				}
 			}
 		}
+		reportBill(b, 5, len(ev.Records))
 	})
 	b.Run("design=offload", func(b *testing.B) {
 		proc := oursProcessor(b, &fakeSQS{visibility: map[string]int32{}})
@@ -160,5 +186,6 @@ func BenchmarkBatchOf10WithOnePoisonRecord(b *testing.B) {
 				b.Fatal(resp.BatchItemFailures)
 			}
 		}
+		reportBill(b, 1, len(ev.Records))
 	})
 }
