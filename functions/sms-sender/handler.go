@@ -15,9 +15,8 @@ import (
 
 // Failure classes of dead-lettered requests, besides decode and validation.
 const (
-	classRejected       = "rejected"        // the provider refused the number or request
-	classUnknownOutcome = "unknown-outcome" // may have been sent; never resent automatically
-	classConflict       = "conflict"        // request id reused for other content
+	classRejected = "rejected" // the provider refused the number or request
+	classConflict = "conflict" // request id reused for other content
 )
 
 // Sender sends one request at most once (sms.Sender).
@@ -70,7 +69,7 @@ func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 	case errors.As(err, &unknown):
 		log.WithError(err).Error("sms outcome unknown: reported, not resent")
 		h.metrics.Count("SMSUnknownOutcome", 1)
-		return batch.Permanent(classUnknownOutcome, unknown.Error(), err)
+		return batch.Permanent(sms.ClassUnknownOutcome, unknown.Error(), err)
 	case errors.As(err, &perr) && perr.Kind == sms.Rejected:
 		h.metrics.Count("SMSRejected", 1)
 		return batch.Permanent(classRejected, perr.Error(), err)
