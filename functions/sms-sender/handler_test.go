@@ -219,9 +219,13 @@ func TestSettings(t *testing.T) {
 	require.Equal(t, "sns", s.Provider)
 	require.Equal(t, 10.0, s.RatePerSecond)
 	require.False(t, s.ResendOnUnknown)
+	require.Equal(t, 10*time.Second, s.ProviderTimeout)
+	s, err = loadSettings(env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER_TIMEOUT": "1500ms"}))
+	require.NoError(t, err)
+	require.Equal(t, 1500*time.Millisecond, s.ProviderTimeout)
 
-	_, err = loadSettings(env(map[string]string{"SMS_PROVIDER": "twilio", "SMS_RATE_PER_SECOND": "-1", "SMS_RESEND_ON_UNKNOWN": "maybe", "SMS_BACKOFF_MAX": "0s"}))
-	for _, want := range []string{"IDEMPOTENCY_TABLE_NAME", "DLQ_URL", "TWILIO_SECRET_ARN is required", "SMS_RATE_PER_SECOND", "SMS_RESEND_ON_UNKNOWN", "SMS_BACKOFF_MAX"} {
+	_, err = loadSettings(env(map[string]string{"SMS_PROVIDER": "twilio", "SMS_RATE_PER_SECOND": "-1", "SMS_RESEND_ON_UNKNOWN": "maybe", "SMS_BACKOFF_MAX": "0s", "SMS_PROVIDER_TIMEOUT": "soon"}))
+	for _, want := range []string{"IDEMPOTENCY_TABLE_NAME", "DLQ_URL", "TWILIO_SECRET_ARN is required", "SMS_RATE_PER_SECOND", "SMS_RESEND_ON_UNKNOWN", "SMS_BACKOFF_MAX", "SMS_PROVIDER_TIMEOUT"} {
 		require.ErrorContains(t, err, want)
 	}
 	_, err = loadSettings(env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER": "carrier-pigeon"}))
@@ -281,4 +285,28 @@ func TestTwilioAcceptedThen500IsSentOnceAndDeadLetteredAsUnknown(t *testing.T) {
 	require.Empty(t, resp.BatchItemFailures)
 	require.EqualValues(t, 1, requests.Load(), "still one text")
 	require.Equal(t, sms.ClassUnknownOutcome, *f.sqs.dead["m-500-dup"].MessageAttributes[message.AttrFailureClass].StringValue)
+}
+
+// A batch delivered with too little time left for a provider call: nothing
+// is started, every record goes back at once (1 s, not the backoff) and is
+// sent on its next delivery.
+func TestRecordsWithoutTimeToSendAreNotStarted(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // a send needs 10.5 s
+	defer cancel()
+	ev := events.SQSEvent{Records: []events.SQSMessage{rec("m-1", reqBody("r-1", "+447400000001")), rec("m-2", reqBody("r-2", "+447400000002"))}}
+	resp, err := f.proc.Process(ctx, ev)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []events.SQSBatchItemFailure{{ItemIdentifier: "m-1"}, {ItemIdentifier: "m-2"}}, resp.BatchItemFailures)
+	require.Zero(t, f.prov.calls.Load(), "never started")
+	require.Equal(t, int32(1), f.sqs.visibility["rh-m-1"])
+	require.Equal(t, int32(1), f.sqs.visibility["rh-m-2"])
+	require.Equal(t, 2, f.count.n["SMSNotStarted"])
+	require.Empty(t, f.sqs.dead)
+
+	resp, err = f.proc.Process(context.Background(), ev)
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	require.EqualValues(t, 2, f.prov.calls.Load())
 }
