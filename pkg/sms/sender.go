@@ -211,8 +211,9 @@ func (s *Sender) release(ctx context.Context, r Request, token string, cause err
 
 // Send sends r unless an earlier delivery did. The error is one of:
 // ErrConflict and *UnknownOutcomeError (permanent), a provider *Error (its
-// Kind says: Rejected is permanent, Retryable transient), ErrInProgress or a
-// store error (transient).
+// Kind says: Rejected is permanent, Retryable transient; a Retryable wrapping
+// ErrNoTimeToSend was never started), ErrInProgress or a store error
+// (transient).
 func (s *Sender) Send(ctx context.Context, r Request) (Result, error) {
 	if err := r.Validate(); err != nil {
 		return Result{}, err
