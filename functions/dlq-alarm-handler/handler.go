@@ -101,10 +101,10 @@ func (h *handler) report(ctx context.Context, a dlq.Alarm) error {
 		}
 	}
 	if sent == 0 {
-		_ = h.store.Release(context.WithoutCancel(ctx), key)
+		_ = h.store.Release(context.WithoutCancel(ctx), key, out.Token)
 		return fmt.Errorf("report %s %s: %w", a.Name, a.State, errors.Join(append(errs, errors.New("no notifier succeeded"))...))
 	}
-	if err := h.store.Complete(context.WithoutCancel(ctx), key, nil); err != nil {
+	if err := h.store.Complete(context.WithoutCancel(ctx), key, out.Token, nil); err != nil {
 		log.WithError(err).Warn("notified, but could not record it: a duplicate delivery may notify again")
 	}
 	fields := logrus.Fields{"notified": sent}

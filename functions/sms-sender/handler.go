@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/sirupsen/logrus"
@@ -15,10 +16,13 @@ import (
 
 // Failure classes of dead-lettered requests, besides decode and validation.
 const (
-	classRejected       = "rejected"        // the provider refused the number or request
-	classUnknownOutcome = "unknown-outcome" // may have been sent; never resent automatically
-	classConflict       = "conflict"        // request id reused for other content
+	classRejected = "rejected" // the provider refused the number or request
+	classConflict = "conflict" // request id reused for other content
 )
+
+// notStartedRetry is how soon a request that was not started (too little
+// time left) is delivered again: the shortest delay pkg/batch sets.
+const notStartedRetry = time.Second
 
 // Sender sends one request at most once (sms.Sender).
 type Sender interface {
@@ -70,10 +74,16 @@ func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 	case errors.As(err, &unknown):
 		log.WithError(err).Error("sms outcome unknown: reported, not resent")
 		h.metrics.Count("SMSUnknownOutcome", 1)
-		return batch.Permanent(classUnknownOutcome, unknown.Error(), err)
+		return batch.Permanent(sms.ClassUnknownOutcome, unknown.Error(), err)
 	case errors.As(err, &perr) && perr.Kind == sms.Rejected:
 		h.metrics.Count("SMSRejected", 1)
 		return batch.Permanent(classRejected, perr.Error(), err)
+	case errors.Is(err, sms.ErrNoTimeToSend):
+		// Never attempted: back on the queue as soon as pkg/batch allows
+		// (1 s; SQS still counts the receive), not after the backoff.
+		log.WithError(err).Info("sms not started: too little time left in this invocation")
+		h.metrics.Count("SMSNotStarted", 1)
+		return batch.RetryAfter(notStartedRetry, err)
 	case errors.As(err, &perr) && perr.Kind == sms.Retryable:
 		h.metrics.Count("SMSRetry", 1)
 		if d, ok := sms.RetryAfterOf(err); ok {

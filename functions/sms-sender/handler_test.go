@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -175,7 +177,7 @@ func TestFailuresGoWhereTheyBelong(t *testing.T) {
 	require.Len(t, f.sqs.dead, 4)
 	require.Equal(t, classRejected, class("m-rejected"))
 	require.Contains(t, reason("m-rejected"), "21211")
-	require.Equal(t, classUnknownOutcome, class("m-unknown"))
+	require.Equal(t, sms.ClassUnknownOutcome, class("m-unknown"))
 	require.Contains(t, reason("m-unknown"), "not resent")
 	require.Equal(t, batch.ClassValidation, class("m-national"))
 	require.Equal(t, batch.ClassDecode, class("m-garbage"))
@@ -217,12 +219,94 @@ func TestSettings(t *testing.T) {
 	require.Equal(t, "sns", s.Provider)
 	require.Equal(t, 10.0, s.RatePerSecond)
 	require.False(t, s.ResendOnUnknown)
+	require.Equal(t, 10*time.Second, s.ProviderTimeout)
+	s, err = loadSettings(env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER_TIMEOUT": "1500ms"}))
+	require.NoError(t, err)
+	require.Equal(t, 1500*time.Millisecond, s.ProviderTimeout)
 
-	_, err = loadSettings(env(map[string]string{"SMS_PROVIDER": "twilio", "SMS_RATE_PER_SECOND": "-1", "SMS_RESEND_ON_UNKNOWN": "maybe", "SMS_BACKOFF_MAX": "0s"}))
-	for _, want := range []string{"IDEMPOTENCY_TABLE_NAME", "DLQ_URL", "TWILIO_SECRET_ARN is required", "SMS_RATE_PER_SECOND", "SMS_RESEND_ON_UNKNOWN", "SMS_BACKOFF_MAX"} {
+	_, err = loadSettings(env(map[string]string{"SMS_PROVIDER": "twilio", "SMS_RATE_PER_SECOND": "-1", "SMS_RESEND_ON_UNKNOWN": "maybe", "SMS_BACKOFF_MAX": "0s", "SMS_PROVIDER_TIMEOUT": "soon"}))
+	for _, want := range []string{"IDEMPOTENCY_TABLE_NAME", "DLQ_URL", "TWILIO_SECRET_ARN is required", "SMS_RATE_PER_SECOND", "SMS_RESEND_ON_UNKNOWN", "SMS_BACKOFF_MAX", "SMS_PROVIDER_TIMEOUT"} {
 		require.ErrorContains(t, err, want)
 	}
 	_, err = loadSettings(env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER": "carrier-pigeon"}))
 	require.ErrorContains(t, err, "sns or twilio")
 	require.True(t, strings.Contains(err.Error(), "carrier-pigeon"))
+}
+
+type staticCreds sms.TwilioCredentials
+
+func (c staticCreds) Credentials(context.Context) (sms.TwilioCredentials, error) {
+	return sms.TwilioCredentials(c), nil
+}
+func (staticCreds) Invalidate() {}
+
+// TestTwilioAcceptedThen500IsSentOnceAndDeadLetteredAsUnknown: a Twilio edge
+// that accepts the message and still answers 500. The record is delivered
+// again as long as the processor fails it (up to three deliveries): the text
+// goes out once and the request is dead-lettered once, as an unknown outcome.
+func TestTwilioAcceptedThen500IsSentOnceAndDeadLetteredAsUnknown(t *testing.T) {
+	t.Parallel()
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1) // accepted: the text is on its way
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"code":20500,"message":"Internal Server Error","status":500}`))
+	}))
+	t.Cleanup(srv.Close)
+	creds := staticCreds{AccountSID: "AC1", AuthToken: "tok", From: "+15005550006"}
+	f := setup(t)
+	sender, err := sms.NewSender(sms.NewTwilio(creds, sms.WithTwilioURL(srv.URL)), f.store)
+	require.NoError(t, err)
+	h := &handler{sender: sender, metrics: f.count}
+	proc, err := batch.New(h.handle, batch.WithDeadLetter(f.sqs, "https://sqs/123456789012/sms-dlq"),
+		batch.WithBackoff(f.sqs, batch.ExponentialBackoff(5*time.Second, time.Minute)), batch.WithLogger(logging.New(logging.WithOutput(f.logs))))
+	require.NoError(t, err)
+
+	r := rec("m-500", reqBody("r-500", "+447400000500"))
+	deliveries := 0
+	for deliveries < 3 {
+		deliveries++
+		resp, err := proc.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{r}})
+		require.NoError(t, err)
+		if len(resp.BatchItemFailures) == 0 {
+			break // deleted from the queue (sent or dead-lettered)
+		}
+	}
+	require.Equal(t, 1, deliveries, "dead-lettered on its first delivery, not redelivered")
+	require.EqualValues(t, 1, requests.Load(), "one text")
+	require.Len(t, f.sqs.dead, 1)
+	require.Equal(t, sms.ClassUnknownOutcome, *f.sqs.dead["m-500"].MessageAttributes[message.AttrFailureClass].StringValue)
+	require.Contains(t, *f.sqs.dead["m-500"].MessageAttributes[message.AttrFailureReason].StringValue, "20500", "the reason names the provider's answer")
+
+	// A duplicate delivery of the same request is reported again, never sent.
+	resp, err := proc.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{rec("m-500-dup", reqBody("r-500", "+447400000500"))}})
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	require.EqualValues(t, 1, requests.Load(), "still one text")
+	require.Equal(t, sms.ClassUnknownOutcome, *f.sqs.dead["m-500-dup"].MessageAttributes[message.AttrFailureClass].StringValue)
+}
+
+// A batch delivered with too little time left for a provider call: nothing
+// is started, every record goes back at once (1 s, not the backoff) and is
+// sent on its next delivery.
+func TestRecordsWithoutTimeToSendAreNotStarted(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // a send needs 10.5 s
+	defer cancel()
+	ev := events.SQSEvent{Records: []events.SQSMessage{rec("m-1", reqBody("r-1", "+447400000001")), rec("m-2", reqBody("r-2", "+447400000002"))}}
+	resp, err := f.proc.Process(ctx, ev)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []events.SQSBatchItemFailure{{ItemIdentifier: "m-1"}, {ItemIdentifier: "m-2"}}, resp.BatchItemFailures)
+	require.Zero(t, f.prov.calls.Load(), "never started")
+	require.Equal(t, int32(1), f.sqs.visibility["rh-m-1"])
+	require.Equal(t, int32(1), f.sqs.visibility["rh-m-2"])
+	require.Equal(t, 2, f.count.n["SMSNotStarted"])
+	require.Empty(t, f.sqs.dead)
+
+	resp, err = f.proc.Process(context.Background(), ev)
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	require.EqualValues(t, 2, f.prov.calls.Load())
 }

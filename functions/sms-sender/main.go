@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -53,7 +52,7 @@ func realMain(ctx context.Context) error {
 		provider = sms.NewSNS(sns.NewFromConfig(awsCfg))
 	case "twilio":
 		creds := sms.NewSecretCredentials(secretsmanager.NewFromConfig(awsCfg), cfg.TwilioSecretARN, cfg.SecretTTL)
-		opts := []sms.TwilioOption{sms.WithHTTPClient(&http.Client{Timeout: 10 * time.Second, Transport: tracing.Transport(nil)})}
+		opts := []sms.TwilioOption{sms.WithHTTPClient(&http.Client{Timeout: cfg.ProviderTimeout, Transport: tracing.Transport(nil)})}
 		if cfg.TwilioURL != "" {
 			opts = append(opts, sms.WithTwilioURL(cfg.TwilioURL))
 		}
@@ -66,6 +65,7 @@ func realMain(ctx context.Context) error {
 	sender, err := sms.NewSender(provider, store,
 		sms.WithRate(cfg.RatePerSecond),
 		sms.WithResendOnUnknown(cfg.ResendOnUnknown),
+		sms.WithSendTimeout(cfg.ProviderTimeout, sms.DefaultSendMargin),
 		sms.WithUnrecordedHandler(func(r sms.Request, rec sms.Receipt, err error) {
 			log.WithFields(logrus.Fields{"request_id": r.RequestID, "to": sms.MaskNumber(r.To), "provider_id": rec.ID}).WithError(err).
 				Error("sms sent but its completion could not be recorded; a redelivery will be reported, not resent")
@@ -87,7 +87,7 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("build batch processor: %w", err)
 	}
-	log.WithFields(logrus.Fields{"provider": provider.Name(), "rate_per_second": cfg.RatePerSecond, "resend_on_unknown": cfg.ResendOnUnknown}).Info("sms-sender ready")
+	log.WithFields(logrus.Fields{"provider": provider.Name(), "rate_per_second": cfg.RatePerSecond, "resend_on_unknown": cfg.ResendOnUnknown, "provider_timeout": cfg.ProviderTimeout.String()}).Info("sms-sender ready")
 	lambda.Start(proc.Process)
 	return nil
 }

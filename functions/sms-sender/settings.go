@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/offload/offload/pkg/sms"
 )
 
 // settings is the function's configuration, from the environment the stack
@@ -29,6 +31,9 @@ type settings struct {
 	// ResendOnUnknown sends again when an earlier attempt's outcome is unknown
 	// (SMS_RESEND_ON_UNKNOWN, default false: at most once).
 	ResendOnUnknown bool
+	// ProviderTimeout bounds one provider call; a record with less than it
+	// (plus a margin) left is not started (SMS_PROVIDER_TIMEOUT, default 10s).
+	ProviderTimeout time.Duration
 	// Retention is how long idempotency records are kept (IDEMPOTENCY_RETENTION, default 24h).
 	Retention time.Duration
 	// Concurrency is how many records of a batch are sent at once (SMS_CONCURRENCY, default 5).
@@ -47,7 +52,7 @@ func loadSettings(getenv func(string) string) (settings, error) {
 	s := settings{
 		TableName: getenv("IDEMPOTENCY_TABLE_NAME"), DLQURL: getenv("DLQ_URL"), Provider: strings.ToLower(getenv("SMS_PROVIDER")),
 		TwilioSecretARN: getenv("TWILIO_SECRET_ARN"), TwilioURL: getenv("TWILIO_API_URL"),
-		SecretTTL: 15 * time.Minute, RatePerSecond: 10, Retention: 24 * time.Hour, Concurrency: 5,
+		SecretTTL: 15 * time.Minute, ProviderTimeout: sms.DefaultSendTimeout, RatePerSecond: 10, Retention: 24 * time.Hour, Concurrency: 5,
 		BackoffBase: 5 * time.Second, BackoffMax: 15 * time.Minute,
 		Environment: getenv("OFFLOAD_ENV"), LogLevel: getenv("LOG_LEVEL"),
 	}
@@ -96,7 +101,7 @@ func loadSettings(getenv func(string) string) (settings, error) {
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"TWILIO_SECRET_TTL", &s.SecretTTL}, {"IDEMPOTENCY_RETENTION", &s.Retention}, {"SMS_BACKOFF_BASE", &s.BackoffBase}, {"SMS_BACKOFF_MAX", &s.BackoffMax}} {
+	}{{"TWILIO_SECRET_TTL", &s.SecretTTL}, {"IDEMPOTENCY_RETENTION", &s.Retention}, {"SMS_BACKOFF_BASE", &s.BackoffBase}, {"SMS_BACKOFF_MAX", &s.BackoffMax}, {"SMS_PROVIDER_TIMEOUT", &s.ProviderTimeout}} {
 		if v := getenv(d.name); v != "" {
 			dur, err := time.ParseDuration(v)
 			if err != nil || dur <= 0 {

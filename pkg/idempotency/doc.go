@@ -8,7 +8,8 @@
 //	switch {
 //	case errors.Is(err, idempotency.ErrPayloadMismatch): // same key, different payload: permanent
 //	case err != nil:                                     // store unavailable: transient
-//	case out.Status == idempotency.StatusAcquired:       // do the work, then Complete (or Release on failure)
+//	case out.Status == idempotency.StatusAcquired:       // do the work, then Complete(out.Token) (or Release(out.Token)
+//	                                                     // when the work certainly did not happen)
 //	case out.Status == idempotency.StatusCompleted:      // done before: answer with out.Result
 //	case out.Status == idempotency.StatusInProgress:     // someone else is on it: retry later
 //	case out.Status == idempotency.StatusLeaseExpired:   // a previous attempt died mid-way: the caller
@@ -17,8 +18,15 @@
 //	}
 //
 // A lease is how long a holder may work before others may take over. Derive
-// it from the remaining Lambda time (LeaseFor): a holder is then dead by the
-// time its lease expires, so holders need no fencing token.
+// it from the remaining Lambda time (LeaseFor): a holder is then normally
+// dead by the time its lease expires. Each lease also carries the attempt
+// token Begin wrote (Outcome.Token), and Complete, Release and MarkUnknown
+// only act on a record that still carries the caller's token: a stale holder
+// gets ErrLeaseLost and changes nothing. A Begin whose write committed but
+// whose answer was lost finds its own token on the re-read and holds the key;
+// a finishing call repeated by the same attempt after a lost answer is a
+// no-op. Release leaves a "released" record (the work did not happen) that
+// the next Begin takes afresh.
 //
 // Records expire after a retention period (WithRetention) through an expiry
 // attribute (unix seconds) that DynamoDB's TTL deletes; an expired record

@@ -30,6 +30,7 @@ const (
 	attrReason     = "reason"
 	attrAttempt    = "attempt"
 	attrUpdatedAt  = "updated_at"
+	attrToken      = "attempt_token"
 )
 
 // Item status values.
@@ -37,6 +38,7 @@ const (
 	statusInProgress = "in_progress"
 	statusCompleted  = "completed"
 	statusUnknown    = "unknown"
+	statusReleased   = "released"
 )
 
 // beginRaces bounds Begin's read-then-write retries when other callers change
@@ -76,7 +78,7 @@ func NewDynamoDB(client DynamoDBAPI, table string, opts ...Option) (*DynamoDBSto
 	}
 	return &DynamoDBStore{client: client, table: table, o: o, names: map[string]string{
 		"#k": o.keyAttr, "#exp": o.ttlAttr, "#st": attrStatus, "#lease": attrLeaseUntil,
-		"#att": attrAttempt, "#upd": attrUpdatedAt, "#res": attrResult, "#rsn": attrReason,
+		"#att": attrAttempt, "#upd": attrUpdatedAt, "#res": attrResult, "#rsn": attrReason, "#tok": attrToken,
 	}}, nil
 }
 
@@ -104,11 +106,17 @@ func isConditionFailed(err error) bool {
 	return errors.As(err, &cf)
 }
 
-// Begin implements Store.
+// Begin implements Store. One token is written by every write of this call,
+// so that a write which committed although its answer was lost (the SDK
+// retried it and the retry failed the condition) is recognised on the re-read
+// as this call's own.
 func (d *DynamoDBStore) Begin(ctx context.Context, key, payloadHash string, lease time.Duration) (Outcome, error) {
 	if err := checkBegin(key, lease); err != nil {
 		return Outcome{}, err
 	}
+	token := newToken()
+	// What this call's last write would have made of the record.
+	mine := StatusAcquired
 	for range beginRaces {
 		now := d.o.now()
 		until := now.Add(lease)
@@ -119,25 +127,37 @@ func (d *DynamoDBStore) Begin(ctx context.Context, key, payloadHash string, leas
 		item[d.o.ttlAttr] = numAV(until.Add(d.o.retention).Unix())
 		item[attrAttempt] = numAV(1)
 		item[attrUpdatedAt] = strAV(now.UTC().Format(time.RFC3339Nano))
+		item[attrToken] = strAV(token)
 		_, err := d.client.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                 &d.table,
 			Item:                      item,
-			ConditionExpression:       aws.String("attribute_not_exists(#k) OR #exp <= :now"),
-			ExpressionAttributeNames:  d.namesFor("#k", "#exp"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":now": numAV(now.Unix())},
+			ConditionExpression:       aws.String("attribute_not_exists(#k) OR #exp <= :now OR #st = :released"),
+			ExpressionAttributeNames:  d.namesFor("#k", "#exp", "#st"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": numAV(now.Unix()), ":released": strAV(statusReleased)},
 		})
 		if err == nil {
-			return Outcome{Status: StatusAcquired, LeaseUntil: time.UnixMilli(until.UnixMilli()), Attempt: 1}, nil
+			return Outcome{Status: StatusAcquired, LeaseUntil: time.UnixMilli(until.UnixMilli()), Attempt: 1, Token: token}, nil
 		}
 		if !isConditionFailed(err) {
+			// The write may still have committed: if the record is ours, we
+			// hold it. Otherwise report the failure (a claim that lands
+			// later expires with its lease).
+			if rec, found, gerr := d.get(ctx, key); gerr == nil && found && rec.token == token && rec.status == statusInProgress {
+				return d.own(rec, StatusAcquired), nil
+			}
 			return Outcome{}, fmt.Errorf("begin %s: put item in %s: %w", key, d.table, err)
 		}
 		rec, found, err := d.get(ctx, key)
 		if err != nil {
 			return Outcome{}, fmt.Errorf("begin %s: %w", key, err)
 		}
-		if !found || rec.expiresAt <= now.Unix() {
-			continue // deleted or expired in between: try to create it again
+		if !found || rec.expiresAt <= now.Unix() || rec.status == statusReleased {
+			mine = StatusAcquired
+			continue // deleted, expired or released in between: try to create it again
+		}
+		if rec.token == token && rec.status == statusInProgress {
+			// Our own write committed and its answer was lost.
+			return d.own(rec, mine), nil
 		}
 		if rec.hash != payloadHash {
 			return Outcome{}, fmt.Errorf("begin %s: %w", key, ErrPayloadMismatch)
@@ -155,25 +175,35 @@ func (d *DynamoDBStore) Begin(ctx context.Context, key, payloadHash string, leas
 			return Outcome{Status: StatusInProgress, LeaseUntil: time.UnixMilli(rec.leaseUntil), Attempt: rec.attempt}, nil
 		}
 		// Take over the expired lease, unless someone else just did.
+		mine = StatusLeaseExpired
 		_, err = d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                &d.table,
 			Key:                      d.key(key),
-			UpdateExpression:         aws.String("SET #lease = :until, #exp = :exp, #att = #att + :one, #upd = :at"),
+			UpdateExpression:         aws.String("SET #lease = :until, #exp = :exp, #att = #att + :one, #upd = :at, #tok = :tok"),
 			ConditionExpression:      aws.String("#st = :inprog AND #lease = :old"),
-			ExpressionAttributeNames: d.namesFor("#lease", "#exp", "#st", "#att", "#upd"),
+			ExpressionAttributeNames: d.namesFor("#lease", "#exp", "#st", "#att", "#upd", "#tok"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":until": numAV(until.UnixMilli()), ":exp": numAV(until.Add(d.o.retention).Unix()), ":one": numAV(1),
 				":at": strAV(now.UTC().Format(time.RFC3339Nano)), ":inprog": strAV(statusInProgress), ":old": numAV(rec.leaseUntil),
+				":tok": strAV(token),
 			},
 		})
 		if err == nil {
-			return Outcome{Status: StatusLeaseExpired, LeaseUntil: time.UnixMilli(until.UnixMilli()), Attempt: rec.attempt + 1}, nil
+			return Outcome{Status: StatusLeaseExpired, LeaseUntil: time.UnixMilli(until.UnixMilli()), Attempt: rec.attempt + 1, Token: token}, nil
 		}
 		if !isConditionFailed(err) {
+			if rec, found, gerr := d.get(ctx, key); gerr == nil && found && rec.token == token && rec.status == statusInProgress {
+				return d.own(rec, StatusLeaseExpired), nil
+			}
 			return Outcome{}, fmt.Errorf("begin %s: take over expired lease in %s: %w", key, d.table, err)
 		}
 	}
 	return Outcome{}, fmt.Errorf("begin %s: record in %s kept changing; gave up after %d tries", key, d.table, beginRaces)
+}
+
+// own is the Outcome of a record this Begin's own write created or took over.
+func (d *DynamoDBStore) own(rec dynRecord, st Status) Outcome {
+	return Outcome{Status: st, LeaseUntil: time.UnixMilli(rec.leaseUntil), Attempt: rec.attempt, Token: rec.token}
 }
 
 type dynRecord struct {
@@ -184,6 +214,7 @@ type dynRecord struct {
 	leaseUntil int64
 	expiresAt  int64
 	attempt    int
+	token      string
 }
 
 func (d *DynamoDBStore) get(ctx context.Context, key string) (dynRecord, bool, error) {
@@ -205,6 +236,8 @@ func (d *DynamoDBStore) get(ctx context.Context, key string) (dynRecord, bool, e
 				r.hash = x.Value
 			case attrReason:
 				r.reason = x.Value
+			case attrToken:
+				r.token = x.Value
 			}
 		case *types.AttributeValueMemberN:
 			i, err := strconv.ParseInt(x.Value, 10, 64)
@@ -228,15 +261,22 @@ func (d *DynamoDBStore) get(ctx context.Context, key string) (dynRecord, bool, e
 	return r, true, nil
 }
 
-// finish moves key's in-progress record to a final status, setting the
-// optional extra attribute (an alias of d.names) to value.
-func (d *DynamoDBStore) finish(ctx context.Context, op, key, status, extra string, value types.AttributeValue) error {
+// finish moves the attempt's in-progress record to a final status, setting
+// the optional extra attribute (an alias of d.names) to value. The write is
+// conditioned on the attempt's token; when the condition fails, a consistent
+// read tells a repeat of a finish that took effect (nil: the SDK retried a
+// request that committed) from a lease another attempt holds (ErrLeaseLost)
+// and a record that is not in progress (ErrNotHeld).
+func (d *DynamoDBStore) finish(ctx context.Context, op, key, token, status, extra string, value types.AttributeValue) error {
+	if err := checkToken(op, key, token); err != nil {
+		return err
+	}
 	now := d.o.now()
 	update := "SET #st = :status, #exp = :exp, #upd = :at"
-	names := d.namesFor("#k", "#st", "#exp", "#lease", "#upd")
+	names := d.namesFor("#k", "#st", "#exp", "#lease", "#upd", "#tok")
 	values := map[string]types.AttributeValue{
 		":status": strAV(status), ":exp": numAV(now.Add(d.o.retention).Unix()), ":at": strAV(now.UTC().Format(time.RFC3339Nano)),
-		":inprog": strAV(statusInProgress), ":now": numAV(now.Unix()),
+		":inprog": strAV(statusInProgress), ":now": numAV(now.Unix()), ":tok": strAV(token),
 	}
 	if extra != "" {
 		update += ", " + extra + " = :extra"
@@ -248,49 +288,44 @@ func (d *DynamoDBStore) finish(ctx context.Context, op, key, status, extra strin
 		TableName:                 &d.table,
 		Key:                       d.key(key),
 		UpdateExpression:          &update,
-		ConditionExpression:       aws.String("attribute_exists(#k) AND #st = :inprog AND #exp > :now"),
+		ConditionExpression:       aws.String("attribute_exists(#k) AND #st = :inprog AND #tok = :tok AND #exp > :now"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
-	if isConditionFailed(err) {
-		return fmt.Errorf("%s %s: %w", op, key, ErrNotHeld)
+	if err == nil {
+		return nil
 	}
-	if err != nil {
+	if !isConditionFailed(err) {
 		return fmt.Errorf("%s %s: update item in %s: %w", op, key, d.table, err)
 	}
-	return nil
+	rec, found, gerr := d.get(ctx, key)
+	if gerr != nil {
+		return fmt.Errorf("%s %s: condition failed, then: %w", op, key, gerr)
+	}
+	if !found || rec.expiresAt <= now.Unix() {
+		return fmt.Errorf("%s %s: %w", op, key, ErrNotHeld)
+	}
+	// The condition failed, so an in-progress record with our token can only
+	// be one whose expiry passed between the write and the read.
+	return skipped(finishCheck(op, key, rec.status == statusInProgress && rec.token != token, rec.status == status, rec.token == token, rec.attempt))
 }
 
 // Complete implements Store.
-func (d *DynamoDBStore) Complete(ctx context.Context, key string, result []byte) error {
+func (d *DynamoDBStore) Complete(ctx context.Context, key, token string, result []byte) error {
 	if len(result) == 0 {
-		return d.finish(ctx, "complete", key, statusCompleted, "", nil)
+		return d.finish(ctx, "complete", key, token, statusCompleted, "", nil)
 	}
-	return d.finish(ctx, "complete", key, statusCompleted, "#res", &types.AttributeValueMemberB{Value: result})
+	return d.finish(ctx, "complete", key, token, statusCompleted, "#res", &types.AttributeValueMemberB{Value: result})
 }
 
 // MarkUnknown implements Store.
-func (d *DynamoDBStore) MarkUnknown(ctx context.Context, key, reason string) error {
-	return d.finish(ctx, "mark unknown", key, statusUnknown, "#rsn", strAV(reason))
+func (d *DynamoDBStore) MarkUnknown(ctx context.Context, key, token, reason string) error {
+	return d.finish(ctx, "mark unknown", key, token, statusUnknown, "#rsn", strAV(reason))
 }
 
-// Release implements Store.
-func (d *DynamoDBStore) Release(ctx context.Context, key string) error {
-	now := d.o.now()
-	_, err := d.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                &d.table,
-		Key:                      d.key(key),
-		ConditionExpression:      aws.String("attribute_exists(#k) AND #st = :inprog AND #exp > :now"),
-		ExpressionAttributeNames: d.namesFor("#k", "#st", "#exp"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":inprog": strAV(statusInProgress), ":now": numAV(now.Unix()),
-		},
-	})
-	if isConditionFailed(err) {
-		return fmt.Errorf("release %s: %w", key, ErrNotHeld)
-	}
-	if err != nil {
-		return fmt.Errorf("release %s: delete item from %s: %w", key, d.table, err)
-	}
-	return nil
+// Release implements Store: the record becomes "released" (not deleted), so
+// that a repeat of a release whose answer was lost recognises it as done.
+// The next Begin overwrites it.
+func (d *DynamoDBStore) Release(ctx context.Context, key, token string) error {
+	return d.finish(ctx, "release", key, token, statusReleased, "", nil)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stretchr/testify/require"
@@ -63,7 +64,7 @@ func TestIntegrationDynamoDBItemShape(t *testing.T) {
 	out, err := s.Begin(ctx, "sms-req-1", idempotency.HashPayload([]byte("body")), time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, idempotency.StatusAcquired, out.Status)
-	require.NoError(t, s.Complete(ctx, "sms-req-1", []byte("provider-id-7")))
+	require.NoError(t, s.Complete(ctx, "sms-req-1", out.Token, []byte("provider-id-7")))
 
 	got, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: map[string]types.AttributeValue{
 		"requestId": &types.AttributeValueMemberS{Value: "sms-req-1"},
@@ -80,4 +81,102 @@ func TestIntegrationDynamoDBItemShape(t *testing.T) {
 	ttl, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: &table})
 	require.NoError(t, err)
 	require.Equal(t, "expires_at", aws.ToString(ttl.TimeToLiveDescription.AttributeName))
+}
+
+// lossyClient is a DynamoDB client whose requests time out after timeout and
+// are retried by the SDK, as in production.
+func lossyClient(t *testing.T, timeout time.Duration) *dynamodb.Client {
+	t.Helper()
+	cfg := testenv.AWSConfig(t)
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(timeout)
+	return dynamodb.NewFromConfig(cfg)
+}
+
+// TestIntegrationDynamoDBBeginWhoseAnswerIsLostHoldsTheKey: the claim
+// commits, the emulator holds its answer past the client's timeout, the SDK
+// retries and the retry fails the condition on the claim's own record. Begin
+// must see its own token and hold the key, not report it in progress (which
+// ends, after the lease, as "may have been sent" although nothing was).
+func TestIntegrationDynamoDBBeginWhoseAnswerIsLostHoldsTheKey(t *testing.T) {
+	t.Parallel()
+	client := lossyClient(t, time.Second)
+	table := createTable(t, dynamodb.NewFromConfig(testenv.AWSConfig(t)), "id")
+	s, err := idempotency.NewDynamoDB(client, table)
+	require.NoError(t, err)
+	ctx := context.Background()
+	key := testenv.UniqueName("lost-begin")
+	f := testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "PutItem", Match: key, DelayAfterSeconds: 3})
+
+	out, err := s.Begin(ctx, key, "h1", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, idempotency.StatusAcquired, out.Status, "its own claim, not someone else's")
+	require.Equal(t, 1, out.Attempt)
+	fired, err := testenv.Fired(testenv.Endpoint(t), f.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, fired, "the first answer was lost")
+
+	other, err := s.Begin(ctx, key, "h1", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, idempotency.StatusInProgress, other.Status, "anyone else still sees it in progress")
+	require.NoError(t, s.Complete(ctx, key, out.Token, []byte("done")))
+	done, err := s.Begin(ctx, key, "h1", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, idempotency.StatusCompleted, done.Status)
+}
+
+// TestIntegrationDynamoDBFinishWhoseAnswerIsLostIsDone: a Release and a
+// Complete that commit but whose answers are lost; the SDK's retries fail the
+// condition. The repeat is recognised as this attempt's and succeeds, and the
+// records say released (acquirable) and completed.
+func TestIntegrationDynamoDBFinishWhoseAnswerIsLostIsDone(t *testing.T) {
+	t.Parallel()
+	client := lossyClient(t, time.Second)
+	table := createTable(t, dynamodb.NewFromConfig(testenv.AWSConfig(t)), "id")
+	s, err := idempotency.NewDynamoDB(client, table)
+	require.NoError(t, err)
+	ctx := context.Background()
+	key := testenv.UniqueName("lost-finish")
+
+	held, err := s.Begin(ctx, key, "h1", time.Minute)
+	require.NoError(t, err)
+	release := testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "UpdateItem", Match: key, DelayAfterSeconds: 3})
+	require.NoError(t, s.Release(ctx, key, held.Token), "released, though the first answer was lost")
+	fired, err := testenv.Fired(testenv.Endpoint(t), release.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, fired)
+
+	again, err := s.Begin(ctx, key, "h1", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, idempotency.StatusAcquired, again.Status, "a released record says not done: the next Begin takes it")
+	testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "UpdateItem", Match: key, DelayAfterSeconds: 3})
+	require.NoError(t, s.Complete(ctx, key, again.Token, []byte("r")))
+	require.ErrorIs(t, s.Release(ctx, key, held.Token), idempotency.ErrNotHeld, "the first attempt holds nothing")
+	done, err := s.Begin(ctx, key, "h1", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, idempotency.StatusCompleted, done.Status)
+	require.Equal(t, []byte("r"), done.Result)
+}
+
+// TestIntegrationDynamoDBStaleHolderIsFencedOut: the conditional writes carry
+// the token, so a holder whose lease was taken over changes nothing.
+func TestIntegrationDynamoDBStaleHolderIsFencedOut(t *testing.T) {
+	t.Parallel()
+	client := dynamodb.NewFromConfig(testenv.AWSConfig(t))
+	table := createTable(t, client, "id")
+	clock := idempotencytest.NewClock()
+	s, err := idempotency.NewDynamoDB(client, table, idempotency.WithClock(clock.Now))
+	require.NoError(t, err)
+	ctx := context.Background()
+	stale, err := s.Begin(ctx, "k", "h1", time.Minute)
+	require.NoError(t, err)
+	clock.Advance(time.Minute + time.Second)
+	current, err := s.Begin(ctx, "k", "h1", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, idempotency.StatusLeaseExpired, current.Status)
+	require.ErrorIs(t, s.Release(ctx, "k", stale.Token), idempotency.ErrLeaseLost)
+	got, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: map[string]types.AttributeValue{
+		"id": &types.AttributeValueMemberS{Value: "k"}}, ConsistentRead: aws.Bool(true)})
+	require.NoError(t, err)
+	require.Equal(t, "in_progress", got.Item["status"].(*types.AttributeValueMemberS).Value)
+	require.Equal(t, current.Token, got.Item["attempt_token"].(*types.AttributeValueMemberS).Value)
 }

@@ -25,17 +25,17 @@ func sendOnce(ctx context.Context, store idempotency.Store, requestID string, bo
 		return "", errors.New("in progress elsewhere; retry later")
 	case idempotency.StatusLeaseExpired:
 		// An earlier attempt died mid-way: it may or may not have sent.
-		_ = store.MarkUnknown(ctx, requestID, "attempt lease expired before completion")
+		_ = store.MarkUnknown(ctx, requestID, out.Token, "attempt lease expired before completion")
 		return "", errors.New("outcome unknown; reported, not resent")
 	case idempotency.StatusUnknown:
 		return "", errors.New("outcome unknown: " + out.Reason)
 	}
 	id, err := send()
 	if err != nil {
-		_ = store.Release(ctx, requestID) // let a retry try again
+		_ = store.Release(ctx, requestID, out.Token) // let a retry try again
 		return "", err
 	}
-	return id, store.Complete(ctx, requestID, []byte(id))
+	return id, store.Complete(ctx, requestID, out.Token, []byte(id))
 }
 
 func Example() {

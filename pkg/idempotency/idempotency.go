@@ -2,6 +2,7 @@ package idempotency
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,8 +15,9 @@ type Status int
 
 // The statuses Begin reports.
 const (
-	// StatusAcquired: no record existed (or it had expired). The caller holds
-	// a new lease and must Complete or Release.
+	// StatusAcquired: no record existed (or it had expired or been
+	// released). The caller holds a new lease (Outcome.Token) and must
+	// Complete, Release or MarkUnknown it.
 	StatusAcquired Status = iota + 1
 	// StatusInProgress: another caller holds an unexpired lease.
 	StatusInProgress
@@ -53,9 +55,15 @@ func (s Status) String() string {
 var ErrPayloadMismatch = errors.New("idempotency key reused with a different payload")
 
 // ErrNotHeld is returned by Complete, Release and MarkUnknown when the key has
-// no in-progress record (never begun, already completed, released, marked
-// unknown, or expired).
+// no in-progress record (never begun, completed, released, marked unknown or
+// expired) and the caller's attempt did not itself finish it that way.
 var ErrNotHeld = errors.New("idempotency record is not in progress")
+
+// ErrLeaseLost is returned by Complete, Release and MarkUnknown when the key's
+// record belongs to another attempt: the caller's lease expired and another
+// Begin took the key over (or acquired it after a release). The caller must
+// not act as the holder; the record was left unchanged.
+var ErrLeaseLost = errors.New("idempotency lease is held by another attempt")
 
 // Outcome is what Begin reports.
 type Outcome struct {
@@ -71,22 +79,51 @@ type Outcome struct {
 	// Attempt counts the leases granted for the key: 1 when Acquired, +1
 	// per LeaseExpired takeover.
 	Attempt int
+	// Token identifies this Begin's attempt (Acquired, LeaseExpired): the
+	// caller passes it to Complete, Release or MarkUnknown, which only act
+	// on a record that still carries it. Empty for the other statuses.
+	Token string
 }
 
 // Store is an idempotency store. Implementations are safe for concurrent use.
+//
+// Every lease carries the attempt token its Begin wrote. Begin writes the
+// token with its claim, so a Begin whose write committed but whose answer was
+// lost (the SDK's retry then fails the condition) recognises its own record
+// and reports the key acquired. Complete, Release and MarkUnknown are
+// conditioned on the token: a stale holder gets ErrLeaseLost and changes
+// nothing; the same attempt repeating a call that already took effect gets
+// nil.
 type Store interface {
 	// Begin claims key for work on a payload with the given hash, for lease.
 	// It returns ErrPayloadMismatch when the key exists with another hash.
 	Begin(ctx context.Context, key, payloadHash string, lease time.Duration) (Outcome, error)
-	// Complete marks key's in-progress record done with result (may be nil).
-	Complete(ctx context.Context, key string, result []byte) error
-	// Release deletes key's in-progress record after a failure, so that a
-	// retry may acquire it afresh.
-	Release(ctx context.Context, key string) error
-	// MarkUnknown marks key's in-progress record as of unknown outcome
-	// (reason: one line, no payload data). Begin reports StatusUnknown from
-	// then on.
-	MarkUnknown(ctx context.Context, key, reason string) error
+	// Complete marks the attempt's in-progress record done with result (may
+	// be nil).
+	Complete(ctx context.Context, key, token string, result []byte) error
+	// Release marks the attempt's in-progress record released after a
+	// failure that certainly left the work undone ("not sent"): the next
+	// Begin acquires it afresh, whatever its payload.
+	Release(ctx context.Context, key, token string) error
+	// MarkUnknown marks the attempt's in-progress record as of unknown
+	// outcome (reason: one line, no payload data). Begin reports
+	// StatusUnknown from then on.
+	MarkUnknown(ctx context.Context, key, token, reason string) error
+}
+
+// newToken returns a random attempt token (128 bits, hex).
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// checkToken rejects an empty token, which no lease carries.
+func checkToken(op, key, token string) error {
+	if token == "" {
+		return fmt.Errorf("%s %s: empty attempt token: %w", op, key, ErrNotHeld)
+	}
+	return nil
 }
 
 // HashPayload returns the hex SHA-256 of a payload, the payload hash Begin
@@ -164,4 +201,33 @@ func checkBegin(key string, lease time.Duration) error {
 		return fmt.Errorf("begin %s: lease must be positive, got %s", key, lease)
 	}
 	return nil
+}
+
+// errSkip says the attempt already finished the record the way it asks to:
+// the call is a repeat (an SDK retry of a request that committed) and a no-op.
+var errSkip = errors.New("already finished so by this attempt")
+
+// skipped turns errSkip into success.
+func skipped(err error) error {
+	if errors.Is(err, errSkip) {
+		return nil
+	}
+	return err
+}
+
+// finishCheck is the fencing rule of Complete, Release and MarkUnknown,
+// shared by the stores, for a record that exists: the attempt with the
+// record's token may finish an in-progress record (nil) and repeat a finish
+// that took effect (errSkip); an in-progress record of another attempt is
+// ErrLeaseLost; anything else ErrNotHeld.
+func finishCheck(op, key string, inProgress, alreadyDone, ownToken bool, attempt int) error {
+	switch {
+	case ownToken && inProgress:
+		return nil
+	case ownToken && alreadyDone:
+		return errSkip
+	case inProgress:
+		return fmt.Errorf("%s %s: attempt %d holds the lease: %w", op, key, attempt, ErrLeaseLost)
+	}
+	return fmt.Errorf("%s %s: %w", op, key, ErrNotHeld)
 }

@@ -13,6 +13,7 @@ const (
 	stateInProgress state = iota
 	stateCompleted
 	stateUnknown
+	stateReleased
 )
 
 type memRecord struct {
@@ -23,6 +24,7 @@ type memRecord struct {
 	leaseUntil time.Time
 	expiresAt  time.Time
 	attempt    int
+	token      string
 }
 
 // MemoryStore is a Store in process memory, guarded by a mutex: for tests,
@@ -64,10 +66,11 @@ func (s *MemoryStore) Begin(_ context.Context, key, payloadHash string, lease ti
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.live(key, now)
-	if r == nil {
+	if r == nil || r.state == stateReleased {
 		until := now.Add(lease)
-		s.records[key] = &memRecord{state: stateInProgress, hash: payloadHash, leaseUntil: until, expiresAt: until.Add(s.o.retention), attempt: 1}
-		return Outcome{Status: StatusAcquired, LeaseUntil: until, Attempt: 1}, nil
+		tok := newToken()
+		s.records[key] = &memRecord{state: stateInProgress, hash: payloadHash, leaseUntil: until, expiresAt: until.Add(s.o.retention), attempt: 1, token: tok}
+		return Outcome{Status: StatusAcquired, LeaseUntil: until, Attempt: 1, Token: tok}, nil
 	}
 	if r.hash != payloadHash {
 		return Outcome{}, fmt.Errorf("begin %s: %w", key, ErrPayloadMismatch)
@@ -84,48 +87,55 @@ func (s *MemoryStore) Begin(_ context.Context, key, payloadHash string, lease ti
 	r.attempt++
 	r.leaseUntil = now.Add(lease)
 	r.expiresAt = r.leaseUntil.Add(s.o.retention)
-	return Outcome{Status: StatusLeaseExpired, LeaseUntil: r.leaseUntil, Attempt: r.attempt}, nil
+	r.token = newToken()
+	return Outcome{Status: StatusLeaseExpired, LeaseUntil: r.leaseUntil, Attempt: r.attempt, Token: r.token}, nil
 }
 
-// held returns key's in-progress record or ErrNotHeld.
-func (s *MemoryStore) held(op, key string) (*memRecord, error) {
+// finish moves the attempt's in-progress record to the final state to. It
+// returns (nil, nil) when the attempt already did so, and ErrNotHeld or
+// ErrLeaseLost when the record is not the attempt's to finish.
+func (s *MemoryStore) finish(op, key, token string, to state) (*memRecord, error) {
+	if err := checkToken(op, key, token); err != nil {
+		return nil, err
+	}
 	r := s.live(key, s.o.now())
-	if r == nil || r.state != stateInProgress {
+	if r == nil {
 		return nil, fmt.Errorf("%s %s: %w", op, key, ErrNotHeld)
 	}
-	return r, nil
+	return r, finishCheck(op, key, r.state == stateInProgress, r.state == to, r.token == token, r.attempt)
 }
 
 // Complete implements Store.
-func (s *MemoryStore) Complete(_ context.Context, key string, result []byte) error {
+func (s *MemoryStore) Complete(_ context.Context, key, token string, result []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := s.held("complete", key)
+	r, err := s.finish("complete", key, token, stateCompleted)
 	if err != nil {
-		return err
+		return skipped(err)
 	}
 	r.state, r.result, r.expiresAt = stateCompleted, clone(result), s.o.now().Add(s.o.retention)
 	return nil
 }
 
 // Release implements Store.
-func (s *MemoryStore) Release(_ context.Context, key string) error {
+func (s *MemoryStore) Release(_ context.Context, key, token string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.held("release", key); err != nil {
-		return err
+	r, err := s.finish("release", key, token, stateReleased)
+	if err != nil {
+		return skipped(err)
 	}
-	delete(s.records, key)
+	r.state, r.expiresAt = stateReleased, s.o.now().Add(s.o.retention)
 	return nil
 }
 
 // MarkUnknown implements Store.
-func (s *MemoryStore) MarkUnknown(_ context.Context, key, reason string) error {
+func (s *MemoryStore) MarkUnknown(_ context.Context, key, token, reason string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := s.held("mark unknown", key)
+	r, err := s.finish("mark unknown", key, token, stateUnknown)
 	if err != nil {
-		return err
+		return skipped(err)
 	}
 	r.state, r.reason, r.expiresAt = stateUnknown, reason, s.o.now().Add(s.o.retention)
 	return nil

@@ -61,10 +61,11 @@ func BenchmarkMemoryBeginComplete(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if _, err := s.Begin(ctx, keys[i], "h", time.Minute); err != nil {
+		out, err := s.Begin(ctx, keys[i], "h", time.Minute)
+		if err != nil {
 			b.Fatal(err)
 		}
-		if err := s.Complete(ctx, keys[i], nil); err != nil {
+		if err := s.Complete(ctx, keys[i], out.Token, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -78,10 +79,11 @@ func BenchmarkMemoryBeginRelease(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.Begin(ctx, "k", "h", time.Minute); err != nil {
+		out, err := s.Begin(ctx, "k", "h", time.Minute)
+		if err != nil {
 			b.Fatal(err)
 		}
-		if err := s.Release(ctx, "k"); err != nil {
+		if err := s.Release(ctx, "k", out.Token); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -93,10 +95,11 @@ func BenchmarkMemoryBeginCompleted(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := s.Begin(ctx, "k", "h", time.Minute); err != nil {
+	out, err := s.Begin(ctx, "k", "h", time.Minute)
+	if err != nil {
 		b.Fatal(err)
 	}
-	if err := s.Complete(ctx, "k", []byte("result")); err != nil {
+	if err := s.Complete(ctx, "k", out.Token, []byte("result")); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()

@@ -46,12 +46,20 @@ const (
 	// same request cannot succeed. Permanent.
 	Rejected Kind = iota + 1
 	// Retryable: nothing was sent and a later attempt may succeed
-	// (throttling, provider 5xx, connection refused).
+	// (throttling, connection refused before the request was written).
 	Retryable
-	// Unknown: the request reached the provider but no answer came back
-	// (timeout, connection reset): the text may or may not have been sent.
+	// Unknown: the request may have reached the provider and no answer
+	// proves it was refused (HTTP 5xx, timeout, connection reset, an
+	// unreadable answer): the text may or may not have been sent. See
+	// Classify.
 	Unknown
 )
+
+// ClassUnknownOutcome is the failure class of a request dead-lettered because
+// it may or may not have been sent (an Unknown provider answer, or an earlier
+// attempt that died holding the lease). Such requests are never resent
+// automatically; alarms and runbooks match on this value.
+const ClassUnknownOutcome = "unknown-outcome"
 
 // String is the kind as logged and stored as a failure class.
 func (k Kind) String() string {
@@ -61,7 +69,7 @@ func (k Kind) String() string {
 	case Retryable:
 		return "retryable"
 	case Unknown:
-		return "unknown-outcome"
+		return ClassUnknownOutcome
 	}
 	return "unclassified"
 }

@@ -50,6 +50,11 @@ var (
 	// ErrConflict: the request id was used before for another destination,
 	// body or sender. Permanent.
 	ErrConflict = errors.New("sms request id reused with different content")
+	// ErrNoTimeToSend: the record had less time left than the provider call
+	// may take (the send timeout plus a margin), so the send was not started
+	// and the lease, if taken, released. Transient: nothing was attempted, a
+	// later delivery sends it. Returned inside a Retryable *Error.
+	ErrNoTimeToSend = errors.New("not enough time left to send: not started")
 )
 
 // UnknownOutcomeError says the text may or may not have been sent — a
@@ -75,9 +80,21 @@ type Sender struct {
 	resendOnUnknown bool
 	leaseExtra      time.Duration
 	leaseFallback   time.Duration
-	completeTries   int
+	storeTries      int
+	storeWait       time.Duration
+	sendTimeout     time.Duration
+	sendMargin      time.Duration
 	onUnrecorded    func(r Request, rec Receipt, err error)
 }
+
+// Defaults of WithSendTimeout.
+const (
+	// DefaultSendTimeout bounds one provider call.
+	DefaultSendTimeout = 10 * time.Second
+	// DefaultSendMargin is the time kept beyond the send timeout for
+	// recording the outcome.
+	DefaultSendMargin = 500 * time.Millisecond
+)
 
 // SenderOption configures a Sender.
 type SenderOption func(*Sender)
@@ -103,6 +120,16 @@ func WithLease(extra, fallback time.Duration) SenderOption {
 	return func(s *Sender) { s.leaseExtra, s.leaseFallback = extra, fallback }
 }
 
+// WithSendTimeout bounds each provider call to timeout and refuses to start
+// one when the context has less than timeout+margin left: a call cut at the
+// record's deadline would leave an unknown outcome, while a record that is
+// not started is released and retried later (ErrNoTimeToSend). Set timeout to
+// the provider client's own timeout (Twilio's HTTP client timeout). Defaults:
+// DefaultSendTimeout, DefaultSendMargin.
+func WithSendTimeout(timeout, margin time.Duration) SenderOption {
+	return func(s *Sender) { s.sendTimeout, s.sendMargin = timeout, margin }
+}
+
 // WithUnrecordedHandler is called when a text was sent but its completion
 // could not be recorded (the idempotency store failed three times). The send
 // still counts as done; the handler should log it.
@@ -115,20 +142,84 @@ func NewSender(provider Provider, store idempotency.Store, opts ...SenderOption)
 	if provider == nil || store == nil {
 		return nil, errors.New("sms: NewSender needs a provider and an idempotency store")
 	}
-	s := &Sender{provider: provider, store: store, leaseExtra: 5 * time.Second, leaseFallback: time.Minute, completeTries: 3}
+	s := &Sender{provider: provider, store: store, leaseExtra: 5 * time.Second, leaseFallback: time.Minute,
+		storeTries: 4, storeWait: 50 * time.Millisecond, sendTimeout: DefaultSendTimeout, sendMargin: DefaultSendMargin}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.sendTimeout <= 0 || s.sendMargin < 0 {
+		return nil, fmt.Errorf("sms: send timeout must be positive and margin not negative, got %s and %s", s.sendTimeout, s.sendMargin)
 	}
 	return s, nil
 }
 
+// timeToSend returns ErrNoTimeToSend (as a Retryable *Error) when ctx ends
+// before a provider call could finish and its outcome be recorded.
+func (s *Sender) timeToSend(ctx context.Context, r Request) error {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return nil
+	}
+	if left := time.Until(dl); left < s.sendTimeout+s.sendMargin {
+		return &Error{Provider: s.provider.Name(), Kind: Retryable, Code: "no-time",
+			Message: fmt.Sprintf("request %s: %s left, a send needs %s", r.RequestID, left.Round(time.Millisecond), s.sendTimeout+s.sendMargin),
+			Err:     ErrNoTimeToSend}
+	}
+	return nil
+}
+
+// retryStore runs a finishing store call (Complete, Release, MarkUnknown) up
+// to storeTries times, waiting between tries unless ctx ends first. The call
+// itself runs without ctx's cancellation: the outcome must be recorded even
+// when the record's time is up. ErrNotHeld and ErrLeaseLost are answers, not
+// failures: they are not retried.
+func (s *Sender) retryStore(ctx context.Context, call func(context.Context) error) error {
+	cleanup := context.WithoutCancel(ctx)
+	var err error
+	for i := range s.storeTries {
+		if err = call(cleanup); err == nil || errors.Is(err, idempotency.ErrNotHeld) || errors.Is(err, idempotency.ErrLeaseLost) {
+			return err
+		}
+		if i == s.storeTries-1 {
+			break
+		}
+		t := time.NewTimer(s.storeWait << i)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			// Out of time to wait: one last immediate try.
+			if err = call(cleanup); err == nil {
+				return nil
+			}
+			return err
+		case <-t.C:
+		}
+	}
+	return err
+}
+
+// release gives the lease back after a definite non-send. A release that
+// cannot be written leaves the record in progress until its lease ends; the
+// next delivery then reports it as unknown (never resends), so the error is
+// joined to cause.
+func (s *Sender) release(ctx context.Context, r Request, token string, cause error) error {
+	if err := s.retryStore(ctx, func(c context.Context) error { return s.store.Release(c, r.RequestID, token) }); err != nil {
+		return errors.Join(cause, fmt.Errorf("release sms %s: %w", r.RequestID, err))
+	}
+	return cause
+}
+
 // Send sends r unless an earlier delivery did. The error is one of:
 // ErrConflict and *UnknownOutcomeError (permanent), a provider *Error (its
-// Kind says: Rejected is permanent, Retryable transient), ErrInProgress or a
-// store error (transient).
+// Kind says: Rejected is permanent, Retryable transient; a Retryable wrapping
+// ErrNoTimeToSend was never started), ErrInProgress or a store error
+// (transient).
 func (s *Sender) Send(ctx context.Context, r Request) (Result, error) {
 	if err := r.Validate(); err != nil {
 		return Result{}, err
+	}
+	if err := s.timeToSend(ctx, r); err != nil {
+		return Result{}, err // not started: nothing to release
 	}
 	lease := idempotency.LeaseFor(ctx, s.leaseExtra, s.leaseFallback)
 	out, err := s.store.Begin(ctx, r.RequestID, r.PayloadHash(), lease)
@@ -152,7 +243,7 @@ func (s *Sender) Send(ctx context.Context, r Request) (Result, error) {
 	case idempotency.StatusLeaseExpired:
 		if !s.resendOnUnknown {
 			reason := fmt.Sprintf("attempt %d's lease expired before it was completed: the provider may have sent it", out.Attempt-1)
-			if err := s.store.MarkUnknown(context.WithoutCancel(ctx), r.RequestID, reason); err != nil {
+			if err := s.retryStore(ctx, func(c context.Context) error { return s.store.MarkUnknown(c, r.RequestID, out.Token, reason) }); err != nil {
 				return Result{}, fmt.Errorf("mark sms %s unknown: %w", r.RequestID, err)
 			}
 			return Result{}, &UnknownOutcomeError{RequestID: r.RequestID, Reason: reason}
@@ -161,34 +252,33 @@ func (s *Sender) Send(ctx context.Context, r Request) (Result, error) {
 	default:
 		return Result{}, fmt.Errorf("begin sms %s: unexpected status %s", r.RequestID, out.Status)
 	}
-	return s.sendHeld(ctx, r, out.Attempt)
+	return s.sendHeld(ctx, r, out.Attempt, out.Token)
 }
 
-// sendHeld sends r while holding its lease.
-func (s *Sender) sendHeld(ctx context.Context, r Request, attempt int) (Result, error) {
-	cleanup := context.WithoutCancel(ctx)
+// sendHeld sends r while holding its lease (token).
+func (s *Sender) sendHeld(ctx context.Context, r Request, attempt int, token string) (Result, error) {
 	if s.limiter != nil {
 		if err := s.limiter.Wait(ctx); err != nil {
 			// Nothing was sent: let the next delivery take it.
-			_ = s.store.Release(cleanup, r.RequestID)
-			return Result{}, &Error{Provider: s.provider.Name(), Kind: Retryable, Code: "rate-limit", Message: "no send slot before the deadline", Err: err}
+			return Result{}, s.release(ctx, r, token, &Error{Provider: s.provider.Name(), Kind: Retryable, Code: "rate-limit", Message: "no send slot before the deadline", Err: err})
 		}
 	}
-	rec, err := s.provider.Send(ctx, Message(r))
+	if err := s.timeToSend(ctx, r); err != nil {
+		return Result{}, s.release(ctx, r, token, err) // the wait for a slot used the time up
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, s.sendTimeout)
+	rec, err := s.provider.Send(sendCtx, Message(r))
+	cancel()
 	if err != nil {
 		switch KindOf(err) {
 		case Rejected, Retryable:
-			if rerr := s.store.Release(cleanup, r.RequestID); rerr != nil {
-				return Result{}, errors.Join(err, fmt.Errorf("release sms %s: %w", r.RequestID, rerr))
-			}
-			return Result{}, err
+			return Result{}, s.release(ctx, r, token, err)
 		default: // Unknown
 			if s.resendOnUnknown {
-				_ = s.store.Release(cleanup, r.RequestID)
-				return Result{}, &Error{Provider: s.provider.Name(), Kind: Retryable, Code: "resend-on-unknown", Message: err.Error(), Err: err}
+				return Result{}, s.release(ctx, r, token, &Error{Provider: s.provider.Name(), Kind: Retryable, Code: "resend-on-unknown", Message: err.Error(), Err: err})
 			}
-			reason := "the provider did not answer: " + err.Error()
-			if merr := s.store.MarkUnknown(cleanup, r.RequestID, reason); merr != nil {
+			reason := "the provider's answer does not prove the text was refused: " + err.Error()
+			if merr := s.retryStore(ctx, func(c context.Context) error { return s.store.MarkUnknown(c, r.RequestID, token, reason) }); merr != nil {
 				// The lease will expire and the next delivery will mark it.
 				return Result{}, errors.Join(&UnknownOutcomeError{RequestID: r.RequestID, Reason: reason}, merr)
 			}
@@ -196,13 +286,7 @@ func (s *Sender) sendHeld(ctx context.Context, r Request, attempt int) (Result, 
 		}
 	}
 	result, _ := json.Marshal(rec)
-	var cerr error
-	for i := range s.completeTries {
-		if cerr = s.store.Complete(cleanup, r.RequestID, result); cerr == nil {
-			break
-		}
-		time.Sleep(time.Duration(i+1) * 50 * time.Millisecond)
-	}
+	cerr := s.retryStore(ctx, func(c context.Context) error { return s.store.Complete(c, r.RequestID, token, result) })
 	if cerr != nil && s.onUnrecorded != nil {
 		// Sent: acknowledging is right (a retry would send again). The
 		// record stays in progress; a late duplicate will be reported as

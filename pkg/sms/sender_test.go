@@ -148,7 +148,7 @@ func TestNoAnswerIsReportedAndNeverResent(t *testing.T) {
 	_, err := s.Send(context.Background(), req)
 	var u *UnknownOutcomeError
 	require.ErrorAs(t, err, &u)
-	require.Contains(t, u.Reason, "did not answer")
+	require.Contains(t, u.Reason, "does not prove the text was refused")
 	_, err = s.Send(context.Background(), req)
 	require.ErrorAs(t, err, &u, "still unknown on redelivery")
 	require.EqualValues(t, 1, p.calls.Load())
@@ -195,7 +195,7 @@ func TestResendOnUnknownTakesOverAnExpiredLease(t *testing.T) {
 
 type failingComplete struct{ idempotency.Store }
 
-func (failingComplete) Complete(context.Context, string, []byte) error {
+func (failingComplete) Complete(context.Context, string, string, []byte) error {
 	return errors.New("dynamodb down")
 }
 
@@ -221,7 +221,7 @@ func TestSentButUnrecordedStillCountsAsSent(t *testing.T) {
 func TestRateLimitWithoutTimeLeftReleasesAndRetries(t *testing.T) {
 	t.Parallel()
 	p := &scriptedProvider{}
-	s, _, _ := newSender(t, p, WithRate(0.001)) // one send, then a slot every 1000 s
+	s, _, _ := newSender(t, p, WithRate(0.001), WithSendTimeout(time.Millisecond, 0)) // one send, then a slot every 1000 s
 	_, err := s.Send(context.Background(), req)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -246,4 +246,123 @@ func TestSendValidatesFirst(t *testing.T) {
 	var ve *ValidationError
 	require.ErrorAs(t, err, &ve)
 	require.Zero(t, p.calls.Load())
+}
+
+// A record with less time left than a provider call may take is not started:
+// no lease, no call, a Retryable ErrNoTimeToSend for a later delivery.
+func TestShortDeadlineIsNotStarted(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{}
+	s, store, _ := newSender(t, p, WithSendTimeout(10*time.Second, time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := s.Send(ctx, req)
+	require.ErrorIs(t, err, ErrNoTimeToSend)
+	require.Equal(t, Retryable, KindOf(err))
+	require.Zero(t, p.calls.Load(), "never started")
+	out, err := store.Begin(context.Background(), req.RequestID, req.PayloadHash(), time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, idempotency.StatusAcquired, out.Status, "no lease was left behind")
+
+	// With time enough it goes out.
+	require.NoError(t, store.Release(context.Background(), req.RequestID, out.Token))
+	res, err := s.Send(context.Background(), req)
+	require.NoError(t, err)
+	require.Equal(t, Sent, res.Status)
+}
+
+// The wait for a send slot can use the time up: the lease is then released,
+// not carried into a call that cannot finish.
+func TestTimeUsedUpWaitingForASlotReleasesTheLease(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{}
+	s, store, _ := newSender(t, p, WithRate(1), WithSendTimeout(2500*time.Millisecond, 0))
+	_, err := s.Send(context.Background(), Request{RequestID: "r-0", To: req.To, Body: "x"}) // uses the burst
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_, err = s.Send(ctx, req) // passes the first check, waits ~1 s for its slot
+	require.ErrorIs(t, err, ErrNoTimeToSend)
+	require.EqualValues(t, 1, p.calls.Load(), "only the first request was sent")
+	out, err := store.Begin(context.Background(), req.RequestID, req.PayloadHash(), time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, idempotency.StatusAcquired, out.Status, "released: the next delivery takes it")
+}
+
+type deadlineProvider struct {
+	scriptedProvider
+	deadline time.Time
+}
+
+func (p *deadlineProvider) Send(ctx context.Context, m Message) (Receipt, error) {
+	p.deadline, _ = ctx.Deadline()
+	return p.scriptedProvider.Send(ctx, m)
+}
+
+func TestProviderCallIsBoundedBySendTimeout(t *testing.T) {
+	t.Parallel()
+	p := &deadlineProvider{}
+	s, _, _ := newSender(t, p, WithSendTimeout(2*time.Second, 0))
+	before := time.Now()
+	_, err := s.Send(context.Background(), req)
+	require.NoError(t, err)
+	require.False(t, p.deadline.IsZero(), "the call has a deadline")
+	require.False(t, p.deadline.After(time.Now().Add(2*time.Second)), "at most the send timeout away")
+	require.True(t, p.deadline.After(before), "in the future when the call started")
+}
+
+// flakyRelease fails the first n releases, then lets them through.
+type flakyRelease struct {
+	idempotency.Store
+	mu       sync.Mutex
+	failures int
+	calls    int
+}
+
+func (f *flakyRelease) Release(ctx context.Context, key, token string) error {
+	f.mu.Lock()
+	f.calls++
+	fail := f.calls <= f.failures
+	f.mu.Unlock()
+	if fail {
+		return errors.New("dynamodb: throttled")
+	}
+	return f.Store.Release(ctx, key, token)
+}
+
+// A definite non-send whose release fails at first is retried until the
+// record says "released": the next delivery sends it instead of finding it
+// in progress (and, after the lease, reporting it as possibly sent).
+func TestReleaseIsRetried(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{errs: []error{&Error{Provider: "fake", Kind: Retryable, Code: "20429"}}}
+	mem, err := idempotency.NewMemory()
+	require.NoError(t, err)
+	store := &flakyRelease{Store: mem, failures: 2}
+	s, err := NewSender(p, store)
+	require.NoError(t, err)
+	_, err = s.Send(context.Background(), req)
+	require.Equal(t, Retryable, KindOf(err))
+	require.NotContains(t, err.Error(), "release", "the release went through in the end")
+	require.Equal(t, 3, store.calls)
+	res, err := s.Send(context.Background(), req)
+	require.NoError(t, err, "not in progress: released")
+	require.Equal(t, Sent, res.Status)
+	require.EqualValues(t, 2, p.calls.Load())
+}
+
+// A release that cannot be written at all is reported with the cause, after
+// a bounded number of tries.
+func TestReleaseThatCannotBeWrittenIsBoundedAndReported(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{errs: []error{&Error{Provider: "fake", Kind: Rejected, Code: "21211"}}}
+	mem, err := idempotency.NewMemory()
+	require.NoError(t, err)
+	store := &flakyRelease{Store: mem, failures: 1000}
+	s, err := NewSender(p, store)
+	require.NoError(t, err)
+	_, err = s.Send(context.Background(), req)
+	require.Equal(t, Rejected, KindOf(err), "the provider's verdict stands")
+	require.ErrorContains(t, err, "release sms r-1")
+	require.Equal(t, 4, store.calls, "bounded")
 }

@@ -3,7 +3,7 @@ package sms
 import (
 	"context"
 	"errors"
-	"net"
+	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -72,47 +72,54 @@ func (p *SNS) Send(ctx context.Context, m Message) (Receipt, error) {
 	return Receipt{Provider: p.Name(), ID: aws.ToString(out.MessageId)}, nil
 }
 
-// classifySNS maps an SNS Publish failure to a Kind.
+// SNS error codes that mean throttling (nothing was accepted).
+var snsThrottled = map[string]bool{
+	"Throttled": true, "Throttling": true, "ThrottlingException": true, "ThrottledException": true, "KMSThrottling": true,
+}
+
+// SNS error codes of refusals that leave nothing sent but may pass later
+// without changing the request: the topic's KMS key is not usable right now.
+var snsRefused = map[string]bool{
+	"KMSDisabled": true, "KMSNotFound": true, "KMSAccessDenied": true, "KMSInvalidState": true, "KMSOptInRequired": true,
+}
+
+// classifySNS describes an SNS Publish failure and lets Classify decide.
 func classifySNS(err error, to string) *Error {
-	e := &Error{Provider: "sns", Kind: Unknown, Err: err}
+	e := &Error{Provider: "sns", Err: err}
 	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		e.Code = apiErr.ErrorCode()
-		e.Message = strings.ReplaceAll(apiErr.ErrorMessage(), to, MaskNumber(to))
-		switch e.Code {
-		case "InvalidParameter", "InvalidParameterValue", "OptedOut", "EndpointDisabled",
-			"AuthorizationError", "ValidationError", "InvalidSecurity":
-			e.Kind = Rejected
-		case "Throttled", "Throttling", "ThrottlingException", "ThrottledException",
-			"InternalError", "InternalFailure", "ServiceUnavailable", "KMSThrottling",
-			"KMSDisabled", "KMSNotFound", "KMSAccessDenied", "KMSInvalidState", "KMSOptInRequired":
-			e.Kind = Retryable
-		default:
-			var re *smithyhttp.ResponseError
-			if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {
-				e.Kind = Retryable
-			} else if errors.As(err, &re) && re.HTTPStatusCode() >= 400 {
-				e.Kind = Rejected
-			}
+	if !errors.As(err, &apiErr) {
+		// No answer, or an answer that could not be read (the SDK's
+		// deserialization error after a 200 lands here too).
+		var re *smithyhttp.ResponseError
+		status := 0
+		if errors.As(err, &re) {
+			status = re.HTTPStatusCode()
+		}
+		if status == 0 {
+			e.Kind = Classify(Answer{Transport: err})
+		} else {
+			e.Kind = Classify(Answer{Status: status})
+		}
+		e.Message = "no answer from SNS: the message may have been sent"
+		if e.Kind == Retryable {
+			e.Message = "connection failed before the request was sent"
 		}
 		return e
 	}
-	if notSent(err) {
-		e.Kind = Retryable
-		e.Message = "connection failed before the request was sent"
-		return e
+	e.Code = apiErr.ErrorCode()
+	e.Message = strings.ReplaceAll(apiErr.ErrorMessage(), to, MaskNumber(to))
+	status := http.StatusBadRequest // an API error without a status is a modelled client error
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() != 0 {
+		status = re.HTTPStatusCode()
 	}
-	e.Message = "no answer from SNS: the message may have been sent"
+	switch e.Code {
+	case "InternalError", "InternalFailure", "ServiceUnavailable":
+		status = max(status, http.StatusInternalServerError)
+	}
+	e.Kind = Classify(Answer{Status: status, Throttled: snsThrottled[e.Code], Refused: snsRefused[e.Code]})
+	if e.Kind == Unknown {
+		e.Message += " (the message may have been sent)"
+	}
 	return e
-}
-
-// notSent reports whether a transport error happened before the request could
-// reach the provider (DNS failure, connection refused).
-func notSent(err error) bool {
-	var opErr *net.OpError
-	if errors.As(err, &opErr) && opErr.Op == "dial" {
-		return true
-	}
-	var dnsErr *net.DNSError
-	return errors.As(err, &dnsErr)
 }

@@ -115,15 +115,15 @@ func (t *Twilio) send(ctx context.Context, m Message) (Receipt, error) {
 
 	resp, err := t.http.Do(req)
 	if err != nil {
-		if notSent(err) {
+		if Classify(Answer{Transport: err}) == Retryable {
 			return Receipt{}, &Error{Provider: t.Name(), Kind: Retryable, Code: "connect", Message: "connection failed before the request was sent", Err: err}
 		}
 		return Receipt{}, &Error{Provider: t.Name(), Kind: Unknown, Code: "no-response", Message: "no answer from Twilio: the message may have been sent", Err: err}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil && resp.StatusCode < 300 {
-		return Receipt{}, &Error{Provider: t.Name(), Kind: Unknown, Code: "truncated-response", Message: "Twilio accepted but the answer was cut off", Err: err}
+	if err != nil && resp.StatusCode < 400 {
+		return Receipt{}, &Error{Provider: t.Name(), Kind: Unknown, Code: "truncated-response", Message: "Twilio answered " + resp.Status + " but the answer was cut off: the message may have been sent", Err: err}
 	}
 	if resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK {
 		var tm twilioMessage
@@ -135,6 +135,11 @@ func (t *Twilio) send(ctx context.Context, m Message) (Receipt, error) {
 	return Receipt{}, classifyTwilio(resp, body, m.To)
 }
 
+// twilioThrottled are Twilio error codes meaning "too many requests" or a
+// queue/quota limit: nothing was accepted.
+var twilioThrottled = map[int]bool{20429: true, 14107: true, 30022: true}
+
+// classifyTwilio describes a non-success answer and lets Classify decide.
 func classifyTwilio(resp *http.Response, body []byte, to string) *Error {
 	var te twilioError
 	_ = json.Unmarshal(body, &te)
@@ -146,20 +151,17 @@ func classifyTwilio(resp *http.Response, body []byte, to string) *Error {
 	if reason, ok := twilioRejected[te.Code]; ok && e.Message == "" {
 		e.Message = reason
 	}
+	e.Kind = Classify(Answer{Status: resp.StatusCode, Throttled: twilioThrottled[te.Code]})
 	switch {
-	case resp.StatusCode == http.StatusTooManyRequests:
-		e.Kind = Retryable
+	case e.Kind == Retryable:
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	case resp.StatusCode >= 500:
-		e.Kind = Retryable
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	case resp.StatusCode == http.StatusUnauthorized:
-		e.Code = "HTTP 401"
-		e.Kind = Rejected
-	default:
-		// Every other 4xx — the listed codes and any new one — is the
-		// provider refusing this request.
-		e.Kind = Rejected
+	case e.Kind == Unknown && e.Message == "":
+		e.Message = "Twilio answered " + resp.Status + ": the message may have been sent"
+	case e.Kind == Unknown:
+		e.Message += " (HTTP " + strconv.Itoa(resp.StatusCode) + ": the message may have been sent)"
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		e.Code = "HTTP 401" // Send refreshes the credentials once on this code
 	}
 	return e
 }

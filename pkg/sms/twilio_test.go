@@ -125,8 +125,10 @@ func TestTwilioClassifiesErrors(t *testing.T) {
 		{"unknown 4xx code", 400, nil, twilioErr(400, 29999, "something new"), Rejected, "29999", 0},
 		{"throttled", 429, http.Header{"Retry-After": {"7"}}, twilioErr(429, 20429, "Too Many Requests"), Retryable, "20429", 7 * time.Second},
 		{"throttled no header", 429, nil, twilioErr(429, 20429, "Too Many Requests"), Retryable, "20429", 0},
-		{"server error", 500, nil, twilioErr(500, 20500, "Internal Server Error"), Retryable, "20500", 0},
-		{"bad gateway html", 502, nil, "<html>bad gateway</html>", Retryable, "HTTP 502", 0},
+		{"server error", 500, nil, twilioErr(500, 20500, "Internal Server Error"), Unknown, "20500", 0},
+		{"server error with Retry-After", 503, http.Header{"Retry-After": {"3"}}, twilioErr(503, 20503, "Service Unavailable"), Unknown, "20503", 0},
+		{"bad gateway html", 502, nil, "<html>bad gateway</html>", Unknown, "HTTP 502", 0},
+		{"redirect", 302, nil, "", Unknown, "HTTP 302", 0},
 		{"201 without sid", 201, nil, `{}`, Unknown, "bad-response", 0},
 	}
 	for _, tc := range cases {

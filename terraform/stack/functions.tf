@@ -46,6 +46,9 @@ locals {
         IDEMPOTENCY_TABLE_NAME = module.idempotency_table.table_name
         SMS_PROVIDER           = var.sms_provider
         TWILIO_SECRET_ARN      = module.twilio_secret.secret_arn
+        # A third of the function timeout (at least 1 s): a record with less
+        # than this plus 0.5 s left is not started but retried (pkg/sms).
+        SMS_PROVIDER_TIMEOUT = "${max(1, floor(local.function_settings["sms-sender"].timeout / 3))}s"
       }
       # SNS SMS publishing is in aws_iam_role_policy.sms_publish below.
       statements = concat(
