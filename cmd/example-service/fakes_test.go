@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -70,12 +71,34 @@ type fakeSQS struct {
 func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if !sqsChars(aws.ToString(in.MessageBody)) {
+		return nil, &smithy.GenericAPIError{Code: "InvalidParameterValue", Message: "Invalid characters found in MessageBody", Fault: smithy.FaultClient}
+	}
+	for name, v := range in.MessageAttributes {
+		if !sqsChars(aws.ToString(v.StringValue)) {
+			return nil, &smithy.GenericAPIError{Code: "InvalidParameterValue", Message: "Invalid characters found in attribute " + name, Fault: smithy.FaultClient}
+		}
+	}
 	if f.maxBody > 0 && len(aws.ToString(in.MessageBody)) > f.maxBody {
 		return nil, &smithy.GenericAPIError{Code: "InvalidParameterValue",
 			Message: fmt.Sprintf("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", f.maxBody), Fault: smithy.FaultClient}
 	}
 	f.in = append(f.in, in)
 	return &sqs.SendMessageOutput{MessageId: aws.String(fmt.Sprintf("sqs-%d", len(f.in)))}, nil
+}
+
+// sqsChars is SQS's rule for message bodies and attribute values: UTF-8 of
+// #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF.
+func sqsChars(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !(r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || r >= 0x10000) {
+			return false
+		}
+	}
+	return true
 }
 
 func (f *fakeSQS) SendMessageBatch(context.Context, *sqs.SendMessageBatchInput, ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {

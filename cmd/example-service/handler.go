@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/smithy-go"
 
@@ -97,6 +98,9 @@ func (s *service) decodeAudit(w http.ResponseWriter, r *http.Request) (audit.Mes
 	body, err := json.Marshal(m)
 	if err == nil {
 		_, err = audit.Limits{Now: s.now}.Decode(body)
+	}
+	if err == nil && !queueText(string(body)) {
+		err = errQueueText
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -184,6 +188,9 @@ func (s *service) postSMS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, err := json.Marshal(req)
+	if err == nil && !queueText(string(body)) {
+		err = errQueueText
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -290,15 +297,40 @@ func idempotencyKey(r *http.Request, inBody, field string) (string, error) {
 		}
 		fromHeader = v
 	}
+	key := inBody
 	switch {
 	case fromHeader == "":
-		return inBody, nil
 	case inBody == "" || inBody == fromHeader:
-		return fromHeader, nil
+		key = fromHeader
 	default:
 		return "", fmt.Errorf("%s in the body and the %s header differ: send one key, or the same in both", field, headerIdempotencyKey)
 	}
+	if !queueText(key) {
+		return "", fmt.Errorf("the idempotency key (%s or %s) must be UTF-8 text without control characters", field, headerIdempotencyKey)
+	}
+	return key, nil
 }
+
+// queueText reports whether SQS can carry s in a body or message attribute:
+// UTF-8 of #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF.
+// Anything else SQS refuses, which would answer a client's input with 503.
+func queueText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r',
+			r >= 0x20 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// errQueueText answers a body whose text SQS could not carry.
+var errQueueText = errors.New("the request contains characters a queue cannot carry (U+FFFE, U+FFFF or unpaired surrogates)")
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -79,4 +80,28 @@ func TestARequestBodyOverTheLimitIs413(t *testing.T) {
 	status, out := send(t, srv.URL+"/audit", `{"auditText":"`+strings.Repeat("x", audit.MaxTextBytes+8192)+`"}`, nil)
 	require.Equal(t, http.StatusRequestEntityTooLarge, status, out)
 	require.Empty(t, auditQ.msgs)
+}
+
+// SQS refuses U+FFFE/U+FFFF, lone surrogates and control characters in a
+// body or attribute: a client sending them gets 400, not an outage (503)
+// it would retry forever. Found by FuzzHandlers.
+func TestTextAQueueCannotCarryIs400(t *testing.T) {
+	t.Parallel()
+	svc, auditSQS, smsSQS, _ := newRealService(t, 262144)
+	for _, c := range []struct{ path, body, key string }{
+		{"/sms", `{"requestId":"r-1","to":"+14155552671","body":"\ufffe"}`, ""},
+		{"/sms", `{"to":"+14155552671","body":"hi"}`, "a\x01b"},
+		{"/audit", `{"messageId":"m-1","auditText":"\uffff"}`, ""},
+		{"/audit", `{"messageId":"m-\u0000","auditText":"x"}`, ""},
+	} {
+		req := httptest.NewRequest(http.MethodPost, c.path, strings.NewReader(c.body))
+		req.Header.Set(headerAPIKey, testKey)
+		if c.key != "" {
+			req.Header[headerIdempotencyKey] = []string{c.key} // as a raw client would send it
+		}
+		rec := httptest.NewRecorder()
+		svc.routes().ServeHTTP(rec, req)
+		require.Equal(t, http.StatusBadRequest, rec.Code, "%s %s: %s", c.path, c.body, rec.Body)
+	}
+	require.Zero(t, auditSQS.calls()+smsSQS.calls())
 }
