@@ -128,6 +128,9 @@ func realMain(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
+	// The API keys are read at start and on a timer, outside any request:
+	// that client is not traced (it would report "no trace in context").
+	keysCfg := awsCfg.Copy()
 	traced := os.Getenv(tracing.EnvDaemonAddress) != ""
 	if traced {
 		tracing.InstrumentAWS(&awsCfg)
@@ -141,7 +144,7 @@ func realMain(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("sms publisher: %w", err)
 	}
-	keys := newKeyStore(secretsmanager.NewFromConfig(awsCfg), s.apiKeysSecret)
+	keys := newKeyStore(secretsmanager.NewFromConfig(keysCfg), s.apiKeysSecret)
 	limits := newRateLimiter(s.rate, s.burst)
 	keys.onChange = limits.retain
 	if err := keys.Load(ctx); err != nil {
