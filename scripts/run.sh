@@ -6,7 +6,9 @@
 #   4. the environment's outputs, plus emulator_endpoint and
 #      example_service_url, written to .local/outputs.json
 #   5. the local Lambda runtime (bin/offload-local, with the X-Ray daemon)
-#      and the example service (cmd/example-service) on $SERVICE_PORT
+#      and the example service (cmd/example-service) on $SERVICE_PORT, with
+#      one API key in the emulator's Secrets Manager (<prefix>-example-service-api-keys;
+#      the key itself in .local/example-service-api-key, never printed)
 # Ctrl-C (or SIGTERM) stops everything this script started.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -92,10 +94,32 @@ done
 [[ -f $state/runtime.ready ]] || { echo "the local runtime was not ready within 30 s" >&2; exit 1; }
 
 if [[ $service == 1 ]]; then
+  # One API key for the example service: created once per emulator, reused
+  # while it runs (the key file keeps working across make run restarts).
+  keys_secret="$prefix-example-service-api-keys"
+  key_file="$state/example-service-api-key"
+  python3 - "$keys_secret" "$key_file" <<'PY'
+import json, os, secrets, sys
+import boto3
+name, key_file = sys.argv[1:]
+sm = boto3.client("secretsmanager", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+try:
+    keys = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])["keys"]
+except sm.exceptions.ResourceNotFoundException:
+    keys = [{"id": "local", "key": secrets.token_urlsafe(32)}]
+    sm.create_secret(Name=name, SecretString=json.dumps({"keys": keys}),
+                     Description="API keys of the local example service (make run)")
+fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+with os.fdopen(fd, "w") as f:
+    f.write(keys[0]["key"])
+PY
+  # The producers' size guard is the smaller of the two queues' limits.
+  max_message=$(python3 -c 'import json,sys; print(min(json.load(open(sys.argv[1]))["queue_max_message_size"]["value"].values()))' "$outputs")
   AWS_XRAY_DAEMON_ADDRESS=$(sed -n 's/^xray_daemon_address=//p' "$state/runtime.ready") \
   bin/example-service --addr "127.0.0.1:$service_port" \
     --audit-queue-url "$(value audit_queue_url)" --sms-queue-url "$(value sms_queue_url)" \
-    --audit-table "$(value audit_table_name)" &
+    --audit-table "$(value audit_table_name)" --api-keys-secret "$keys_secret" \
+    --max-message-bytes "$max_message" &
   pids+=($!)
 fi
 
@@ -112,10 +136,11 @@ offload is up in $(( $(date +%s) - t0 )) s   (Ctrl-C stops everything)
 INFO
 if [[ $service == 1 ]]; then
   cat <<INFO
-  example service      $service_url
-    curl -X POST $service_url/audit -d '{"auditText":"hello"}'       (202 once enqueued)
-    curl -X POST $service_url/sms -d '{"to":"+14155552671","body":"hi"}'
-    curl -X POST $service_url/audit/sync -d '{"auditText":"hello"}'  (written before answering)
+  example service      $service_url   (API key: secret $keys_secret, copy in .local/example-service-api-key)
+    key=\$(cat .local/example-service-api-key)
+    curl -X POST $service_url/audit -H "X-API-Key: \$key" -d '{"auditText":"hello"}'       (202 once enqueued)
+    curl -X POST $service_url/sms -H "X-API-Key: \$key" -H 'Idempotency-Key: order-17' -d '{"to":"+14155552671","body":"hi"}'
+    curl -X POST $service_url/audit/sync -H "X-API-Key: \$key" -d '{"auditText":"hello"}'  (written before answering)
 INFO
 fi
 echo

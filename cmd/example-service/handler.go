@@ -10,7 +10,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/aws/smithy-go"
 
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/producer"
@@ -34,20 +38,26 @@ type AuditStore interface {
 
 // service is the user-facing HTTP API: it offloads audit records and SMS to
 // their queues and answers 202 once they are enqueued, or writes an audit
-// record synchronously for comparison.
+// record synchronously for comparison. Every write endpoint requires an API
+// key (keys) and is rate-limited per key (limits).
 type service struct {
 	audit AuditStore
 	auditQ,
 	smsQ Publisher
-	now func() time.Time
-	log *slog.Logger
+	keys   KeyChecker
+	limits *rateLimiter
+	// requestTimeout bounds a write request's work (its SQS or DynamoDB
+	// calls), below the server's WriteTimeout so the client hears the answer.
+	requestTimeout time.Duration
+	now            func() time.Time
+	log            *slog.Logger
 }
 
 func (s *service) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /audit", s.postAudit)
-	mux.HandleFunc("POST /audit/sync", s.postAuditSync)
-	mux.HandleFunc("POST /sms", s.postSMS)
+	mux.Handle("POST /audit", s.protect(http.HandlerFunc(s.postAudit)))
+	mux.Handle("POST /audit/sync", s.protect(http.HandlerFunc(s.postAuditSync)))
+	mux.Handle("POST /sms", s.protect(http.HandlerFunc(s.postSMS)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -62,22 +72,39 @@ type auditRequest struct {
 	AuditTime *time.Time `json:"auditTime"`
 }
 
+// decodeAudit reads an audit request and checks it with the consumer's own
+// rules (audit.Limits.Decode), so nothing is enqueued that audit-receiver
+// would dead-letter. The record's id is messageId or the Idempotency-Key
+// header (they must agree); only when both are absent is one generated, as
+// the article's service did.
 func (s *service) decodeAudit(w http.ResponseWriter, r *http.Request) (audit.Message, bool) {
 	var req auditRequest
-	if err := decodeBody(w, r, &req); err != nil {
+	if err := decodeBody(r, &req); err != nil {
+		writeBodyError(w, err)
+		return audit.Message{}, false
+	}
+	id, err := idempotencyKey(r, req.MessageID, "messageId")
+	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return audit.Message{}, false
 	}
-	if req.AuditText == "" {
-		writeError(w, http.StatusBadRequest, "auditText is required")
-		return audit.Message{}, false
+	if id == "" {
+		id = newID()
 	}
-	m := audit.Message{MessageID: req.MessageID, AuditText: req.AuditText, AuditTime: s.now().UTC()}
-	if m.MessageID == "" {
-		m.MessageID = newID()
-	}
+	m := audit.Message{MessageID: id, AuditText: req.AuditText, AuditTime: s.now().UTC()}
 	if req.AuditTime != nil {
 		m.AuditTime = req.AuditTime.UTC()
+	}
+	body, err := json.Marshal(m)
+	if err == nil {
+		_, err = audit.Limits{Now: s.now}.Decode(body)
+	}
+	if err == nil && !queueText(string(body)) {
+		err = errQueueText
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return audit.Message{}, false
 	}
 	return m, true
 }
@@ -99,7 +126,7 @@ func (s *service) postAudit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, "offload audit", m.MessageID, err)
 		return
 	}
-	s.log.Info("audit offloaded", "message_id", m.MessageID, "sqs_message_id", res.MessageID, "duration_ms", ms(time.Since(start)))
+	s.log.Info("audit offloaded", "message_id", m.MessageID, "api_key_id", keyID(r.Context()), "sqs_message_id", res.MessageID, "duration_ms", ms(time.Since(start)))
 	writeJSON(w, http.StatusAccepted, map[string]string{"messageId": m.MessageID, "sqsMessageId": res.MessageID})
 }
 
@@ -122,7 +149,7 @@ func (s *service) postAuditSync(w http.ResponseWriter, r *http.Request) {
 	} else if out == audit.Duplicate {
 		status = http.StatusOK
 	}
-	s.log.Info("audit stored synchronously", "message_id", m.MessageID, "outcome", out.String(), "duration_ms", ms(time.Since(start)))
+	s.log.Info("audit stored synchronously", "message_id", m.MessageID, "api_key_id", keyID(r.Context()), "outcome", out.String(), "duration_ms", ms(time.Since(start)))
 	writeJSON(w, status, map[string]string{"messageId": m.MessageID, "outcome": out.String()})
 }
 
@@ -135,22 +162,35 @@ type smsBody struct {
 }
 
 // postSMS validates an SMS request — the number against its numbering plan —
-// and offloads it to the SMS queue in E.164 form.
+// and offloads it to the SMS queue in E.164 form. The request id is the
+// client's (requestId or the Idempotency-Key header), never generated here: a
+// client retrying after a lost 202 must send the same id again, or the
+// retry would be a second text.
 func (s *service) postSMS(w http.ResponseWriter, r *http.Request) {
 	var in smsBody
-	if err := decodeBody(w, r, &in); err != nil {
+	if err := decodeBody(r, &in); err != nil {
+		writeBodyError(w, err)
+		return
+	}
+	id, err := idempotencyKey(r, in.RequestID, "requestId")
+	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if in.RequestID == "" {
-		in.RequestID = newID()
+	if id == "" {
+		writeError(w, http.StatusBadRequest, "an idempotency key is required: send requestId in the body or an "+
+			headerIdempotencyKey+" header, and the same one again when you retry")
+		return
 	}
-	req, err := phone.NewRequest(in.RequestID, in.To, in.Body, in.SenderID, in.Region)
+	req, err := phone.NewRequest(id, in.To, in.Body, in.SenderID, in.Region)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	body, err := json.Marshal(req)
+	if err == nil && !queueText(string(body)) {
+		err = errQueueText
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -161,25 +201,136 @@ func (s *service) postSMS(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, "offload sms", req.RequestID, err)
 		return
 	}
-	s.log.Info("sms offloaded", "request_id", req.RequestID, "to", sms.MaskNumber(req.To), "sqs_message_id", res.MessageID, "duration_ms", ms(time.Since(start)))
+	s.log.Info("sms offloaded", "request_id", req.RequestID, "api_key_id", keyID(r.Context()), "to", sms.MaskNumber(req.To), "sqs_message_id", res.MessageID, "duration_ms", ms(time.Since(start)))
 	writeJSON(w, http.StatusAccepted, map[string]string{"requestId": req.RequestID, "sqsMessageId": res.MessageID})
 }
 
+// fail answers a failed enqueue or write: 413 when the message is too large
+// for the queue (the producer's size guard or SQS itself said so: sending it
+// again cannot help), else 503 (retry with the same id).
 func (s *service) fail(w http.ResponseWriter, op, key string, err error) {
+	if tooLarge(err) {
+		s.log.Warn(op+" refused: too large", "key", key, "error", err)
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s %s: the message is too large for the queue: %v", op, key, sizeReason(err)))
+		return
+	}
 	s.log.Error(op+" failed", "key", key, "error", err)
 	writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("%s %s failed; retry with the same id", op, key))
 }
 
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes))
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("invalid JSON body: %w", err)
+// tooLarge reports whether err says the message was refused for its size:
+// the producer's guard (producer.ErrTooLarge) or SQS's own check
+// (InvalidParameterValue "... Message must be shorter than N bytes.").
+func tooLarge(err error) bool {
+	if errors.Is(err, producer.ErrTooLarge) {
+		return true
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("invalid JSON body: one object expected")
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidParameterValue" &&
+		strings.Contains(apiErr.ErrorMessage(), "shorter than")
+}
+
+// sizeReason is the part of a size error a client may see: the sizes, not
+// the queue's URL.
+func sizeReason(err error) string {
+	var se *producer.SizeError
+	if errors.As(err, &se) {
+		return se.Error()
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorMessage()
+	}
+	return "over the queue's limit"
+}
+
+// errBodyTooLarge is decodeBody's answer for a body over maxRequestBytes.
+var errBodyTooLarge = fmt.Errorf("request body is larger than %d bytes", maxRequestBytes)
+
+// decodeBody decodes exactly one JSON value from the body, which protect has
+// already limited with http.MaxBytesReader.
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			err = errors.New("one object expected")
+		}
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errBodyTooLarge
+	}
+	if err != nil {
+		return fmt.Errorf("invalid JSON body: %w", err)
 	}
 	return nil
 }
+
+// writeBodyError answers a decodeBody error: 413 for a body over the limit,
+// 400 otherwise.
+func writeBodyError(w http.ResponseWriter, err error) {
+	if errors.Is(err, errBodyTooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+		return
+	}
+	writeError(w, http.StatusBadRequest, err.Error())
+}
+
+// headerIdempotencyKey is the request header that carries the idempotency
+// key (IETF draft "The Idempotency-Key HTTP Header Field").
+const headerIdempotencyKey = "Idempotency-Key"
+
+// idempotencyKey returns the request's idempotency key: the body's field
+// (named field, for the message) or the Idempotency-Key header, which must
+// agree when both are given. "" means neither was given. The header may be a
+// quoted string, as the IETF draft writes it.
+func idempotencyKey(r *http.Request, inBody, field string) (string, error) {
+	var fromHeader string
+	for _, v := range r.Header.Values(headerIdempotencyKey) {
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		if fromHeader != "" && v != fromHeader {
+			return "", fmt.Errorf("two different %s headers", headerIdempotencyKey)
+		}
+		fromHeader = v
+	}
+	key := inBody
+	switch {
+	case fromHeader == "":
+	case inBody == "" || inBody == fromHeader:
+		key = fromHeader
+	default:
+		return "", fmt.Errorf("%s in the body and the %s header differ: send one key, or the same in both", field, headerIdempotencyKey)
+	}
+	if !queueText(key) {
+		return "", fmt.Errorf("the idempotency key (%s or %s) must be UTF-8 text without control characters", field, headerIdempotencyKey)
+	}
+	return key, nil
+}
+
+// queueText reports whether SQS can carry s in a body or message attribute:
+// UTF-8 of #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF.
+// Anything else SQS refuses, which would answer a client's input with 503.
+func queueText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r',
+			r >= 0x20 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// errQueueText answers a body whose text SQS could not carry.
+var errQueueText = errors.New("the request contains characters a queue cannot carry (U+FFFE, U+FFFF or unpaired surrogates)")
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,21 +45,14 @@ func (f *fakeStore) Put(_ context.Context, r audit.Record) (audit.Outcome, error
 func setup(t *testing.T) (*httptest.Server, *fakePublisher, *fakePublisher, *fakeStore) {
 	t.Helper()
 	auditQ, smsQ, store := &fakePublisher{}, &fakePublisher{}, &fakeStore{outcome: audit.Created}
-	svc := &service{audit: store, auditQ: auditQ, smsQ: smsQ, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		now: func() time.Time { return time.Date(2026, 11, 26, 23, 12, 43, 123456700, time.UTC) }}
-	srv := httptest.NewServer(svc.routes())
+	srv := httptest.NewServer(newTestService(t, store, auditQ, smsQ).routes())
 	t.Cleanup(srv.Close)
 	return srv, auditQ, smsQ, store
 }
 
 func post(t *testing.T, url, body string) (int, map[string]string) {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var out map[string]string
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-	return resp.StatusCode, out
+	return send(t, url, body, nil)
 }
 
 func TestPostAuditOffloadsTheArticlesAuditMessage(t *testing.T) {
@@ -100,7 +90,7 @@ func TestBadRequestsAreRejectedBeforeAnyEnqueue(t *testing.T) {
 	for path, body := range map[string]string{
 		"/audit":      `{"auditTime":"2026-01-02T03:04:05Z"}`,
 		"/audit/sync": `not json`,
-		"/sms":        `{"to":"0123","body":"hi"}`,
+		"/sms":        `{"requestId":"r-3","to":"0123","body":"hi"}`,
 	} {
 		status, out := post(t, srv.URL+path, body)
 		require.Equal(t, http.StatusBadRequest, status, path)
@@ -113,7 +103,7 @@ func TestBadRequestsAreRejectedBeforeAnyEnqueue(t *testing.T) {
 func TestPostSMSOffloadsARequestWithAnIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	srv, _, smsQ, _ := setup(t)
-	status, out := post(t, srv.URL+"/sms", `{"to":"07400 123456","region":"GB","body":"your code is 1234"}`)
+	status, out := post(t, srv.URL+"/sms", `{"requestId":"r-1","to":"07400 123456","region":"GB","body":"your code is 1234"}`)
 	require.Equal(t, http.StatusAccepted, status)
 	require.Len(t, smsQ.msgs, 1)
 	require.Equal(t, out["requestId"], smsQ.msgs[0].IdempotencyKey)
@@ -127,7 +117,7 @@ func TestPostSMSChecksTheNumberingPlan(t *testing.T) {
 	t.Parallel()
 	srv, _, smsQ, _ := setup(t)
 	for _, to := range []string{"+447700900123", "+44 20 7183 8750", "+999123456789"} { // drama range, a landline, no country
-		status, out := post(t, srv.URL+"/sms", `{"to":"`+to+`","body":"hi"}`)
+		status, out := post(t, srv.URL+"/sms", `{"requestId":"r-2","to":"`+to+`","body":"hi"}`)
 		require.Equal(t, http.StatusBadRequest, status, to)
 		require.Contains(t, out["error"], "invalid phone number", to)
 		require.NotContains(t, out["error"], "7183 8750", "masked")
@@ -163,7 +153,9 @@ func TestFlagsReportEveryMissingSetting(t *testing.T) {
 	t.Setenv("AUDIT_QUEUE_URL", "")
 	t.Setenv("SMS_QUEUE_URL", "")
 	t.Setenv("AUDIT_TABLE_NAME", "")
+	t.Setenv("EXAMPLE_SERVICE_API_KEYS_SECRET", "")
 	_, err := parseFlags(nil)
+	require.ErrorContains(t, err, "--api-keys-secret")
 	require.ErrorContains(t, err, "--audit-queue-url")
 	require.ErrorContains(t, err, "--sms-queue-url")
 	require.ErrorContains(t, err, "--audit-table")

@@ -2,13 +2,23 @@
 // work, the producer side of offload (and of the article):
 //
 //	POST /audit       {"auditText": …, "auditTime"?: …, "messageId"?: …} → 202 once on the audit queue
-//	POST /sms         {"to": "+E.164", "body": …, "senderId"?: …, "requestId"?: …} → 202 once on the SMS queue
+//	POST /sms         {"requestId": …, "to": "+E.164", "body": …, "senderId"?: …, "region"?: …} → 202 once on the SMS queue
 //	POST /audit/sync  the same audit record written to DynamoDB before answering, for comparison
 //	GET  /healthz
 //
+// Every POST needs an API key in the X-API-Key header (401 without, 403 for
+// an unknown one); the keys are read from a Secrets Manager secret
+// ({"keys":[{"id":…,"key":…,"expires"?:…}]}) and reloaded every minute, so
+// they rotate without a restart. Each key has a token-bucket rate limit (429
+// with Retry-After). /sms needs an idempotency key: requestId, or the
+// Idempotency-Key header (400 without; the service never invents one). A
+// body over the limit, or a message over the queue's, is 413.
+//
 // Configuration comes from flags or the environment (AUDIT_QUEUE_URL,
-// SMS_QUEUE_URL, AUDIT_TABLE_NAME, EXAMPLE_SERVICE_ADDR); AWS from the standard
-// SDK environment. Requests are traced with X-Ray when AWS_XRAY_DAEMON_ADDRESS
+// SMS_QUEUE_URL, AUDIT_TABLE_NAME, EXAMPLE_SERVICE_ADDR,
+// EXAMPLE_SERVICE_API_KEYS_SECRET, EXAMPLE_SERVICE_RATE, EXAMPLE_SERVICE_BURST;
+// see --help); AWS from the standard SDK environment. SIGTERM or SIGINT stops
+// accepting connections and drains the requests in flight before exiting. Requests are traced with X-Ray when AWS_XRAY_DAEMON_ADDRESS
 // is set, and the trace continues into the functions through AWSTraceHeader.
 package main
 
@@ -28,6 +38,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/offload/offload/pkg/audit"
@@ -50,7 +61,26 @@ type settings struct {
 	// maxMessageBytes is the queues' MaximumMessageSize: the producers
 	// refuse larger bodies before calling SQS.
 	maxMessageBytes int
+	// apiKeysSecret names the Secrets Manager secret holding the API keys;
+	// keysRefresh is how often it is read again.
+	apiKeysSecret string
+	keysRefresh   time.Duration
+	// rate and burst are each API key's token bucket.
+	rate  float64
+	burst int
+	// shutdownTimeout bounds how long in-flight requests may drain.
+	shutdownTimeout time.Duration
 }
+
+// Server limits. WriteTimeout leaves the request timeout room to answer.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 60 * time.Second
+	requestTimeout    = 25 * time.Second
+	maxHeaderBytes    = 16 << 10
+)
 
 func parseFlags(args []string) (settings, error) {
 	var s settings
@@ -61,14 +91,29 @@ func parseFlags(args []string) (settings, error) {
 	fs.StringVar(&s.auditTable, "audit-table", os.Getenv("AUDIT_TABLE_NAME"), "AuditMessages table (for POST /audit/sync)")
 	defMax, _ := strconv.Atoi(envOr("MAX_MESSAGE_BYTES", "262144"))
 	fs.IntVar(&s.maxMessageBytes, "max-message-bytes", defMax, "the queues' MaximumMessageSize (the stack's queue_max_message_size output)")
+	fs.StringVar(&s.apiKeysSecret, "api-keys-secret", os.Getenv("EXAMPLE_SERVICE_API_KEYS_SECRET"),
+		`Secrets Manager secret (name or ARN) with the API keys: {"keys":[{"id":"k1","key":"…"}]}`)
+	fs.DurationVar(&s.keysRefresh, "api-keys-refresh", time.Minute, "how often the API keys secret is read again (rotation)")
+	defRate, _ := strconv.ParseFloat(envOr("EXAMPLE_SERVICE_RATE", "5"), 64)
+	fs.Float64Var(&s.rate, "rate", defRate, "requests per second per API key (token bucket refill)")
+	defBurst, _ := strconv.Atoi(envOr("EXAMPLE_SERVICE_BURST", "10"))
+	fs.IntVar(&s.burst, "burst", defBurst, "requests per API key at once (token bucket size)")
+	fs.DurationVar(&s.shutdownTimeout, "shutdown-timeout", 25*time.Second, "how long in-flight requests may take to drain on SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}
 	var errs []error
-	for name, v := range map[string]string{"--audit-queue-url (AUDIT_QUEUE_URL)": s.auditQueueURL, "--sms-queue-url (SMS_QUEUE_URL)": s.smsQueueURL, "--audit-table (AUDIT_TABLE_NAME)": s.auditTable} {
+	for name, v := range map[string]string{"--audit-queue-url (AUDIT_QUEUE_URL)": s.auditQueueURL, "--sms-queue-url (SMS_QUEUE_URL)": s.smsQueueURL,
+		"--audit-table (AUDIT_TABLE_NAME)": s.auditTable, "--api-keys-secret (EXAMPLE_SERVICE_API_KEYS_SECRET)": s.apiKeysSecret} {
 		if v == "" {
 			errs = append(errs, fmt.Errorf("%s is required", name))
 		}
+	}
+	if s.rate <= 0 || s.burst < 1 {
+		errs = append(errs, errors.New("--rate must be positive and --burst at least 1"))
+	}
+	if s.keysRefresh <= 0 || s.shutdownTimeout <= 0 {
+		errs = append(errs, errors.New("--api-keys-refresh and --shutdown-timeout must be positive"))
 	}
 	return s, errors.Join(errs...)
 }
@@ -83,6 +128,9 @@ func realMain(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
+	// The API keys are read at start and on a timer, outside any request:
+	// that client is not traced (it would report "no trace in context").
+	keysCfg := awsCfg.Copy()
 	traced := os.Getenv(tracing.EnvDaemonAddress) != ""
 	if traced {
 		tracing.InstrumentAWS(&awsCfg)
@@ -96,9 +144,19 @@ func realMain(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("sms publisher: %w", err)
 	}
+	keys := newKeyStore(secretsmanager.NewFromConfig(keysCfg), s.apiKeysSecret)
+	limits := newRateLimiter(s.rate, s.burst)
+	keys.onChange = limits.retain
+	if err := keys.Load(ctx); err != nil {
+		return err
+	}
+	keysCtx, stopKeys := context.WithCancel(ctx)
+	defer stopKeys()
+	go keys.Run(keysCtx, s.keysRefresh, log)
 	svc := &service{
 		audit:  audit.NewStore(dynamodb.NewFromConfig(awsCfg), s.auditTable),
-		auditQ: auditQ, smsQ: smsQ, now: time.Now, log: log,
+		auditQ: auditQ, smsQ: smsQ, keys: keys, limits: limits, requestTimeout: requestTimeout,
+		now: time.Now, log: log,
 	}
 	handler := svc.routes()
 	if traced {
@@ -108,15 +166,47 @@ func realMain(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.addr, err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	log.Info("listening", "url", "http://"+ln.Addr().String())
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	log.Info("listening", "url", "http://"+ln.Addr().String(), "api_keys_secret", s.apiKeysSecret,
+		"rate_per_second", s.rate, "burst", s.burst)
+	err = serve(ctx, newServer(handler, log), ln, s.shutdownTimeout)
+	log.Info("stopped", "error", err)
+	return err
+}
+
+// newServer is the service's HTTP server with every limit set: a client
+// cannot hold a connection by sending slowly, send huge headers or keep an
+// idle connection forever.
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// serve runs srv on ln until ctx ends, then stops accepting connections and
+// waits (at most drain) for the requests in flight to be answered before it
+// returns: a SIGTERM during a deploy does not cut a request whose message
+// may already be on the queue.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Duration) error {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("drain in-flight requests within %s: %w", drain, err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/stretchr/testify/require"
 
@@ -49,7 +50,7 @@ func TestOneRequestIsOneTrace(t *testing.T) {
 
 	t.Run("sms", func(t *testing.T) {
 		t.Parallel()
-		traceID, resp := svc.post(t, "/sms", map[string]string{"to": "+14155550123", "body": "traced " + stack.Unique("trace")})
+		traceID, resp := svc.post(t, "/sms", map[string]string{"requestId": stack.Unique("trace-sms"), "to": "+14155550123", "body": "traced " + stack.Unique("trace")})
 		spans := waitForTrace(t, xr, traceID, stack.Outputs.FunctionNames["sms-sender"], resp["sqsMessageId"], func(write tracingtest.Document) bool {
 			return write.AWS["table_name"] == stack.Outputs.SMSIdempotencyTableName
 		})
@@ -161,15 +162,19 @@ func findChain(all []tracingtest.Document, function, sqsMessageID string, isWrit
 	return got
 }
 
-type exampleService struct{ url string }
+type exampleService struct{ url, apiKey string }
 
-// post sends body as JSON and returns the trace id the service answered with
-// and its JSON answer.
+// post sends body as JSON with the service's API key and returns the trace
+// id the service answered with and its JSON answer.
 func (s exampleService) post(t *testing.T, path string, body any) (string, map[string]string) {
 	t.Helper()
 	b, err := json.Marshal(body)
 	require.NoError(t, err)
-	resp, err := http.Post(s.url+path, "application/json", bytes.NewReader(b))
+	req, err := http.NewRequest(http.MethodPost, s.url+path, bytes.NewReader(b))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-Key", s.apiKey)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var out map[string]string
@@ -185,10 +190,20 @@ func (s exampleService) post(t *testing.T, path string, body any) (string, map[s
 
 // startExampleService builds cmd/example-service and runs it against the
 // stack's queues and table with its own X-Ray daemon, which forwards to the
-// emulator (to X-Ray itself on the aws target).
+// emulator (to X-Ray itself on the aws target), and its own API key in a
+// Secrets Manager secret deleted afterwards.
 func startExampleService(t *testing.T) exampleService {
 	t.Helper()
 	repo := repoDir(t)
+	apiKey := stack.Unique("api-key-0123456789")
+	secretName := stack.Unique("example-service-api-keys")
+	sm := secretsmanager.NewFromConfig(stack.Config)
+	_, err := sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(secretName),
+		SecretString: aws.String(`{"keys":[{"id":"e2e","key":"` + apiKey + `"}]}`)})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = sm.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(secretName), ForceDeleteWithoutRecovery: aws.Bool(true)})
+	})
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "example-service")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/example-service")
@@ -214,7 +229,7 @@ func startExampleService(t *testing.T) exampleService {
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
 	cmd := exec.Command(bin, "--addr", addr, "--audit-queue-url", stack.Outputs.AuditQueueURL,
-		"--sms-queue-url", stack.Outputs.SMSQueueURL, "--audit-table", stack.Outputs.AuditTableName)
+		"--sms-queue-url", stack.Outputs.SMSQueueURL, "--audit-table", stack.Outputs.AuditTableName, "--api-keys-secret", secretName)
 	// Sample every request but the health checks: the default rules take
 	// one request a second, and the health check would take that one.
 	cmd.Env = append(os.Environ(), "AWS_XRAY_DAEMON_ADDRESS="+daemon.Addr, "OFFLOAD_XRAY_SAMPLING=local",
@@ -238,7 +253,7 @@ func startExampleService(t *testing.T) exampleService {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, 20*time.Second, 100*time.Millisecond, "example service not healthy; log:\n%s", logs)
-	return exampleService{url: url}
+	return exampleService{url: url, apiKey: apiKey}
 }
 
 func repoDir(t *testing.T) string {
