@@ -13,6 +13,12 @@ keeps internally:
   GET    /_offload/faults  -> the faults and how often each fired
   DELETE /_offload/faults  -> remove them all
   DELETE /_offload/faults/ID -> remove one
+  GET    /_offload/sqs/oldest?queue=NAME
+                           -> {"queue": NAME, "sentTimestamp": ms | null}: the
+                              SentTimestamp of the queue's oldest message, in
+                              flight or not (what AWS/SQS's
+                              ApproximateAgeOfOldestMessage measures; SQS has
+                              no way to read it without receiving)
 
 A fault is what real AWS does now and then and moto never does: throttle,
 fail with 5xx, or answer late. Tests use it to prove retries, backoff and the
@@ -346,6 +352,8 @@ class OffloadAPI:
                 FAULTS[:] = [f for f in FAULTS if f["id"] != fid]
                 found = len(FAULTS) < before
             response = _json({"deleted": found}, 200 if found else 404)
+        elif path == "/_offload/sqs/oldest" and request.method == "GET":
+            response = _oldest_message(request.args.get("queue", ""))
         elif path == "/_offload/health":
             response = _json({"status": "ok"})
         elif path == "/_offload/sms" and request.method == "GET":
@@ -382,6 +390,19 @@ class OffloadAPI:
         time.sleep(fault["delay_after_seconds"])
         start_response(captured["status"], captured["headers"])
         return [chunks]
+
+
+def _oldest_message(name):
+    """The SentTimestamp of a queue's oldest message (local-only metric source)."""
+    for regions in sqs_models.sqs_backends.values():
+        for backend in regions.values():
+            queue = backend.queues.get(name)
+            if queue is None:
+                continue
+            with queue._messages_lock:
+                sent = [m.sent_timestamp for m in queue._messages if m.sent_timestamp is not None]
+            return _json({"queue": name, "sentTimestamp": min(sent) if sent else None})
+    return _json({"message": f"queue {name} not found"}, status=404)
 
 
 def _json(body, status=200):

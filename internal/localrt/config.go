@@ -67,6 +67,10 @@ type Config struct {
 	MaxEnvironments int
 	// InitTimeout bounds a cold start (Lambda's 10 s init limit). Default 10s.
 	InitTimeout time.Duration
+	// MetricMode is how AWS/SQS metrics are produced for alarms:
+	// MetricModeFast (the default: a sample a second, faster than AWS) or
+	// MetricModeFaithful (one datapoint a minute, as SQS publishes them).
+	MetricMode string
 	// ClockScale multiplies the wall-clock schedules the runtime reproduces
 	// from AWS: asynchronous invoke retry delays (1 and 2 min) and the
 	// maximum event age, and the faithful metric mode's minute. 0 (the
@@ -100,6 +104,9 @@ func (c Config) withDefaults() Config {
 	if c.InitTimeout == 0 {
 		c.InitTimeout = DefaultInitTimeout
 	}
+	if c.MetricMode == "" {
+		c.MetricMode = MetricModeFast
+	}
 	if c.ClockScale == 0 {
 		c.ClockScale = 1
 	}
@@ -129,6 +136,9 @@ func (c Config) validate() error {
 	}
 	if c.InitTimeout < 0 {
 		errs = append(errs, errors.New("config: InitTimeout must not be negative"))
+	}
+	if c.MetricMode != MetricModeFast && c.MetricMode != MetricModeFaithful {
+		errs = append(errs, errors.New("config: MetricMode must be fast or faithful"))
 	}
 	if c.ClockScale < 0 || c.ClockScale > 1 {
 		errs = append(errs, errors.New("config: ClockScale must be in (0, 1]"))
