@@ -58,6 +58,9 @@ func (r *Runtime) deliver(ctx context.Context, topicARN, subject, message string
 	for _, s := range subs {
 		endpoint := aws.ToString(s.Endpoint)
 		subARN := aws.ToString(s.SubscriptionArn)
+		if p := aws.ToString(s.Protocol); (p == "lambda" || p == "sqs") && !r.subscriptionAccepts(ctx, subARN, message) {
+			continue
+		}
 		switch aws.ToString(s.Protocol) {
 		case "lambda":
 			if !r.runs(endpoint) {
