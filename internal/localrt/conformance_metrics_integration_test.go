@@ -57,6 +57,10 @@ func (f *metricsFixture) alarm(name string) cwtypes.MetricAlarm {
 	return out.MetricAlarms[0]
 }
 
+// noFunctions limits the runtime to a function nobody deployed: these tests
+// run alarms only, next to other tests' functions in the same emulator.
+func (f *metricsFixture) noFunctions() []string { return []string{f.name + "-no-function"} }
+
 func (f *metricsFixture) minutes(m float64) time.Duration {
 	return time.Duration(m * float64(time.Minute) * f.scale)
 }
@@ -92,7 +96,7 @@ func TestConformanceFaithfulAgeOfOldestMessageCountsFromSentTimestampInFlightInc
 	require.NoError(t, err)
 	require.Len(t, got.Messages, 1, "the consumer holds it in flight: nothing is visible")
 
-	f.start(Config{AlarmNamePrefix: f.name, MetricMode: MetricModeFaithful, ClockScale: f.scale})
+	f.start(Config{Functions: f.noFunctions(), AlarmNamePrefix: f.name, MetricMode: MetricModeFaithful, ClockScale: f.scale})
 	eventually(t, f.minutes(10)+10*time.Second, func() bool { return f.alarm(alarmName).StateValue == cwtypes.StateValueAlarm },
 		"the in-flight message's age passes 180 s")
 	a := f.alarm(alarmName)
@@ -141,7 +145,7 @@ func TestConformanceDLQAlarmStaysInAlarmWhileTheHandlerHasTheMessagesInFlight(t 
 		_, err := f.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(b)})
 		require.NoError(t, err)
 	}
-	f.start(Config{AlarmNamePrefix: f.name, MetricMode: MetricModeFaithful, ClockScale: f.scale})
+	f.start(Config{Functions: f.noFunctions(), AlarmNamePrefix: f.name, MetricMode: MetricModeFaithful, ClockScale: f.scale})
 	for _, name := range []string{aws.ToString(visibleOnly.AlarmName), aws.ToString(held.AlarmName)} {
 		eventually(t, f.minutes(5)+10*time.Second, func() bool { return f.alarm(name).StateValue == cwtypes.StateValueAlarm }, "%s in ALARM", name)
 	}
