@@ -124,37 +124,47 @@ func (ev *alarmEvaluator) evaluateAll(ctx context.Context) error {
 				h = &alarmHistory{}
 				ev.state[name] = h
 			}
-			if ev.mode != MetricModeFaithful || ev.minuteDue(name, now) {
-				if sample := ev.sample(ctx, spec, now); !sample.missing {
-					h.window = append(h.window, sample.value)
-				}
+			stat := a
+			if stat.Statistic == "" && stat.ExtendedStatistic == nil {
+				stat.Statistic = spec.statistic
+			}
+			if ev.mode == MetricModeFaithful {
+				ev.faithful(ctx, a, stat, spec, h, period, now)
+				continue
+			}
+			if sample := ev.sample(ctx, spec, now); !sample.missing {
+				h.window = append(h.window, sample.value)
 			}
 			if last, ok := ev.lastEval[name]; ok && now.Sub(last) < period-period/10 {
 				continue
 			}
 			ev.lastEval[name] = now
-			stat := a
-			if stat.Statistic == "" && stat.ExtendedStatistic == nil {
-				stat.Statistic = spec.statistic
-			}
-			dp := aggregate(stat, h.window, now)
-			h.window = h.window[:0]
-			n := int(max(aws.ToInt32(a.EvaluationPeriods), 1))
-			h.points = append(h.points, dp)
-			if len(h.points) > n {
-				h.points = h.points[len(h.points)-n:]
-			}
-			old := string(a.StateValue)
-			next, reason, data := evaluate(a, h.points, old)
-			if next == old {
-				continue
-			}
-			if err := ev.transition(ctx, a, old, next, reason, data, now); err != nil {
-				ev.log.Warn("alarm transition failed", "alarm", name, "error", err)
-			}
+			ev.conclude(ctx, &a, stat, h, now)
 		}
 	}
 	return nil
+}
+
+// conclude ends one period: its datapoint is the alarm's statistic over the
+// window, and the alarm moves to the state the last datapoints give it.
+func (ev *alarmEvaluator) conclude(ctx context.Context, a *cwtypes.MetricAlarm, stat cwtypes.MetricAlarm, h *alarmHistory, now time.Time) {
+	dp := aggregate(stat, h.window, now)
+	h.window = h.window[:0]
+	n := int(max(aws.ToInt32(a.EvaluationPeriods), 1))
+	h.points = append(h.points, dp)
+	if len(h.points) > n {
+		h.points = h.points[len(h.points)-n:]
+	}
+	old := string(a.StateValue)
+	next, reason, data := evaluate(*a, h.points, old)
+	if next == old {
+		return
+	}
+	if err := ev.transition(ctx, *a, old, next, reason, data, now); err != nil {
+		ev.log.Warn("alarm transition failed", "alarm", aws.ToString(a.AlarmName), "error", err)
+		return
+	}
+	a.StateValue = cwtypes.StateValue(next)
 }
 
 // aggregate is the alarm's statistic over one period's samples; missing when

@@ -97,21 +97,37 @@ func (ev *alarmEvaluator) sample(ctx context.Context, s alarmSpec, now time.Time
 	return datapoint{at: now, value: sum}
 }
 
-// minuteDue reports whether the alarm's datapoint for the current (scaled)
-// minute is due: once per minute, at a fixed offset inside it (10–90 % of
-// the minute, from the alarm's name), as SQS publishes a queue's metrics at
-// one moment of each minute.
-func (ev *alarmEvaluator) minuteDue(name string, now time.Time) bool {
+// faithful takes the alarm's datapoints as SQS publishes them — one per
+// (scaled) minute, at a fixed offset inside it (10–90 % of the minute, from
+// the alarm's name) — and concludes a period once the datapoint of its last
+// minute is in, so each period of N minutes aggregates exactly N datapoints
+// whatever the machine's load. Minutes a busy machine's ticks skipped are
+// caught up with the value read now.
+func (ev *alarmEvaluator) faithful(ctx context.Context, a, stat cwtypes.MetricAlarm, spec alarmSpec, h *alarmHistory, period time.Duration, now time.Time) {
+	name := aws.ToString(a.AlarmName)
 	minute := ev.rt.scaled(time.Minute)
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(name))
-	offset := minute/10 + time.Duration(h.Sum32()%800)*minute/1000
-	index := now.Add(-offset).UnixNano() / int64(minute)
-	if last, ok := ev.lastMinute[name]; ok && last >= index {
-		return false
+	perPeriod := max(int64(period/minute), 1)
+	f := fnv.New32a()
+	_, _ = f.Write([]byte(name))
+	offset := minute/10 + time.Duration(f.Sum32()%800)*minute/1000
+	due := now.Add(-offset).UnixNano() / int64(minute)
+	last, seen := ev.lastMinute[name]
+	if !seen {
+		last = due - 1
 	}
-	ev.lastMinute[name] = index
-	return true
+	if due <= last {
+		return
+	}
+	ev.lastMinute[name] = due
+	sample := ev.sample(ctx, spec, now)
+	for m := last + 1; m <= due; m++ {
+		if !sample.missing {
+			h.window = append(h.window, sample.value)
+		}
+		if (m+1)%perPeriod == 0 {
+			ev.conclude(ctx, &a, stat, h, now)
+		}
+	}
 }
 
 // oldestSentTimestamp asks the emulator for the SentTimestamp of the queue's
