@@ -15,6 +15,10 @@ FUNCTIONS := $(sort $(notdir $(patsubst %/main.go,%,$(wildcard functions/*/main.
 MOTO_HOST      ?= 127.0.0.1
 MOTO_PORT      ?= 4566
 TEST_MOTO_PORT ?= 4567
+# make run METRICS=faithful: alarms get one AWS/SQS datapoint a minute, as on AWS
+# (fast: a sample a second); CLOCK_SCALE (0,1] speeds up AWS's minutes.
+METRICS        ?= fast
+CLOCK_SCALE    ?= 1
 
 # Every terraform call (ours and Terratest's) reads this CLI config: it points
 # at the machine's provider mirror when there is one (scripts/tfconfig.sh).
@@ -102,7 +106,7 @@ $(BIN)/%: tools/go.mod tools/go.sum
 
 .PHONY: run
 run: tfconfig build build-local $(BIN)/xray-daemon ## Bring the whole system up locally (emulator, infrastructure, functions, X-Ray daemon, example service) and serve until Ctrl-C.
-	@MOTO_HOST=$(MOTO_HOST) MOTO_PORT=$(MOTO_PORT) scripts/run.sh
+	@MOTO_HOST=$(MOTO_HOST) MOTO_PORT=$(MOTO_PORT) METRICS=$(METRICS) CLOCK_SCALE=$(CLOCK_SCALE) scripts/run.sh
 
 .PHONY: measure-init
 measure-init: ## With `make run` up: each function's cold-start init duration next to a hello-world Go bootstrap's.

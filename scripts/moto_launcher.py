@@ -13,6 +13,12 @@ keeps internally:
   GET    /_offload/faults  -> the faults and how often each fired
   DELETE /_offload/faults  -> remove them all
   DELETE /_offload/faults/ID -> remove one
+  GET    /_offload/sqs/oldest?queue=NAME
+                           -> {"queue": NAME, "sentTimestamp": ms | null}: the
+                              SentTimestamp of the queue's oldest message, in
+                              flight or not (what AWS/SQS's
+                              ApproximateAgeOfOldestMessage measures; SQS has
+                              no way to read it without receiving)
 
 A fault is what real AWS does now and then and moto never does: throttle,
 fail with 5xx, or answer late. Tests use it to prove retries, backoff and the
@@ -41,6 +47,12 @@ Patches (each is a moto gap, not a product change):
   * Lambda LoggingConfig (log format, log group, log levels) is stored and
     returned, as AWS does (moto drops it, so every plan of a function with
     JSON logs or its own log group shows an in-place update).
+  * CloudWatch alarms start in INSUFFICIENT_DATA ("Unchecked: Initial alarm
+    creation"), as on AWS (moto starts them in OK); PutMetricAlarm on an
+    existing alarm keeps its state, as AWS does.
+  * Lambda PutFunctionEventInvokeConfig replaces the function's config and
+    UpdateFunctionEventInvokeConfig merges into it, as AWS does (moto appends
+    and keeps returning the first, so an update is never read back).
 
 Usage: python3 scripts/moto_launcher.py -H 127.0.0.1 -p 4566
 """
@@ -62,6 +74,7 @@ from werkzeug.wrappers import Request, Response
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.awslambda import models as lambda_models
+from moto.cloudwatch import models as cloudwatch_models
 from moto.sns import models as sns_models
 from moto.sqs import models as sqs_models
 from moto.core.utils import camelcase_to_underscores
@@ -192,6 +205,45 @@ def patch_lambda():
     function.__init__ = __init__
     function.get_configuration = get_configuration
     function.update_configuration = update_configuration
+
+
+def patch_cloudwatch():
+    backend = cloudwatch_models.CloudWatchBackend
+    original = backend.put_metric_alarm
+
+    def put_metric_alarm(self, name, *args, **kwargs):
+        previous = self.alarms.get(name)
+        alarm = original(self, name, *args, **kwargs)
+        if previous is not None:
+            alarm.state_value = previous.state_value
+            alarm.state_reason = previous.state_reason
+            alarm.state_reason_data = previous.state_reason_data
+            alarm.state_updated_timestamp = previous.state_updated_timestamp
+            alarm.history = previous.history
+        else:
+            alarm.state_value = "INSUFFICIENT_DATA"
+        return alarm
+
+    backend.put_metric_alarm = put_metric_alarm
+
+
+def patch_event_invoke_config():
+    backend = lambda_models.LambdaBackend
+
+    def put_function_event_invoke_config(self, function_name, config):
+        fn = self.get_function(function_name)
+        event_config = lambda_models.EventInvokeConfig(fn.function_arn, fn.last_modified, config)
+        fn.event_invoke_config = [event_config]
+        return event_config.response()
+
+    def update_function_event_invoke_config(self, function_name, config):
+        fn = self.get_function(function_name)
+        merged = dict(fn.event_invoke_config[0].config) if fn.event_invoke_config else {}
+        merged.update(config)
+        return put_function_event_invoke_config(self, function_name, merged)
+
+    backend.put_function_event_invoke_config = put_function_event_invoke_config
+    backend.update_function_event_invoke_config = update_function_event_invoke_config
 
 
 SMS_LOG = []
@@ -338,6 +390,8 @@ class OffloadAPI:
                 FAULTS[:] = [f for f in FAULTS if f["id"] != fid]
                 found = len(FAULTS) < before
             response = _json({"deleted": found}, 200 if found else 404)
+        elif path == "/_offload/sqs/oldest" and request.method == "GET":
+            response = _oldest_message(request.args.get("queue", ""))
         elif path == "/_offload/health":
             response = _json({"status": "ok"})
         elif path == "/_offload/sms" and request.method == "GET":
@@ -376,6 +430,19 @@ class OffloadAPI:
         return [chunks]
 
 
+def _oldest_message(name):
+    """The SentTimestamp of a queue's oldest message (local-only metric source)."""
+    for regions in sqs_models.sqs_backends.values():
+        for backend in regions.values():
+            queue = backend.queues.get(name)
+            if queue is None:
+                continue
+            with queue._messages_lock:
+                sent = [m.sent_timestamp for m in queue._messages if m.sent_timestamp is not None]
+            return _json({"queue": name, "sentTimestamp": min(sent) if sent else None})
+    return _json({"message": f"queue {name} not found"}, status=404)
+
+
 def _json(body, status=200):
     return Response(json.dumps(body), status=status, mimetype="application/json")
 
@@ -389,6 +456,8 @@ def main(argv=None):
     patch_sqs()
     patch_sns()
     patch_lambda()
+    patch_cloudwatch()
+    patch_event_invoke_config()
 
     def stop(signum, frame):
         sys.exit(0)

@@ -9,6 +9,9 @@
 #      and the example service (cmd/example-service) on $SERVICE_PORT, with
 #      one API key in the emulator's Secrets Manager (<prefix>-example-service-api-keys;
 #      the key itself in .local/example-service-api-key, never printed)
+#      METRICS=faithful gives alarms one AWS/SQS datapoint a minute, as on
+#      AWS (default fast: a sample a second); CLOCK_SCALE=0.1 runs AWS's
+#      minutes (metrics, async retries) ten times faster.
 # Ctrl-C (or SIGTERM) stops everything this script started.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -84,7 +87,7 @@ prefix=$(value name_prefix)
 
 rm -f "$state/runtime.ready"
 bin/offload-local --bin-dir dist/local --xray-daemon bin/xray-daemon --alarm-prefix "$prefix" \
-  --ready-file "$state/runtime.ready" &
+  --metrics "${METRICS:-fast}" --clock-scale "${CLOCK_SCALE:-1}" --ready-file "$state/runtime.ready" &
 pids+=($!)
 for _ in $(seq 1 300); do
   [[ -f $state/runtime.ready ]] && break

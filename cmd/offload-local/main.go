@@ -40,8 +40,10 @@ func main() {
 
 type options struct {
 	binDir, region, functions, alarmPrefix, traceDaemon, xrayDaemon, readyFile, logLevel string
+	metricMode                                                                           string
 	pollWait, alarmPeriod                                                                time.Duration
 	maxConcurrency, measureInit                                                          int
+	clockScale                                                                           float64
 	allowNoEndpoint                                                                      bool
 }
 
@@ -60,6 +62,8 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.readyFile, "ready-file", "", "write this file once every function is discovered and polling has started (with xray_daemon_address=host:port)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "runtime log level: debug, info, warn, error")
 	fs.IntVar(&o.measureInit, "measure-init", 0, "instead of serving: cold-start every function (and the hello-world bootstrap in <bin-dir>/_baseline/hello, when built) this many times and print the median init durations")
+	fs.StringVar(&o.metricMode, "metrics", localrt.MetricModeFast, "AWS/SQS metrics for alarms: fast (a sample a second, faster than AWS) or faithful (one datapoint a minute, as SQS publishes them)")
+	fs.Float64Var(&o.clockScale, "clock-scale", 1, "scale AWS's wall-clock schedules (async retry delays and event age, the faithful metric minute) by this factor in (0, 1]; 1 runs them as AWS does")
 	fs.BoolVar(&o.allowNoEndpoint, "allow-no-endpoint", false, "run without AWS_ENDPOINT_URL (functions then reach real AWS endpoints)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -102,7 +106,7 @@ func realMain(ctx context.Context, args []string) error {
 		Region: o.region, Endpoint: endpoint,
 		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
 		BinDir: o.binDir, PollWait: o.pollWait, AlarmPeriod: o.alarmPeriod, AlarmNamePrefix: o.alarmPrefix,
-		DefaultMaxConcurrency: o.maxConcurrency, Logs: os.Stdout, Logger: logger,
+		DefaultMaxConcurrency: o.maxConcurrency, ClockScale: o.clockScale, MetricMode: o.metricMode, Logs: os.Stdout, Logger: logger,
 	}
 	if o.functions != "" {
 		cfg.Functions = strings.Split(o.functions, ",")

@@ -57,6 +57,13 @@ func (h *handler) report(ctx context.Context, a dlq.Alarm) error {
 		log.Info("alarm has insufficient data: nothing to report")
 		return nil
 	}
+	if a.State == dlq.StateOK && a.PreviousState == dlq.StateInsufficientData {
+		// A new alarm starts INSUFFICIENT_DATA and its first evaluation
+		// moves it to OK, firing the OK actions (every deploy): nothing was
+		// ever wrong, so there is nothing to recover from.
+		log.Info("alarm went from insufficient data to OK: nothing to report")
+		return nil
+	}
 	key := "alarm|" + a.ChangeKey()
 	out, err := h.store.Begin(ctx, key, idempotency.HashPayload([]byte(key)), idempotency.LeaseFor(ctx, 5*time.Second, time.Minute))
 	if err != nil {

@@ -175,3 +175,27 @@ func TestReportOfADeadInvocationIsTakenOverNotLost(t *testing.T) {
 	require.NoError(t, h.handle(context.Background(), ev))
 	require.Len(t, r.got, 1)
 }
+
+// On AWS every new alarm starts INSUFFICIENT_DATA and its first evaluation
+// moves it to OK, firing its OK actions: on every deploy. Nothing was ever
+// wrong, so nothing is reported.
+func TestOKAfterInsufficientDataIsNotReported(t *testing.T) {
+	t.Parallel()
+	h, s, r := setup(t)
+	require.NoError(t, h.handle(context.Background(), fixture(t, "sns-ok-after-insufficient-data-event.json")))
+	require.Empty(t, s.calls)
+	require.Empty(t, r.got, "a fresh alarm's first OK is not a recovery")
+}
+
+func TestOKAfterAlarmIsReportedAsRecovered(t *testing.T) {
+	t.Parallel()
+	h, s, r := setup(t)
+	ev := fixture(t, "sns-ok-after-alarm-event.json")
+	require.NoError(t, h.handle(context.Background(), ev))
+	require.NoError(t, h.handle(context.Background(), ev), "SNS delivered it twice")
+	require.Empty(t, s.calls, "nothing to sample when the alarm clears")
+	require.Len(t, r.got, 1)
+	require.Equal(t, dlq.StateAlarm, r.got[0].Alarm.PreviousState)
+	require.True(t, r.got[0].Recovered())
+	require.True(t, strings.HasPrefix(r.got[0].Subject(), "[OK] dev recovered"))
+}

@@ -53,6 +53,10 @@ type alarmEvaluator struct {
 	log    *slog.Logger
 	// lastEval is when each alarm was last evaluated.
 	lastEval map[string]time.Time
+	// mode is MetricModeFast or MetricModeFaithful; lastMinute is, in
+	// faithful mode, the last minute each alarm took its datapoint in.
+	mode       string
+	lastMinute map[string]int64
 
 	state     map[string]*alarmHistory
 	queueURLs map[string]string
@@ -66,9 +70,13 @@ func (ev *alarmEvaluator) run(ctx context.Context) {
 	defer ev.delivering.Wait()
 	ev.queueURLs = map[string]string{}
 	ev.nonEmptySince = map[string]time.Time{}
+	ev.lastMinute = map[string]int64{}
 	tick := time.Second
 	if ev.period > 0 && ev.period < tick {
 		tick = ev.period
+	}
+	if ev.mode == MetricModeFaithful {
+		tick = min(tick, max(ev.rt.scaled(time.Minute)/50, 5*time.Millisecond))
 	}
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -99,45 +107,64 @@ func (ev *alarmEvaluator) evaluateAll(ctx context.Context) error {
 			return fmt.Errorf("describe alarms: %w", err)
 		}
 		for _, a := range page.MetricAlarms {
-			queue := dimension(a.Dimensions, "QueueName")
-			if aws.ToString(a.Namespace) != "AWS/SQS" || queue == "" {
+			spec, ok := specOf(a)
+			if !ok {
 				continue
 			}
 			name := aws.ToString(a.AlarmName)
 			period := ev.period
 			if period <= 0 {
-				period = time.Duration(max(aws.ToInt32(a.Period), 1)) * time.Second
+				period = time.Duration(max(spec.period, 1)) * time.Second
+				if ev.mode == MetricModeFaithful {
+					period = ev.rt.scaled(period)
+				}
 			}
 			h := ev.state[name]
 			if h == nil {
 				h = &alarmHistory{}
 				ev.state[name] = h
 			}
-			if sample := ev.metric(ctx, aws.ToString(a.MetricName), queue, now); !sample.missing {
+			stat := a
+			if stat.Statistic == "" && stat.ExtendedStatistic == nil {
+				stat.Statistic = spec.statistic
+			}
+			if ev.mode == MetricModeFaithful {
+				ev.faithful(ctx, a, stat, spec, h, period, now)
+				continue
+			}
+			if sample := ev.sample(ctx, spec, now); !sample.missing {
 				h.window = append(h.window, sample.value)
 			}
 			if last, ok := ev.lastEval[name]; ok && now.Sub(last) < period-period/10 {
 				continue
 			}
 			ev.lastEval[name] = now
-			dp := aggregate(a, h.window, now)
-			h.window = h.window[:0]
-			n := int(max(aws.ToInt32(a.EvaluationPeriods), 1))
-			h.points = append(h.points, dp)
-			if len(h.points) > n {
-				h.points = h.points[len(h.points)-n:]
-			}
-			old := string(a.StateValue)
-			next, reason, data := evaluate(a, h.points, old)
-			if next == old {
-				continue
-			}
-			if err := ev.transition(ctx, a, old, next, reason, data, now); err != nil {
-				ev.log.Warn("alarm transition failed", "alarm", name, "error", err)
-			}
+			ev.conclude(ctx, &a, stat, h, now)
 		}
 	}
 	return nil
+}
+
+// conclude ends one period: its datapoint is the alarm's statistic over the
+// window, and the alarm moves to the state the last datapoints give it.
+func (ev *alarmEvaluator) conclude(ctx context.Context, a *cwtypes.MetricAlarm, stat cwtypes.MetricAlarm, h *alarmHistory, now time.Time) {
+	dp := aggregate(stat, h.window, now)
+	h.window = h.window[:0]
+	n := int(max(aws.ToInt32(a.EvaluationPeriods), 1))
+	h.points = append(h.points, dp)
+	if len(h.points) > n {
+		h.points = h.points[len(h.points)-n:]
+	}
+	old := string(a.StateValue)
+	next, reason, data := evaluate(*a, h.points, old)
+	if next == old {
+		return
+	}
+	if err := ev.transition(ctx, *a, old, next, reason, data, now); err != nil {
+		ev.log.Warn("alarm transition failed", "alarm", aws.ToString(a.AlarmName), "error", err)
+		return
+	}
+	a.StateValue = cwtypes.StateValue(next)
 }
 
 // aggregate is the alarm's statistic over one period's samples; missing when
@@ -203,6 +230,19 @@ func (ev *alarmEvaluator) metric(ctx context.Context, name, queue string, now ti
 	v, err := strconv.ParseFloat(out.Attributes[attr], 64)
 	if err != nil {
 		return datapoint{at: now, missing: true}
+	}
+	if name == "ApproximateAgeOfOldestMessage" && ev.mode == MetricModeFaithful {
+		sent, ok, err := ev.oldestSentTimestamp(ctx, queue)
+		switch {
+		case err != nil:
+			ev.log.Warn("oldest message age not readable", "queue", queue, "error", err)
+			return datapoint{at: now, missing: true}
+		case !ok:
+			return datapoint{at: now, value: 0}
+		}
+		// On the runtime's clock, as the alarm's periods are.
+		age := time.Duration(float64(now.Sub(sent)) / ev.rt.cfg.ClockScale)
+		return datapoint{at: now, value: max(age.Truncate(time.Second).Seconds(), 0)}
 	}
 	if name == "ApproximateAgeOfOldestMessage" {
 		if v == 0 {
@@ -406,12 +446,13 @@ type cloudWatchAlarmMessage struct {
 }
 
 type alarmTrigger struct {
-	MetricName                       string           `json:"MetricName"`
-	Namespace                        string           `json:"Namespace"`
-	StatisticType                    string           `json:"StatisticType"`
-	Statistic                        string           `json:"Statistic"`
+	MetricName                       string           `json:"MetricName,omitempty"`
+	Namespace                        string           `json:"Namespace,omitempty"`
+	StatisticType                    string           `json:"StatisticType,omitempty"`
+	Statistic                        string           `json:"Statistic,omitempty"`
 	Unit                             *string          `json:"Unit"`
-	Dimensions                       []alarmDimension `json:"Dimensions"`
+	Dimensions                       []alarmDimension `json:"Dimensions,omitempty"`
+	Metrics                          []alarmQuery     `json:"Metrics,omitempty"`
 	Period                           int32            `json:"Period"`
 	EvaluationPeriods                int32            `json:"EvaluationPeriods"`
 	DatapointsToAlarm                int32            `json:"DatapointsToAlarm,omitempty"`
@@ -419,6 +460,43 @@ type alarmTrigger struct {
 	Threshold                        float64          `json:"Threshold"`
 	TreatMissingData                 string           `json:"TreatMissingData"`
 	EvaluateLowSampleCountPercentile string           `json:"EvaluateLowSampleCountPercentile"`
+}
+
+// alarmQuery is one query of a metric-math alarm's Trigger.Metrics.
+type alarmQuery struct {
+	Expression string           `json:"Expression,omitempty"`
+	ID         string           `json:"Id"`
+	Label      string           `json:"Label,omitempty"`
+	MetricStat *alarmMetricStat `json:"MetricStat,omitempty"`
+	ReturnData bool             `json:"ReturnData"`
+}
+
+type alarmMetricStat struct {
+	Metric struct {
+		Dimensions []alarmDimension `json:"Dimensions"`
+		MetricName string           `json:"MetricName"`
+		Namespace  string           `json:"Namespace"`
+	} `json:"Metric"`
+	Period int32  `json:"Period"`
+	Stat   string `json:"Stat"`
+}
+
+func alarmQueries(a cwtypes.MetricAlarm) []alarmQuery {
+	var out []alarmQuery
+	for _, q := range a.Metrics {
+		aq := alarmQuery{Expression: aws.ToString(q.Expression), ID: aws.ToString(q.Id), Label: aws.ToString(q.Label), ReturnData: q.ReturnData == nil || *q.ReturnData}
+		if ms := q.MetricStat; ms != nil && ms.Metric != nil {
+			st := &alarmMetricStat{Period: aws.ToInt32(ms.Period), Stat: aws.ToString(ms.Stat)}
+			st.Metric.MetricName, st.Metric.Namespace = aws.ToString(ms.Metric.MetricName), aws.ToString(ms.Metric.Namespace)
+			st.Metric.Dimensions = []alarmDimension{}
+			for _, d := range ms.Metric.Dimensions {
+				st.Metric.Dimensions = append(st.Metric.Dimensions, alarmDimension{Value: aws.ToString(d.Value), Name: aws.ToString(d.Name)})
+			}
+			aq.MetricStat = st
+		}
+		out = append(out, aq)
+	}
+	return out
 }
 
 type alarmDimension struct {
@@ -439,7 +517,9 @@ func alarmMessage(a cwtypes.MetricAlarm, old, next, reason, region string, now t
 	}
 	statistic := strings.ToUpper(string(a.Statistic))
 	statType := "Statistic"
-	if statistic == "" {
+	if statistic == "" && aws.ToString(a.ExtendedStatistic) == "" {
+		statType = ""
+	} else if statistic == "" {
 		statistic = strings.ToUpper(aws.ToString(a.ExtendedStatistic))
 		statType = "ExtendedStatistic"
 	}
@@ -482,6 +562,7 @@ func alarmMessage(a cwtypes.MetricAlarm, old, next, reason, region string, now t
 			Statistic:                        statistic,
 			Unit:                             unit,
 			Dimensions:                       dims,
+			Metrics:                          alarmQueries(a),
 			Period:                           aws.ToInt32(a.Period),
 			EvaluationPeriods:                aws.ToInt32(a.EvaluationPeriods),
 			DatapointsToAlarm:                aws.ToInt32(a.DatapointsToAlarm),

@@ -67,6 +67,16 @@ type Config struct {
 	MaxEnvironments int
 	// InitTimeout bounds a cold start (Lambda's 10 s init limit). Default 10s.
 	InitTimeout time.Duration
+	// MetricMode is how AWS/SQS metrics are produced for alarms:
+	// MetricModeFast (the default: a sample a second, faster than AWS) or
+	// MetricModeFaithful (one datapoint a minute, as SQS publishes them).
+	MetricMode string
+	// ClockScale multiplies the wall-clock schedules the runtime reproduces
+	// from AWS: asynchronous invoke retry delays (1 and 2 min) and the
+	// maximum event age, and the faithful metric mode's minute. 0 (the
+	// default) and 1 run them as AWS does; tests run them scaled down
+	// (0.01: a minute lasts 600 ms). Must be in (0, 1] when set.
+	ClockScale float64
 	// Logs receives the functions' output and the START/END/REPORT lines,
 	// one line at a time with the function's prefix. Default os.Stdout.
 	Logs io.Writer
@@ -94,6 +104,12 @@ func (c Config) withDefaults() Config {
 	if c.InitTimeout == 0 {
 		c.InitTimeout = DefaultInitTimeout
 	}
+	if c.MetricMode == "" {
+		c.MetricMode = MetricModeFast
+	}
+	if c.ClockScale == 0 {
+		c.ClockScale = 1
+	}
 	if c.Logs == nil {
 		c.Logs = os.Stdout
 	}
@@ -120,6 +136,12 @@ func (c Config) validate() error {
 	}
 	if c.InitTimeout < 0 {
 		errs = append(errs, errors.New("config: InitTimeout must not be negative"))
+	}
+	if c.MetricMode != MetricModeFast && c.MetricMode != MetricModeFaithful {
+		errs = append(errs, errors.New("config: MetricMode must be fast or faithful"))
+	}
+	if c.ClockScale < 0 || c.ClockScale > 1 {
+		errs = append(errs, errors.New("config: ClockScale must be in (0, 1]"))
 	}
 	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
 		errs = append(errs, errors.New("config: AccessKeyID and SecretAccessKey must both be set"))

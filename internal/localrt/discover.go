@@ -48,6 +48,9 @@ type Mapping struct {
 	MaxConcurrency int
 	// State as the emulator reports it ("Enabled", "Disabled", …).
 	State string
+	// FilterPatterns are FilterCriteria.Filters' patterns (filter.go): a
+	// record matching none is deleted without an invoke.
+	FilterPatterns []string
 }
 
 // Deployment is what the emulator says is deployed: the functions the
@@ -166,6 +169,11 @@ func mappingFrom(m lambdatypes.EventSourceMappingConfiguration, fn string) Mappi
 	mp.ReportBatchItemFailures = slices.Contains(m.FunctionResponseTypes, lambdatypes.FunctionResponseTypeReportBatchItemFailures)
 	if m.ScalingConfig != nil && m.ScalingConfig.MaximumConcurrency != nil {
 		mp.MaxConcurrency = int(*m.ScalingConfig.MaximumConcurrency)
+	}
+	if m.FilterCriteria != nil {
+		for _, f := range m.FilterCriteria.Filters {
+			mp.FilterPatterns = append(mp.FilterPatterns, aws.ToString(f.Pattern))
+		}
 	}
 	return mp
 }

@@ -111,7 +111,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 		wg.Go(func() { p.run(runCtx) })
 	}
 	if r.cfg.AlarmPeriod >= 0 {
-		ev := &alarmEvaluator{rt: r, period: r.cfg.AlarmPeriod, log: log, state: map[string]*alarmHistory{}, lastEval: map[string]time.Time{}}
+		ev := &alarmEvaluator{rt: r, period: r.cfg.AlarmPeriod, mode: r.cfg.MetricMode, log: log, state: map[string]*alarmHistory{}, lastEval: map[string]time.Time{}}
 		wg.Go(func() { ev.run(runCtx) })
 	}
 	close(r.ready)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -14,19 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
-// asyncRetries is how often Lambda retries a failed asynchronous invoke
-// (SNS → Lambda is asynchronous), and retryDelay the wait before each retry.
-const (
-	asyncRetries = 2
-	retryDelay   = time.Second
-)
-
 // deliver sends one notification to a topic's subscribers as SNS would.
 // A topic without Lambda subscribers is published to through SNS (the
 // emulator fans out to queues and records the rest). A topic with Lambda
 // subscribers is delivered here instead, since the emulator's own Lambda
 // delivery tries Docker: Lambda subscribers the runtime runs get an
-// events.SNSEvent (asynchronous invoke, retried twice on error), SQS
+// events.SNSEvent (an asynchronous invoke: invokeAsync), SQS
 // subscribers the SNS envelope (or the raw message with RawMessageDelivery);
 // other protocols are logged and skipped.
 func (r *Runtime) deliver(ctx context.Context, topicARN, subject, message string) error {
@@ -55,55 +49,48 @@ func (r *Runtime) deliver(ctx context.Context, topicARN, subject, message string
 	}
 	messageID := newRequestID()
 	now := time.Now().UTC()
-	var errs []error
+	var (
+		errs []error
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+	)
+	defer wg.Wait()
 	for _, s := range subs {
 		endpoint := aws.ToString(s.Endpoint)
 		subARN := aws.ToString(s.SubscriptionArn)
+		if p := aws.ToString(s.Protocol); (p == "lambda" || p == "sqs") && !r.subscriptionAccepts(ctx, subARN, message) {
+			continue
+		}
 		switch aws.ToString(s.Protocol) {
 		case "lambda":
 			if !r.runs(endpoint) {
 				r.cfg.Logger.Info("SNS subscriber not run locally", "topic", topicARN, "function", endpoint)
 				continue
 			}
-			ev := snsEvent(topicARN, subARN, messageID, subject, message, now)
-			if err := r.invokeAsync(ctx, endpoint, ev); err != nil {
-				errs = append(errs, err)
+			payload, err := json.Marshal(snsEvent(topicARN, subARN, messageID, subject, message, now))
+			if err != nil {
+				return fmt.Errorf("encode SNS event for %s: %w", endpoint, err)
 			}
+			// Each subscriber's retries run on their own, as SNS fans out.
+			wg.Go(func() {
+				if err := r.invokeAsync(ctx, endpoint, payload, now); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			})
 		case "sqs":
 			if err := r.sendToQueue(ctx, s, topicARN, messageID, subject, message, now); err != nil {
+				mu.Lock()
 				errs = append(errs, err)
+				mu.Unlock()
 			}
 		default:
 			r.cfg.Logger.Info("SNS subscriber skipped locally", "topic", topicARN, "protocol", aws.ToString(s.Protocol))
 		}
 	}
+	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// invokeAsync invokes like an asynchronous (Event) invoke: on a function error
-// it retries twice, a second apart.
-func (r *Runtime) invokeAsync(ctx context.Context, function string, ev events.SNSEvent) error {
-	payload, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("encode SNS event for %s: %w", function, err)
-	}
-	for attempt := 0; ; attempt++ {
-		res, err := r.Invoke(ctx, function, payload, "")
-		if err != nil {
-			return err
-		}
-		if res.Err == nil {
-			return nil
-		}
-		if attempt == asyncRetries {
-			return fmt.Errorf("invoke %s with SNS event: %w (after %d retries)", function, res.Err, asyncRetries)
-		}
-		select {
-		case <-time.After(retryDelay):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
 }
 
 // snsEvent is the event SNS sends a Lambda subscriber.

@@ -58,7 +58,7 @@ func (p *poller) run(ctx context.Context) {
 			}
 			continue
 		}
-		if len(msgs) == 0 {
+		if msgs = p.filter(ctx, msgs); len(msgs) == 0 {
 			<-sem
 			continue
 		}

@@ -67,8 +67,12 @@ func TestDeadLetterRaisesTheDLQAlarm(t *testing.T) {
 		}, timeout(60*time.Second, 5*time.Minute))
 		var p events.CloudWatchAlarmSNSPayload
 		require.NoError(t, json.Unmarshal([]byte(n.Message), &p))
-		require.Equal(t, "AWS/SQS", p.Trigger.Namespace)
-		require.Equal(t, "ApproximateNumberOfMessagesVisible", p.Trigger.MetricName)
+		require.Len(t, p.Trigger.Metrics, 3, "metric math: visible + in flight")
+		for _, m := range p.Trigger.Metrics {
+			if m.MetricStat.Metric.MetricName != "" {
+				require.Equal(t, "AWS/SQS", m.MetricStat.Metric.Namespace)
+			}
+		}
 		require.Equal(t, stack.Outputs.AlarmTopicARN, n.TopicArn)
 	}
 	now, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{alarmName}})

@@ -509,8 +509,7 @@ func checkAlarms(ctx context.Context, t *testing.T, c *clients, out outputs) {
 
 		dlq := alarms[out.DLQAlarmNames[name]]
 		require.Equal(t, queueName+"-dlq-not-empty", aws.ToString(dlq.AlarmName))
-		requireAlarm(t, dlq, "ApproximateNumberOfMessagesVisible", queueName+"-dlq",
-			cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold, 1, out.AlarmTopicARN)
+		requireDLQAlarm(t, dlq, queueName+"-dlq", out.AlarmTopicARN)
 
 		age := alarms[out.AgeAlarmNames[name]]
 		require.Equal(t, queueName+"-oldest-message-age", aws.ToString(age.AlarmName))
@@ -532,6 +531,41 @@ func requireAlarm(t *testing.T, a cwtypes.MetricAlarm, metric, queueName string,
 	require.Equal(t, int32(1), aws.ToInt32(a.EvaluationPeriods), name)
 	require.Equal(t, op, a.ComparisonOperator, name)
 	require.Equal(t, threshold, aws.ToFloat64(a.Threshold), name)
+	require.Equal(t, "notBreaching", aws.ToString(a.TreatMissingData), name)
+	require.Equal(t, []string{topic}, a.AlarmActions, name)
+	require.Equal(t, []string{topic}, a.OKActions, name)
+}
+
+// requireDLQAlarm: the DLQ alarm counts visible + in-flight messages (metric
+// math), so the alarm handler's sampling (which hides what it reads) cannot
+// turn it OK while messages are dead-lettered.
+func requireDLQAlarm(t *testing.T, a cwtypes.MetricAlarm, queueName, topic string) {
+	t.Helper()
+	name := aws.ToString(a.AlarmName)
+	require.Empty(t, aws.ToString(a.MetricName), name)
+	require.Len(t, a.Metrics, 3, name)
+	stats := map[string]string{}
+	for _, q := range a.Metrics {
+		if q.Expression != nil {
+			require.Equal(t, "messages", aws.ToString(q.Id), name)
+			require.Equal(t, "visible + in_flight", aws.ToString(q.Expression), name)
+			require.True(t, aws.ToBool(q.ReturnData), name)
+			continue
+		}
+		require.NotNil(t, q.MetricStat, name)
+		m := q.MetricStat.Metric
+		require.Equal(t, "AWS/SQS", aws.ToString(m.Namespace), name)
+		require.Len(t, m.Dimensions, 1, name)
+		require.Equal(t, "QueueName", aws.ToString(m.Dimensions[0].Name), name)
+		require.Equal(t, queueName, aws.ToString(m.Dimensions[0].Value), name)
+		require.Equal(t, "Maximum", aws.ToString(q.MetricStat.Stat), name)
+		require.Equal(t, int32(localAlarmPeriod), aws.ToInt32(q.MetricStat.Period), name)
+		stats[aws.ToString(q.Id)] = aws.ToString(m.MetricName)
+	}
+	require.Equal(t, map[string]string{"visible": "ApproximateNumberOfMessagesVisible", "in_flight": "ApproximateNumberOfMessagesNotVisible"}, stats, name)
+	require.Equal(t, int32(1), aws.ToInt32(a.EvaluationPeriods), name)
+	require.Equal(t, cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold, a.ComparisonOperator, name)
+	require.Equal(t, 1.0, aws.ToFloat64(a.Threshold), name)
 	require.Equal(t, "notBreaching", aws.ToString(a.TreatMissingData), name)
 	require.Equal(t, []string{topic}, a.AlarmActions, name)
 	require.Equal(t, []string{topic}, a.OKActions, name)

@@ -99,13 +99,40 @@ resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
   alarm_name        = "${local.dlq_name}-not-empty"
   alarm_description = "Messages in DLQ ${local.dlq_name} (source queue ${var.name}): they failed ${var.max_receive_count} receives or were dead-lettered as permanent failures."
 
-  namespace   = "AWS/SQS"
-  metric_name = "ApproximateNumberOfMessagesVisible"
-  dimensions = {
-    QueueName = aws_sqs_queue.dlq.name
+  # Visible + in flight, not visible alone: the alarm handler samples the DLQ
+  # by receiving its messages, which hides them while it reads them. SQS
+  # publishes one datapoint a minute; one landing during a sample would read
+  # 0 visible and send a false "recovered" (then ALARM again a minute later).
+  metric_query {
+    id          = "messages"
+    expression  = "visible + in_flight"
+    label       = "Messages in ${local.dlq_name} (visible and in flight)"
+    return_data = true
   }
-  statistic           = "Maximum"
-  period              = var.alarm_period_seconds
+  metric_query {
+    id = "visible"
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions = {
+        QueueName = aws_sqs_queue.dlq.name
+      }
+      stat   = "Maximum"
+      period = var.alarm_period_seconds
+    }
+  }
+  metric_query {
+    id = "in_flight"
+    metric {
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesNotVisible"
+      dimensions = {
+        QueueName = aws_sqs_queue.dlq.name
+      }
+      stat   = "Maximum"
+      period = var.alarm_period_seconds
+    }
+  }
   evaluation_periods  = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
   threshold           = 1
