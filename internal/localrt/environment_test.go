@@ -168,7 +168,7 @@ func TestInvokeTimeoutKillsTheProcessAndNextInvokeColdStarts(t *testing.T) {
 	require.Zero(t, arrived[0].End, "killed before it could answer")
 	require.Eventually(t, func() bool { return processGone(arrived[0].PID) }, 5*time.Second, 20*time.Millisecond, "the timed-out process was killed")
 	p.mu.Lock()
-	require.Empty(t, p.idle, "a timed-out environment is discarded")
+	require.Empty(t, p.envs, "a timed-out environment is discarded")
 	p.mu.Unlock()
 
 	// The next invoke is a cold start in a new process.
