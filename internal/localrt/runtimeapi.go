@@ -155,7 +155,7 @@ func (a *runtimeAPI) next(w http.ResponseWriter, r *http.Request) {
 	default:
 		// Nothing to hand out: with no invoke in flight the environment is
 		// idle, and Lambda freezes it until the next invoke arrives.
-		a.setFrozen(true)
+		a.freezeIfIdle()
 		select {
 		case inv = <-a.pending:
 		case <-r.Context().Done():
@@ -165,13 +165,18 @@ func (a *runtimeAPI) next(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	a.setFrozen(false)
 	deadline := time.Now().Add(inv.timeout)
 	if !inv.deadline.IsZero() {
 		deadline = inv.deadline
 	}
+	// In flight and thawed in one step: another /next (a concurrent invoke
+	// loop) must not see the environment idle and freeze it in between.
 	a.mu.Lock()
 	a.current[inv.requestID] = inv
+	if a.frozen {
+		a.thaw()
+		a.frozen = false
+	}
 	a.mu.Unlock()
 	if a.onDeliver != nil {
 		a.onDeliver(inv)
@@ -189,26 +194,14 @@ func (a *runtimeAPI) next(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(inv.payload)
 }
 
-// setFrozen freezes the environment when asked to and no invoke is in
-// flight, and thaws a frozen one when asked to.
-func (a *runtimeAPI) setFrozen(frozen bool) {
+// freezeIfIdle freezes the environment when no invoke is in flight.
+func (a *runtimeAPI) freezeIfIdle() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	switch {
-	case frozen && !a.frozen && len(a.current) == 0 && a.freeze != nil:
+	if !a.frozen && len(a.current) == 0 && a.freeze != nil {
 		a.freeze()
 		a.frozen = true
-	case !frozen && a.frozen:
-		a.thaw()
-		a.frozen = false
 	}
-}
-
-// isFrozen reports whether the environment's processes are stopped.
-func (a *runtimeAPI) isFrozen() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.frozen
 }
 
 // take returns the current invocation when id matches it, and forgets it.
