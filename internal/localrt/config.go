@@ -66,6 +66,8 @@ type Config struct {
 	// all its event sources. Default 10.
 	MaxEnvironments int
 	// InitTimeout bounds a cold start (Lambda's 10 s init limit). Default 10s.
+	// A timed-out init is retried once at the first invoke, bounded by the
+	// function timeout, as Lambda does.
 	InitTimeout time.Duration
 	// Logs receives the functions' output and the START/END/REPORT lines,
 	// one line at a time with the function's prefix. Default os.Stdout.

@@ -47,18 +47,3 @@ func statusMB(pid int, field string) int {
 	}
 	return -1
 }
-
-// processState is the state letter of /proc/<pid>/stat (R, S, T, Z, …), or
-// "" when it cannot be read.
-func processState(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	// pid (comm) state …: comm may hold spaces and parentheses.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 || i+2 >= len(b) {
-		return ""
-	}
-	return string(b[i+2])
-}

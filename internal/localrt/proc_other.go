@@ -12,6 +12,3 @@ func processAttrs() *syscall.SysProcAttr {
 
 // peakMemoryMB is not measured on this platform.
 func peakMemoryMB(int) int { return -1 }
-
-// processState is not read on this platform.
-func processState(int) string { return "" }
