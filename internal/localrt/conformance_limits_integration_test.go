@@ -322,10 +322,24 @@ func TestConformanceInitTimeoutIsRetriedAtTheFirstInvoke(t *testing.T) {
 func TestConformanceMaxConcurrencyServesSeveralInvokesInOneEnvironment(t *testing.T) {
 	t.Parallel()
 	const n = 4
-	// Each invoke waits until all n are in the same process: they only
-	// succeed if one environment holds them at once.
-	f := newLimitsFixture(t, mappingOpts{mode: "succeed", timeout: 20}, limitOpts{noMap: true,
-		env: map[string]string{"AWS_LAMBDA_MAX_CONCURRENCY": strconv.Itoa(n), "FIXTURE_BARRIER": strconv.Itoa(n)}})
+	t.Run("set by the function", func(t *testing.T) {
+		t.Parallel()
+		// Each invoke waits until all n are in the same process: they only
+		// succeed if one environment holds them at once.
+		checkConcurrentInvokes(t, n, newLimitsFixture(t, mappingOpts{mode: "succeed", timeout: 20}, limitOpts{noMap: true,
+			env: map[string]string{"AWS_LAMBDA_MAX_CONCURRENCY": strconv.Itoa(n), "FIXTURE_BARRIER": strconv.Itoa(n)}}))
+	})
+	t.Run("set by the runtime (Config.EnvironmentConcurrency)", func(t *testing.T) {
+		t.Parallel()
+		checkConcurrentInvokes(t, n, newLimitsFixture(t, mappingOpts{mode: "succeed", timeout: 20}, limitOpts{noMap: true,
+			env: map[string]string{"FIXTURE_BARRIER": strconv.Itoa(n)}, cfg: Config{EnvironmentConcurrency: n}}))
+	})
+}
+
+// checkConcurrentInvokes runs n invokes at once and checks that one
+// environment served them, each with its own request and trace id.
+func checkConcurrentInvokes(t *testing.T, n int, f *fixture) {
+	t.Helper()
 	results := make(chan Result, n)
 	traces := make([]string, n)
 	for i := range n {

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -43,6 +45,15 @@ type pool struct {
 }
 
 func newPool(fn Function, cfg Config, sink *logSink) *pool {
+	if n := cfg.EnvironmentConcurrency; n > 1 && fn.MaxConcurrency == 0 {
+		// As Lambda Managed Instances set it for the runtime.
+		fn.Env = maps.Clone(fn.Env)
+		if fn.Env == nil {
+			fn.Env = map[string]string{}
+		}
+		fn.Env["AWS_LAMBDA_MAX_CONCURRENCY"] = strconv.Itoa(n)
+		fn.MaxConcurrency = n
+	}
 	p := &pool{
 		fn: fn, cfg: cfg, sink: sink,
 		slots: make(chan struct{}, cfg.MaxEnvironments*fn.concurrency()),
