@@ -106,7 +106,7 @@ func createFunction(t *testing.T, cfg aws.Config, name string, timeout int32, en
 	t.Helper()
 	ctx := context.Background()
 	lc := lambda.NewFromConfig(cfg)
-	out, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{
+	arn, err := createUniqueFunction(ctx, lc, &lambda.CreateFunctionInput{
 		FunctionName:  aws.String(name),
 		Role:          aws.String(lambdaRole(t, cfg)),
 		Runtime:       lambdatypes.RuntimeProvidedal2023,
@@ -122,7 +122,7 @@ func createFunction(t *testing.T, cfg aws.Config, name string, timeout int32, en
 	t.Cleanup(func() {
 		_, _ = lc.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
 	})
-	return aws.ToString(out.FunctionArn)
+	return arn
 }
 
 func createQueue(t *testing.T, client *sqs.Client, name string, attrs map[string]string) (url, arn string) {

@@ -114,8 +114,12 @@ func (e *environment) start() error {
 	}
 	e.cmd = cmd
 	pid := cmd.Process.Pid
-	api.freeze = func() { freezeGroup(pid) }
-	api.thaw = func() { thawGroup(pid) }
+	if e.fn.concurrency() == 1 {
+		// Lambda Managed Instances (several invokes per environment) keep
+		// their environments running: only single-concurrency ones freeze.
+		api.freeze = func() { freezeGroup(pid) }
+		api.thaw = func() { thawGroup(pid) }
+	}
 	go func() {
 		e.exitErr = cmd.Wait()
 		e.stdout.flush()
