@@ -42,7 +42,7 @@ type options struct {
 	binDir, region, functions, alarmPrefix, traceDaemon, xrayDaemon, readyFile, logLevel string
 	metricMode                                                                           string
 	pollWait, alarmPeriod                                                                time.Duration
-	maxConcurrency, measureInit                                                          int
+	maxConcurrency, measureInit, envConcurrency                                          int
 	clockScale                                                                           float64
 	allowNoEndpoint                                                                      bool
 }
@@ -59,6 +59,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.traceDaemon, "trace-daemon", "on", "start the X-Ray daemon in local mode: on or off")
 	fs.StringVar(&o.xrayDaemon, "xray-daemon", "bin/xray-daemon", "path of the X-Ray daemon binary (make xray-daemon)")
 	fs.IntVar(&o.maxConcurrency, "max-concurrency", localrt.DefaultMaxConcurrency, "concurrency of SQS mappings without ScalingConfig.MaximumConcurrency")
+	fs.IntVar(&o.envConcurrency, "environment-concurrency", 0, "above 1: every execution environment serves this many invokes at once (sets AWS_LAMBDA_MAX_CONCURRENCY, as Lambda Managed Instances do)")
 	fs.StringVar(&o.readyFile, "ready-file", "", "write this file once every function is discovered and polling has started (with xray_daemon_address=host:port)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "runtime log level: debug, info, warn, error")
 	fs.IntVar(&o.measureInit, "measure-init", 0, "instead of serving: cold-start every function (and the hello-world bootstrap in <bin-dir>/_baseline/hello, when built) this many times and print the median init durations")
@@ -106,7 +107,7 @@ func realMain(ctx context.Context, args []string) error {
 		Region: o.region, Endpoint: endpoint,
 		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
 		BinDir: o.binDir, PollWait: o.pollWait, AlarmPeriod: o.alarmPeriod, AlarmNamePrefix: o.alarmPrefix,
-		DefaultMaxConcurrency: o.maxConcurrency, ClockScale: o.clockScale, MetricMode: o.metricMode, Logs: os.Stdout, Logger: logger,
+		DefaultMaxConcurrency: o.maxConcurrency, EnvironmentConcurrency: o.envConcurrency, ClockScale: o.clockScale, MetricMode: o.metricMode, Logs: os.Stdout, Logger: logger,
 	}
 	if o.functions != "" {
 		cfg.Functions = strings.Split(o.functions, ",")

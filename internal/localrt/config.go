@@ -65,7 +65,14 @@ type Config struct {
 	// MaxEnvironments caps the execution environments of one function across
 	// all its event sources. Default 10.
 	MaxEnvironments int
+	// EnvironmentConcurrency, above 1, runs every function as Lambda Managed
+	// Instances do: each execution environment gets AWS_LAMBDA_MAX_CONCURRENCY
+	// set to it (unless the function sets its own) and serves that many
+	// invokes at once. Default 0: one invoke per environment.
+	EnvironmentConcurrency int
 	// InitTimeout bounds a cold start (Lambda's 10 s init limit). Default 10s.
+	// A timed-out init is retried once at the first invoke, bounded by the
+	// function timeout, as Lambda does.
 	InitTimeout time.Duration
 	// MetricMode is how AWS/SQS metrics are produced for alarms:
 	// MetricModeFast (the default: a sample a second, faster than AWS) or
@@ -133,6 +140,9 @@ func (c Config) validate() error {
 	}
 	if c.MaxEnvironments < 1 {
 		errs = append(errs, errors.New("config: MaxEnvironments must be at least 1"))
+	}
+	if c.EnvironmentConcurrency < 0 {
+		errs = append(errs, errors.New("config: EnvironmentConcurrency must not be negative"))
 	}
 	if c.InitTimeout < 0 {
 		errs = append(errs, errors.New("config: InitTimeout must not be negative"))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,7 +31,17 @@ type Function struct {
 	LocalRuntime bool
 	// TracingActive is true for TracingConfig.Mode Active.
 	TracingActive bool
+	// MaxConcurrency is AWS_LAMBDA_MAX_CONCURRENCY from Env: how many invokes
+	// one execution environment serves at once (Lambda Managed Instances).
+	// 0 or 1: one at a time.
+	MaxConcurrency int
+	// ReservedConcurrency is the function's reserved concurrency
+	// (GetFunctionConcurrency); nil when none is set.
+	ReservedConcurrency *int32
 }
+
+// concurrency is how many invokes one environment of f serves at once.
+func (f Function) concurrency() int { return max(f.MaxConcurrency, 1) }
 
 // Mapping is one SQS event source mapping.
 type Mapping struct {
@@ -99,7 +110,16 @@ func Discover(ctx context.Context, api LambdaAPI, filter []string) (Deployment, 
 			if len(filter) > 0 && !slices.Contains(filter, name) && !slices.Contains(filter, folder) {
 				continue
 			}
-			d.Functions = append(d.Functions, functionFrom(fc, folder, tags.Tags))
+			f := functionFrom(fc, folder, tags.Tags)
+			conc, err := api.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: fc.FunctionName})
+			if errors.As(err, &gone) {
+				continue
+			}
+			if err != nil {
+				return d, fmt.Errorf("reserved concurrency of function %s: %w", name, err)
+			}
+			f.ReservedConcurrency = conc.ReservedConcurrentExecutions
+			d.Functions = append(d.Functions, f)
 		}
 	}
 	mp := lambda.NewListEventSourceMappingsPaginator(api, &lambda.ListEventSourceMappingsInput{})
@@ -148,6 +168,10 @@ func functionFrom(fc lambdatypes.FunctionConfiguration, folder string, tags map[
 	}
 	if fc.TracingConfig != nil && fc.TracingConfig.Mode == lambdatypes.TracingModeActive {
 		f.TracingActive = true
+	}
+	// As aws-lambda-go reads it (lambdacontext): a positive integer, else 1.
+	if n, err := strconv.Atoi(f.Env["AWS_LAMBDA_MAX_CONCURRENCY"]); err == nil && n > 1 {
+		f.MaxConcurrency = n
 	}
 	return f
 }

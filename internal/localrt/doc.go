@@ -23,6 +23,11 @@
 // invoke and makes the next invoke a cold start, as Lambda does. Every invoke
 // logs START, END and REPORT lines (Duration, Billed Duration, Memory Size,
 // Max Memory Used, Init Duration on cold starts) with the function's prefix.
+// An idle environment is frozen (SIGSTOP of its process group) until the next
+// invoke; an invoke past the function's memory size fails as
+// Runtime.OutOfMemory; an init past the 10 s limit is retried at the first
+// invoke; invokes beyond the function's reserved concurrency are throttled;
+// AWS_LAMBDA_MAX_CONCURRENCY lets one environment serve several at once.
 //
 // SQS polling follows the event source mapping rules: receive up to the batch
 // size with all attributes, gather until the batch is full or the batching

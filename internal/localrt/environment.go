@@ -27,7 +27,8 @@ type Result struct {
 }
 
 // environment is one execution environment: a bootstrap process behind its
-// own Runtime API. It serves one invoke at a time.
+// own Runtime API. It serves one invoke at a time, or up to
+// Function.MaxConcurrency at once (AWS_LAMBDA_MAX_CONCURRENCY).
 type environment struct {
 	fn     Function
 	cfg    Config
@@ -43,13 +44,21 @@ type environment struct {
 	exited    chan struct{}
 	exitErr   error
 
+	// initMu serialises the cold start: concurrent first invokes share it.
+	initMu   sync.Mutex
+	initDone bool
+
 	mu   sync.Mutex
 	dead bool
+	// busy counts the invokes in the environment (the pool's bookkeeping).
+	busy int
 }
 
 func newEnvironment(fn Function, cfg Config, sink *logSink) *environment {
 	prefix := "[" + fn.Folder + "] "
-	return &environment{fn: fn, cfg: cfg, sink: sink, prefix: prefix, exited: make(chan struct{})}
+	exited := make(chan struct{})
+	close(exited) // no process yet
+	return &environment{fn: fn, cfg: cfg, sink: sink, prefix: prefix, exited: exited}
 }
 
 // Bootstrap is the path of the executable the runtime starts for fn.
@@ -79,6 +88,11 @@ func (e *environment) start() error {
 		return err
 	}
 	e.api = api
+	exited := make(chan struct{})
+	e.exited = exited
+	e.mu.Lock()
+	e.dead = false
+	e.mu.Unlock()
 	path := Bootstrap(e.cfg.BinDir, e.fn)
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -99,12 +113,19 @@ func (e *environment) start() error {
 		return fmt.Errorf("start bootstrap of %s (%s): %w", e.fn.Name, abs, err)
 	}
 	e.cmd = cmd
+	pid := cmd.Process.Pid
+	if e.fn.concurrency() == 1 {
+		// Lambda Managed Instances (several invokes per environment) keep
+		// their environments running: only single-concurrency ones freeze.
+		api.freeze = func() { freezeGroup(pid) }
+		api.thaw = func() { thawGroup(pid) }
+	}
 	go func() {
 		e.exitErr = cmd.Wait()
 		e.stdout.flush()
 		e.stderr.flush()
 		e.markDead()
-		close(e.exited)
+		close(exited)
 		api.close()
 	}()
 	return nil
@@ -160,24 +181,18 @@ func (e *environment) environ(apiAddr, taskRoot string) []string {
 // process yet, then the invoke phase bounded by the function timeout.
 func (e *environment) invoke(ctx context.Context, inv *invocation) Result {
 	res := Result{RequestID: inv.requestID}
-	if e.cmd == nil {
-		if err := e.start(); err != nil {
-			e.markDead()
-			res.Err = &FunctionError{Type: "Runtime.InvalidEntrypoint", Message: err.Error()}
-			e.sink.line(e.prefix, fmt.Sprintf("INIT_REPORT Init Duration: 0.00 ms\tPhase: init\tStatus: error\tError Type: %s", res.Err.Type))
-			return res
-		}
-		if fe := e.awaitInit(ctx); fe != nil {
-			res.Err = fe
-			return res
-		}
-		res.InitDuration = e.api.readyAt.Sub(e.startedAt)
+	initDuration, fe := e.coldStart(ctx, inv)
+	if fe != nil {
+		res.Err = fe
+		return res
 	}
+	res.InitDuration = initDuration
+	api, exited, cmd := e.api, e.exited, e.cmd
 
 	select {
-	case e.api.pending <- inv:
-	case <-e.exited:
-		res.Err = e.exitError()
+	case api.pending <- inv:
+	case <-exited:
+		res.Err = e.exitError(exited)
 		return res
 	case <-ctx.Done():
 		res.Err = &FunctionError{Type: "Runtime.Cancelled", Message: ctx.Err().Error()}
@@ -187,6 +202,9 @@ func (e *environment) invoke(ctx context.Context, inv *invocation) Result {
 	begin := time.Now()
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
+	stopWatch := make(chan struct{})
+	defer close(stopWatch)
+	oom := e.watchMemory(cmd.Process.Pid, exited, stopWatch)
 
 	status := ""
 	select {
@@ -196,56 +214,152 @@ func (e *environment) invoke(ctx context.Context, inv *invocation) Result {
 		status = "timeout"
 		res.Err = &FunctionError{Type: "Sandbox.Timedout", Message: fmt.Sprintf("Task timed out after %.2f seconds", e.fn.Timeout.Seconds())}
 		e.sink.line(e.prefix, fmt.Sprintf("%s %s %s", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.requestID, res.Err.Message))
-	case <-e.exited:
+	case mb := <-oom:
 		status = "error"
-		res.Err = e.exitError()
+		res.Err = outOfMemory(mb, e.fn.MemoryMB)
+		e.sink.line(e.prefix, fmt.Sprintf("RequestId: %s Error: %s", inv.requestID, res.Err.Message))
+	case <-exited:
+		status = "error"
+		res.Err = e.exitError(exited)
 		e.sink.line(e.prefix, fmt.Sprintf("RequestId: %s Error: %s", inv.requestID, res.Err.Message))
 	case <-ctx.Done():
 		status = "error"
 		res.Err = &FunctionError{Type: "Runtime.Cancelled", Message: ctx.Err().Error()}
 	}
 	res.Duration = time.Since(begin)
-	mem := -1
-	if e.cmd.Process != nil {
-		mem = peakMemoryMB(e.cmd.Process.Pid)
+	mem := peakMemoryMB(cmd.Process.Pid)
+	if status == "" && mem > int(e.fn.MemoryMB) {
+		// The peak passed the limit between two samples: Lambda's cgroup
+		// would have ended the invoke.
+		status = "error"
+		res.Payload, res.Err = nil, outOfMemory(mem, e.fn.MemoryMB)
+		e.sink.line(e.prefix, fmt.Sprintf("RequestId: %s Error: %s", inv.requestID, res.Err.Message))
 	}
 	if status != "" {
-		// Lambda discards an environment after a timeout or crash: the next
-		// invoke is a cold start.
+		// Lambda discards an environment after a timeout, crash or
+		// out-of-memory: the next invoke is a cold start.
 		e.kill()
 	}
 	e.sink.line(e.prefix, "END RequestId: "+inv.requestID)
-	e.sink.line(e.prefix, reportLine(inv.requestID, res.Duration, res.InitDuration, e.fn.MemoryMB, mem, status))
+	report := reportLine(inv.requestID, res.Duration, res.InitDuration, e.fn.MemoryMB, mem, status)
+	if res.Err != nil && res.Err.Type == "Runtime.OutOfMemory" {
+		report += "\tError Type: Runtime.OutOfMemory"
+	}
+	e.sink.line(e.prefix, report)
 	return res
 }
 
-// awaitInit waits for the runtime's first /next call: the end of init.
-func (e *environment) awaitInit(ctx context.Context) *FunctionError {
-	timer := time.NewTimer(e.cfg.InitTimeout)
+// outOfMemory is the error of an invoke whose environment passed its memory size.
+func outOfMemory(usedMB int, limitMB int32) *FunctionError {
+	return &FunctionError{Type: "Runtime.OutOfMemory", Message: fmt.Sprintf("Runtime exited with error: signal: killed (max memory used %d MB of %d MB)", usedMB, limitMB)}
+}
+
+// memorySampleEvery is how often an invoke's resident memory is sampled.
+const memorySampleEvery = 10 * time.Millisecond
+
+// watchMemory samples the process's peak resident memory (VmHWM) until it
+// exits or stop is closed (the returned channel is then never written);
+// it sends the peak once it passes the function's memory size. Lambda
+// enforces memory_size with a cgroup; sampling the high-water mark catches
+// every peak, a sample late.
+func (e *environment) watchMemory(pid int, exited, stop <-chan struct{}) <-chan int {
+	out := make(chan int, 1)
+	if peakMemoryMB(pid) < 0 {
+		return out // not measurable here
+	}
+	go func() {
+		t := time.NewTicker(memorySampleEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-exited:
+				return
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			if mb := peakMemoryMB(pid); mb > int(e.fn.MemoryMB) {
+				out <- mb
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// coldStart starts the process and waits for init when the environment has
+// none yet; concurrent first invokes wait for the same init. It returns the
+// init duration (zero when the environment was warm). An init that passes
+// the 10 s limit is retried once at this first invoke, as Lambda does, and
+// the retry counts against the invoke's timeout (inv.deadline).
+func (e *environment) coldStart(ctx context.Context, inv *invocation) (time.Duration, *FunctionError) {
+	e.initMu.Lock()
+	defer e.initMu.Unlock()
+	if e.initDone {
+		if !e.alive() {
+			return 0, e.exitError(e.exited)
+		}
+		return 0, nil
+	}
+	e.initDone = true
+	if err := e.start(); err != nil {
+		e.markDead()
+		fe := &FunctionError{Type: "Runtime.InvalidEntrypoint", Message: err.Error()}
+		e.sink.line(e.prefix, fmt.Sprintf("INIT_REPORT Init Duration: 0.00 ms\tPhase: init\tStatus: error\tError Type: %s", fe.Type))
+		return 0, fe
+	}
+	fe := e.awaitInit(ctx, e.cfg.InitTimeout, "init")
+	if fe != nil && fe.Type == "Sandbox.Timedout" && e.cfg.InitTimeout < e.fn.Timeout {
+		// Lambda retries a timed-out init at the first invoke, bounded by the
+		// function timeout, which the invoke then continues to count.
+		retryAt := time.Now()
+		inv.deadline = retryAt.Add(inv.timeout)
+		if err := e.start(); err != nil {
+			e.markDead()
+			return 0, &FunctionError{Type: "Runtime.InvalidEntrypoint", Message: err.Error()}
+		}
+		fe = e.awaitInit(ctx, inv.timeout, "invoke")
+		if fe != nil {
+			return 0, fe
+		}
+		return e.api.readyAt.Sub(e.startedAt), nil
+	}
+	if fe != nil {
+		return 0, fe
+	}
+	return e.api.readyAt.Sub(e.startedAt), nil
+}
+
+// awaitInit waits up to limit for the runtime's first /next call: the end
+// of init. phase names the phase in the INIT_REPORT line of a failure
+// ("init", or "invoke" for an init retried at the first invoke).
+func (e *environment) awaitInit(ctx context.Context, limit time.Duration, phase string) *FunctionError {
+	timer := time.NewTimer(limit)
 	defer timer.Stop()
 	var fe *FunctionError
 	status := "error"
+	exited := e.exited
 	select {
 	case <-e.api.ready:
 		return nil
 	case fe = <-e.api.initErr:
 		<-time.After(50 * time.Millisecond) // let it exit by itself, as Lambda would
-	case <-e.exited:
-		fe = e.exitError()
+	case <-exited:
+		fe = e.exitError(exited)
 	case <-timer.C:
 		status = "timeout"
-		fe = &FunctionError{Type: "Sandbox.Timedout", Message: fmt.Sprintf("init timed out after %.2f seconds", e.cfg.InitTimeout.Seconds())}
+		fe = &FunctionError{Type: "Sandbox.Timedout", Message: fmt.Sprintf("init timed out after %.2f seconds", limit.Seconds())}
 	case <-ctx.Done():
 		fe = &FunctionError{Type: "Runtime.Cancelled", Message: ctx.Err().Error()}
 	}
 	e.kill()
-	e.sink.line(e.prefix, fmt.Sprintf("INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: %s\tError Type: %s",
-		float64(time.Since(e.startedAt))/float64(time.Millisecond), status, fe.Type))
+	e.sink.line(e.prefix, fmt.Sprintf("INIT_REPORT Init Duration: %.2f ms\tPhase: %s\tStatus: %s\tError Type: %s",
+		float64(time.Since(e.startedAt))/float64(time.Millisecond), phase, status, fe.Type))
 	return fe
 }
 
-func (e *environment) exitError() *FunctionError {
-	<-e.exited
+func (e *environment) exitError(exited <-chan struct{}) *FunctionError {
+	<-exited
 	msg := "Runtime exited without providing a reason"
 	var ee *exec.ExitError
 	if errors.As(e.exitErr, &ee) {
@@ -262,6 +376,7 @@ func (e *environment) kill() {
 	if e.cmd == nil || e.cmd.Process == nil {
 		return
 	}
+	// SIGKILL ends stopped (frozen) processes too.
 	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
 	<-e.exited
 }
@@ -275,7 +390,9 @@ func (e *environment) shutdown(grace time.Duration) {
 	}
 	if e.api.hasExtensions() {
 		e.api.close()
+		// A frozen environment is thawed to receive the signal.
 		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGTERM)
+		thawGroup(e.cmd.Process.Pid)
 		select {
 		case <-e.exited:
 			return

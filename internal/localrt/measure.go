@@ -22,7 +22,7 @@ func MeasureInit(ctx context.Context, cfg Config, fn Function, n int) ([]time.Du
 		if err := env.start(); err != nil {
 			return out, err
 		}
-		if fe := env.awaitInit(ctx); fe != nil {
+		if fe := env.awaitInit(ctx, cfg.InitTimeout, "init"); fe != nil {
 			return out, fmt.Errorf("init of %s: %w", fn.Name, fe)
 		}
 		out = append(out, env.api.readyAt.Sub(env.startedAt))

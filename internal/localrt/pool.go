@@ -4,23 +4,40 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
 
-// pool holds one function's execution environments: an idle one serves the
-// next invoke, a new one cold-starts when none is idle, up to max at once.
+// ErrThrottled is returned by an invoke beyond the function's reserved
+// concurrency: Lambda throttles it (TooManyRequestsException) instead of
+// queueing it.
+var ErrThrottled = errors.New("TooManyRequestsException: Rate Exceeded (reserved concurrency reached)")
+
+// pool holds one function's execution environments: one with room serves
+// the next invoke (an environment takes one invoke at a time, or up to
+// Function.MaxConcurrency), a new one cold-starts when none has room, up to
+// MaxEnvironments at once. Invokes beyond the function's reserved
+// concurrency are throttled.
 type pool struct {
 	fn   Function
 	cfg  Config
 	sink *logSink
 
+	// slots bounds the invokes in flight: MaxEnvironments environments of
+	// per-environment concurrency each. A caller waits for one.
 	slots chan struct{}
+	// reserved holds one token per invoke in flight when the function has
+	// reserved concurrency; nil without. A caller that finds none is throttled.
+	reserved chan struct{}
 
-	mu     sync.Mutex
-	idle   []*environment
-	all    map[*environment]struct{}
+	mu sync.Mutex
+	// envs are the environments, oldest first; the newest with room serves.
+	envs   []*environment
 	closed bool
 
 	// active counts invokes in flight; peak is the highest it reached.
@@ -28,16 +45,37 @@ type pool struct {
 }
 
 func newPool(fn Function, cfg Config, sink *logSink) *pool {
-	return &pool{
-		fn: fn, cfg: cfg, sink: sink,
-		slots: make(chan struct{}, cfg.MaxEnvironments),
-		all:   map[*environment]struct{}{},
+	if n := cfg.EnvironmentConcurrency; n > 1 && fn.MaxConcurrency == 0 {
+		// As Lambda Managed Instances set it for the runtime.
+		fn.Env = maps.Clone(fn.Env)
+		if fn.Env == nil {
+			fn.Env = map[string]string{}
+		}
+		fn.Env["AWS_LAMBDA_MAX_CONCURRENCY"] = strconv.Itoa(n)
+		fn.MaxConcurrency = n
 	}
+	p := &pool{
+		fn: fn, cfg: cfg, sink: sink,
+		slots: make(chan struct{}, cfg.MaxEnvironments*fn.concurrency()),
+	}
+	if fn.ReservedConcurrency != nil {
+		p.reserved = make(chan struct{}, max(*fn.ReservedConcurrency, 0))
+	}
+	return p
 }
 
-// invoke runs payload in an idle environment, or a new one. It blocks while
-// the function is at its environment limit.
+// invoke runs payload in an environment with room, or a new one. It blocks
+// while the function is at its environment limit, and returns ErrThrottled
+// at once when the function's reserved concurrency is in use.
 func (p *pool) invoke(ctx context.Context, payload []byte, traceID string) (Result, error) {
+	if p.reserved != nil {
+		select {
+		case p.reserved <- struct{}{}:
+			defer func() { <-p.reserved }()
+		default:
+			return Result{}, fmt.Errorf("invoke %s: %w", p.fn.Name, ErrThrottled)
+		}
+	}
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -63,16 +101,16 @@ func (p *pool) acquire() (*environment, error) {
 	}
 	p.active++
 	p.peak = max(p.peak, p.active)
-	for len(p.idle) > 0 {
-		env := p.idle[len(p.idle)-1]
-		p.idle = p.idle[:len(p.idle)-1]
-		if env.alive() {
+	p.envs = slices.DeleteFunc(p.envs, func(e *environment) bool { return e.busy == 0 && !e.alive() })
+	for i := len(p.envs) - 1; i >= 0; i-- {
+		if env := p.envs[i]; env.busy < p.fn.concurrency() && env.alive() {
+			env.busy++
 			return env, nil
 		}
-		delete(p.all, env)
 	}
 	env := newEnvironment(p.fn, p.cfg, p.sink)
-	p.all[env] = struct{}{}
+	env.busy = 1
+	p.envs = append(p.envs, env)
 	return env, nil
 }
 
@@ -80,25 +118,27 @@ func (p *pool) release(env *environment) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.active--
+	env.busy--
+	if env.busy > 0 {
+		return
+	}
 	if !env.alive() || p.closed {
-		delete(p.all, env)
+		p.envs = slices.DeleteFunc(p.envs, func(e *environment) bool { return e == env })
 		if p.closed {
 			go env.shutdown(500 * time.Millisecond)
 		}
 		return
 	}
-	p.idle = append(p.idle, env)
+	// Idle: move it to the end, so the most recently used serves next.
+	p.envs = slices.DeleteFunc(p.envs, func(e *environment) bool { return e == env })
+	p.envs = append(p.envs, env)
 }
 
 // close stops every environment and waits for their processes to exit.
 func (p *pool) close() {
 	p.mu.Lock()
 	p.closed = true
-	envs := make([]*environment, 0, len(p.all))
-	for env := range p.all {
-		envs = append(envs, env)
-	}
-	p.idle = nil
+	envs := slices.Clone(p.envs)
 	p.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, env := range envs {

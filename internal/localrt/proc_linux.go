@@ -20,7 +20,10 @@ func processAttrs() *syscall.SysProcAttr {
 
 // peakMemoryMB reads the process's peak resident set size (VmHWM) in MB, or
 // -1 when it cannot be read.
-func peakMemoryMB(pid int) int {
+func peakMemoryMB(pid int) int { return statusMB(pid, "VmHWM:") }
+
+// statusMB reads a kB field of /proc/<pid>/status in MB (rounded up), or -1.
+func statusMB(pid int, field string) int {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return -1
@@ -29,7 +32,7 @@ func peakMemoryMB(pid int) int {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "VmHWM:") {
+		if !strings.HasPrefix(line, field) {
 			continue
 		}
 		fields := strings.Fields(line)

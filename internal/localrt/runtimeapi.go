@@ -36,6 +36,10 @@ type invocation struct {
 	traceID     string
 	functionARN string
 	timeout     time.Duration
+	// deadline, when set, is the invoke's deadline instead of now+timeout
+	// when the runtime picks it up (an init retried at the first invoke
+	// counts against that invoke's timeout).
+	deadline time.Time
 
 	// delivered receives the deadline when the runtime picks the event up.
 	delivered chan time.Time
@@ -75,9 +79,16 @@ type runtimeAPI struct {
 	initErr chan *FunctionError
 	// onDeliver runs when the runtime picks up an invocation (START line).
 	onDeliver func(*invocation)
+	// freeze and thaw stop and continue the environment's processes: the
+	// runtime asked for the next event with no invoke in flight (Lambda
+	// freezes the environment then), and an invoke arrived. Nil: no freezing.
+	freeze, thaw func()
 
-	mu         sync.Mutex
-	current    *invocation
+	mu sync.Mutex
+	// current holds the invocations the runtime has picked up and not
+	// answered yet (several when AWS_LAMBDA_MAX_CONCURRENCY > 1).
+	current    map[string]*invocation
+	frozen     bool
 	extensions int
 	closed     chan struct{}
 	closeOnce  sync.Once
@@ -95,6 +106,7 @@ func newRuntimeAPI(fn Function, onDeliver func(*invocation)) (*runtimeAPI, error
 		ready:     make(chan struct{}),
 		initErr:   make(chan *FunctionError, 1),
 		onDeliver: onDeliver,
+		current:   map[string]*invocation{},
 		closed:    make(chan struct{}),
 	}
 	mux := http.NewServeMux()
@@ -140,15 +152,31 @@ func (a *runtimeAPI) next(w http.ResponseWriter, r *http.Request) {
 	var inv *invocation
 	select {
 	case inv = <-a.pending:
-	case <-r.Context().Done():
-		return
-	case <-a.closed:
-		http.Error(w, "environment shutting down", http.StatusGone)
-		return
+	default:
+		// Nothing to hand out: with no invoke in flight the environment is
+		// idle, and Lambda freezes it until the next invoke arrives.
+		a.freezeIfIdle()
+		select {
+		case inv = <-a.pending:
+		case <-r.Context().Done():
+			return
+		case <-a.closed:
+			http.Error(w, "environment shutting down", http.StatusGone)
+			return
+		}
 	}
 	deadline := time.Now().Add(inv.timeout)
+	if !inv.deadline.IsZero() {
+		deadline = inv.deadline
+	}
+	// In flight and thawed in one step: another /next (a concurrent invoke
+	// loop) must not see the environment idle and freeze it in between.
 	a.mu.Lock()
-	a.current = inv
+	a.current[inv.requestID] = inv
+	if a.frozen {
+		a.thaw()
+		a.frozen = false
+	}
 	a.mu.Unlock()
 	if a.onDeliver != nil {
 		a.onDeliver(inv)
@@ -166,15 +194,22 @@ func (a *runtimeAPI) next(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(inv.payload)
 }
 
+// freezeIfIdle freezes the environment when no invoke is in flight.
+func (a *runtimeAPI) freezeIfIdle() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.frozen && len(a.current) == 0 && a.freeze != nil {
+		a.freeze()
+		a.frozen = true
+	}
+}
+
 // take returns the current invocation when id matches it, and forgets it.
 func (a *runtimeAPI) take(id string) *invocation {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.current == nil || a.current.requestID != id {
-		return nil
-	}
-	inv := a.current
-	a.current = nil
+	inv := a.current[id]
+	delete(a.current, id)
 	return inv
 }
 

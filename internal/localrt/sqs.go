@@ -29,7 +29,18 @@ type poller struct {
 	wait     time.Duration
 	maxConc  int
 	log      *slog.Logger
+
+	// carry holds received messages that did not fit the last batch's 6 MB
+	// payload: they open the next batch (only the gatherer touches it).
+	carry []sqstypes.Message
 }
+
+// maxEventBytes caps the event of one invoke: Lambda passes a batch to the
+// function "up to the payload limit for synchronous invocation (6 MB)".
+const maxEventBytes = 6 << 20
+
+// maxWait is SQS's longest long poll (WaitTimeSeconds ≤ 20).
+const maxWait = 20 * time.Second
 
 // run polls until ctx is done. One gatherer builds batches; up to maxConc
 // batches are in the function at once, and no message is received while all
@@ -71,10 +82,43 @@ func (p *poller) run(ctx context.Context) {
 
 // gather receives up to the batch size: it returns as soon as the batch is
 // full, or when the batching window (counted from the first message) ends;
-// with no window, after the first receive that returns messages.
+// with no window, after the first receive that returns messages. A window
+// longer than SQS's 20 s long poll takes several receives. The batch's event
+// stays within 6 MB: a message that would take it past is carried into the
+// next batch.
 func (p *poller) gather(ctx context.Context) ([]sqstypes.Message, error) {
 	var batch []sqstypes.Message
 	var windowEnd time.Time
+	size := len(`{"Records":[]}`)
+	add := func(msgs []sqstypes.Message) (full bool) {
+		for i, m := range msgs {
+			if j := slices.IndexFunc(batch, func(b sqstypes.Message) bool { return aws.ToString(b.MessageId) == aws.ToString(m.MessageId) }); j >= 0 {
+				// Received again (its visibility timeout ran out while the
+				// window was open): the earlier receipt handle is stale.
+				batch[j] = m
+				continue
+			}
+			n := p.recordBytes(m)
+			if len(batch) > 0 {
+				n++ // the comma between records
+			}
+			if len(batch) > 0 && size+n > maxEventBytes {
+				p.carry = append(p.carry, msgs[i:]...)
+				return true
+			}
+			if len(batch) == 0 {
+				windowEnd = time.Now().Add(p.m.Window)
+			}
+			batch = append(batch, m)
+			size += n
+		}
+		return false
+	}
+	carried := p.carry
+	p.carry = nil
+	if add(carried) || len(batch) >= p.m.BatchSize {
+		return batch, nil
+	}
 	for {
 		want := min(10, p.m.BatchSize-len(batch))
 		wait := p.wait
@@ -83,7 +127,7 @@ func (p *poller) gather(ctx context.Context) ([]sqstypes.Message, error) {
 			if remaining <= 0 {
 				return batch, nil
 			}
-			wait = remaining.Truncate(time.Second)
+			wait = min(remaining, maxWait).Truncate(time.Second)
 		}
 		out, err := p.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(p.queueURL),
@@ -98,14 +142,11 @@ func (p *poller) gather(ctx context.Context) ([]sqstypes.Message, error) {
 			}
 			return batch, fmt.Errorf("receive from %s: %w", p.queueURL, err)
 		}
-		if len(batch) == 0 && len(out.Messages) > 0 {
-			windowEnd = time.Now().Add(p.m.Window)
-		}
-		batch = appendUnique(batch, out.Messages)
+		full := add(out.Messages)
 		switch {
 		case len(batch) == 0:
 			return nil, nil
-		case len(batch) >= p.m.BatchSize || p.m.Window == 0:
+		case full || len(batch) >= p.m.BatchSize || p.m.Window == 0:
 			return batch, nil
 		case len(out.Messages) == 0 && wait == 0:
 			// Under a second of window left: short polls, 100 ms apart.
@@ -118,19 +159,13 @@ func (p *poller) gather(ctx context.Context) ([]sqstypes.Message, error) {
 	}
 }
 
-// appendUnique adds received messages to a batch; a message received again
-// (its visibility timeout ran out while the window was open) replaces its
-// earlier copy, whose receipt handle is no longer valid.
-func appendUnique(batch, received []sqstypes.Message) []sqstypes.Message {
-	for _, m := range received {
-		i := slices.IndexFunc(batch, func(b sqstypes.Message) bool { return aws.ToString(b.MessageId) == aws.ToString(m.MessageId) })
-		if i >= 0 {
-			batch[i] = m
-			continue
-		}
-		batch = append(batch, m)
+// recordBytes is the size of m's record in the event Lambda builds.
+func (p *poller) recordBytes(m sqstypes.Message) int {
+	b, err := json.Marshal(sqsEvent([]sqstypes.Message{m}, p.m.QueueARN, p.region).Records[0])
+	if err != nil {
+		return 0
 	}
-	return batch
+	return len(b)
 }
 
 // process invokes the function with one batch and deletes what succeeded.
@@ -141,6 +176,12 @@ func (p *poller) process(ctx context.Context, msgs []sqstypes.Message) {
 		return
 	}
 	res, err := p.pool.invoke(ctx, payload, traceHeaderOf(msgs))
+	if errors.Is(err, ErrThrottled) {
+		// Lambda's poller cannot invoke a throttled function: the batch is
+		// not deleted and returns after the visibility timeout.
+		p.log.Warn("throttled (reserved concurrency): batch returns after the visibility timeout", "function", p.m.Function, "queue", p.m.QueueARN, "records", len(msgs))
+		return
+	}
 	if err != nil {
 		p.log.Warn("invoke failed: batch returns after the visibility timeout", "function", p.m.Function, "queue", p.m.QueueARN, "records", len(msgs), "error", err)
 		return

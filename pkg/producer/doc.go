@@ -16,6 +16,13 @@
 // published is never dropped silently: it is reported to the failure handler
 // and counted in Close's error.
 //
+// In a Lambda function, call Flush before the handler returns. Lambda freezes
+// the execution environment once the handler has answered: the background
+// flush does not run until the next invoke thaws it, or never (the
+// environment may be discarded while frozen), so messages buffered at return
+// are sent late or lost. The local runtime freezes idle environments too
+// (docs/local-runtime.md), so a missing Flush shows in local tests.
+//
 // The SQS client is injected through SQSAPI (a *sqs.Client satisfies it);
 // build it once, at init.
 package producer

@@ -66,3 +66,29 @@ func ExampleAsyncPublisher() {
 	fmt.Println(client.entries(), "sent")
 	// Output: 3 sent
 }
+
+// In a Lambda handler, Flush before returning: once the handler answers,
+// Lambda freezes the environment and the background sender stops with it.
+func ExampleAsyncPublisher_Flush() {
+	client := &fakeSQS{}
+	pub, _ := producer.New(client, "https://sqs.eu-west-1.amazonaws.com/123456789012/audit",
+		producer.WithDefaultType(message.TypeAudit, "1"))
+	// Built once per container, at init; a long interval, as a buffer on a
+	// busy path would have.
+	async, _ := producer.NewAsync(pub, producer.WithFlushInterval(time.Hour))
+
+	handler := func(ctx context.Context, texts []string) error {
+		for _, text := range texts {
+			if _, err := async.Publish(ctx, producer.Message{Body: fmt.Sprintf(`{"auditText":%q}`, text)}); err != nil {
+				return err
+			}
+		}
+		// Everything is sent (or reported as failed) before the invoke ends.
+		return async.Flush(ctx)
+	}
+	if err := handler(context.Background(), []string{"a", "b"}); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println(client.entries(), "sent when the handler returned")
+	// Output: 2 sent when the handler returned
+}

@@ -62,6 +62,7 @@ module "trigger" {
   batch_size                         = each.value.batch_size
   maximum_batching_window_in_seconds = each.value.batching_window_seconds
   maximum_concurrency                = each.value.maximum_concurrency
+  function_reserved_concurrency      = local.function_settings[each.value.consumer].reserved_concurrency
 
   # In the emulator the local runtime polls instead (docs/development.md).
   enabled = !var.local_runtime

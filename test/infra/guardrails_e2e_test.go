@@ -99,6 +99,12 @@ func TestModuleGuardrails(t *testing.T) {
 			control: function("dynamodb:PutItem"),
 			want:    "actions must be exact service:Action names: no wildcards",
 		},
+		{
+			name:    "maximum concurrency above the function's reserved concurrency",
+			bad:     strings.TrimSuffix(trigger(60, 10, 0), "}") + "  maximum_concurrency = 5\n  function_reserved_concurrency = 4\n}",
+			control: strings.TrimSuffix(trigger(60, 10, 0), "}") + "  maximum_concurrency = 4\n  function_reserved_concurrency = 4\n}",
+			want:    "maximum_concurrency of the q trigger (5) exceeds the reserved concurrency of f (4)",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

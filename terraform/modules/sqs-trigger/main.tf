@@ -69,6 +69,10 @@ resource "aws_lambda_event_source_mapping" "this" {
       condition     = var.queue_visibility_timeout_seconds >= 6 * var.function_timeout_seconds
       error_message = "The visibility timeout of ${local.queue_name} (${var.queue_visibility_timeout_seconds} s) must be at least 6x the timeout of ${var.function_name} (${var.function_timeout_seconds} s = ${6 * var.function_timeout_seconds} s), or messages become visible again while a batch is still being processed (AWS guidance for SQS event sources)."
     }
+    precondition {
+      condition     = var.function_reserved_concurrency == null || var.maximum_concurrency <= coalesce(var.function_reserved_concurrency, 0)
+      error_message = "maximum_concurrency of the ${local.queue_name} trigger (${var.maximum_concurrency}) exceeds the reserved concurrency of ${var.function_name} (${coalesce(var.function_reserved_concurrency, -1)}): Lambda throttles the invokes beyond it, their messages return to the queue with rising receive counts and reach the DLQ (AWS: set reserved concurrency at least maximum concurrency)."
+    }
   }
 
   # AWS checks the role's SQS permissions when the mapping is created.

@@ -91,6 +91,12 @@ variable "maximum_batching_window_in_seconds" {
   }
 }
 
+variable "function_reserved_concurrency" {
+  type        = number
+  description = "The function's reserved concurrency (null: none). maximum_concurrency may not exceed it: the mapping would drive invokes Lambda throttles, returning their messages to the queue and towards the DLQ."
+  default     = null
+}
+
 variable "maximum_concurrency" {
   type        = number
   description = "Most concurrent invocations this queue drives (scaling_config.maximum_concurrency); protects downstream systems without reserved concurrency's throttling."
