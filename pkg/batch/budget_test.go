@@ -2,7 +2,6 @@ package batch_test
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -99,7 +98,9 @@ func TestDeadLetterFitsTheQueueLimit(t *testing.T) {
 			t.Parallel()
 			dlq := &fakeSQS{}
 			reason := strings.Repeat("é", 2000) // multi-byte, longer than any room
-			h := func(context.Context, events.SQSMessage) error { return batch.Permanent(batch.ClassValidation, reason, nil) }
+			h := func(context.Context, events.SQSMessage) error {
+				return batch.Permanent(batch.ClassValidation, reason, nil)
+			}
 			p, logs := newProcessor(t, h, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"))
 			recs := records(1)
 			recs[0].Body = strings.Repeat("b", c.bodyBytes)
@@ -136,7 +137,9 @@ func TestDeadLetterFitsTheQueueLimit(t *testing.T) {
 func TestDeadLetterMaxBytesOption(t *testing.T) {
 	t.Parallel()
 	dlq := &fakeSQS{}
-	h := func(context.Context, events.SQSMessage) error { return batch.Permanent(batch.ClassValidation, strings.Repeat("r", 500), nil) }
+	h := func(context.Context, events.SQSMessage) error {
+		return batch.Permanent(batch.ClassValidation, strings.Repeat("r", 500), nil)
+	}
 	p, _ := newProcessor(t, h, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"), batch.WithDeadLetterMaxBytes(1024))
 	recs := records(1)
 	recs[0].Body = strings.Repeat("b", 700)
@@ -193,5 +196,4 @@ func TestAcceptedVersions(t *testing.T) {
 	_, err = batch.New(h, batch.Accept("", "1"), batch.Accept("audit"))
 	require.ErrorContains(t, err, "accept: type is required")
 	require.ErrorContains(t, err, "accept audit: at least one version")
-	_ = errors.New
 }
