@@ -34,9 +34,11 @@ locals {
       environment = {
         AUDIT_TABLE_NAME = module.audit_table.table_name
       }
+      # GetItem: the store's consistent read after a failed condition that
+      # returned no item (pkg/audit, Store.Put).
       statements = [{
         sid       = "PutAuditItems"
-        actions   = ["dynamodb:PutItem"]
+        actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
         resources = [module.audit_table.table_arn]
       }]
     }

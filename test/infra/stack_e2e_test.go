@@ -709,7 +709,7 @@ func expectedGrants(ctx context.Context, t *testing.T, c *clients, out outputs) 
 	qs := out.queues()
 	return map[string][]Grant{
 		"audit-receiver": slices.Concat(base("audit-receiver"), trigger(qs["audit"]),
-			[]Grant{Allow("dynamodb:PutItem", tableARN(out.AuditTableName))}),
+			Allows([]string{"dynamodb:GetItem", "dynamodb:PutItem"}, tableARN(out.AuditTableName))),
 		"sms-sender": slices.Concat(base("sms-sender"), trigger(qs["sms"]),
 			Allows([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, tableARN(out.SMSIdempotencyTableName)),
 			[]Grant{Allow("sns:Publish", "*"), Deny("sns:Publish", "arn:aws:sns:*:*:*")}),
