@@ -2,6 +2,7 @@ package batch_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -196,4 +197,26 @@ func TestAcceptedVersions(t *testing.T) {
 	_, err = batch.New(h, batch.Accept("", "1"), batch.Accept("audit"))
 	require.ErrorContains(t, err, "accept: type is required")
 	require.ErrorContains(t, err, "accept audit: at least one version")
+}
+
+// SQS refuses a visibility timeout beyond 12 hours from the receive; the
+// change is made up to 15 minutes (Lambda's longest run) after it, so the
+// processor never asks for more than 11 h 45 min.
+func TestVisibilityStaysWithinSQSMaximum(t *testing.T) {
+	t.Parallel()
+	client := &fakeSQS{}
+	h := func(context.Context, events.SQSMessage) error { return batch.RetryAfter(24*time.Hour, errors.New("come back tomorrow")) }
+	p, _ := newProcessor(t, h, batch.WithBackoff(client, batch.ExponentialBackoff(5*time.Second, 12*time.Hour)))
+	recs := records(2)
+	_, err := p.Process(context.Background(), events.SQSEvent{Records: recs[:1]})
+	require.NoError(t, err)
+	p2, _ := newProcessor(t, func(context.Context, events.SQSMessage) error { return errors.New("down") },
+		batch.WithBackoff(client, batch.ExponentialBackoff(5*time.Second, 12*time.Hour)))
+	recs[1].Attributes["ApproximateReceiveCount"] = "100"
+	_, err = p2.Process(context.Background(), events.SQSEvent{Records: recs[1:]})
+	require.NoError(t, err)
+	require.Len(t, client.vis, 2)
+	for _, v := range client.vis {
+		require.Equal(t, int32(12*3600-15*60), v.VisibilityTimeout)
+	}
 }

@@ -32,7 +32,10 @@
 // the DLQ on the receive after the redrive policy's maxReceiveCount, so the
 // time a record survives a failing dependency is RetryBudget(policy,
 // maxReceiveCount) plus processing time. The deployed values make that about
-// an hour per queue (terraform/stack/README.md, "Retry budget").
+// an hour per queue (terraform/stack/README.md, "Retry budget"). A visibility
+// change (policy or RetryAfter) is capped at 11 h 45 min: SQS refuses one
+// reaching beyond 12 hours from the receive, and it is made up to 15 minutes
+// (Lambda's longest invocation) after it.
 //
 // A record skipped because the invocation's deadline is near was never
 // attempted. With WithBackoff its visibility is set to 0, so it comes back at

@@ -52,6 +52,11 @@ type BackoffPolicy func(receiveCount int) time.Duration
 // maxVisibility is SQS's longest visibility timeout.
 const maxVisibility = 12 * time.Hour
 
+// maxVisibilityChange is the longest visibility the processor asks for. SQS
+// refuses a change reaching beyond 12 hours from the receive, and the change
+// is made up to 15 minutes (Lambda's longest invocation) after it.
+const maxVisibilityChange = maxVisibility - 15*time.Minute
+
 // ExponentialBackoff returns a policy of base × 2^(receiveCount−1), capped at
 // limit (and at SQS's 12 hours). It never overflows: every receive count, up
 // to math.MaxInt, gives a delay between base and the cap, non-decreasing in
@@ -492,10 +497,10 @@ func (p *Processor) changeVisibility(ctx context.Context, rec *events.SQSMessage
 		return err
 	}
 	// Whole seconds, at least 1 for a delay (0 only when asked for: a
-	// record put back at once), at most SQS's 12 hours.
+	// record put back at once), within SQS's 12 hours from the receive.
 	secs := int32(0)
 	if d > 0 {
-		secs = int32(min(max(d/time.Second, 1), maxVisibility/time.Second))
+		secs = int32(min(max(d/time.Second, 1), maxVisibilityChange/time.Second))
 	}
 	_, err = p.vis.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
 		QueueUrl: &url, ReceiptHandle: &rec.ReceiptHandle, VisibilityTimeout: secs,
