@@ -205,7 +205,9 @@ func TestAcceptedVersions(t *testing.T) {
 func TestVisibilityStaysWithinSQSMaximum(t *testing.T) {
 	t.Parallel()
 	client := &fakeSQS{}
-	h := func(context.Context, events.SQSMessage) error { return batch.RetryAfter(24*time.Hour, errors.New("come back tomorrow")) }
+	h := func(context.Context, events.SQSMessage) error {
+		return batch.RetryAfter(24*time.Hour, errors.New("come back tomorrow"))
+	}
 	p, _ := newProcessor(t, h, batch.WithBackoff(client, batch.ExponentialBackoff(5*time.Second, 12*time.Hour)))
 	recs := records(2)
 	_, err := p.Process(context.Background(), events.SQSEvent{Records: recs[:1]})
