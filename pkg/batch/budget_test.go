@@ -222,3 +222,30 @@ func TestVisibilityStaysWithinSQSMaximum(t *testing.T) {
 		require.Equal(t, int32(12*3600-15*60), v.VisibilityTimeout)
 	}
 }
+
+// BenchmarkDeadLetterAtTheLimit measures dead-lettering a record whose body
+// forces trimming (256 KiB minus 300 bytes), with Accept checking versions.
+func BenchmarkDeadLetterAtTheLimit(b *testing.B) {
+	dlq := &fakeSQS{}
+	p, err := batch.New(func(context.Context, events.SQSMessage) error {
+		return batch.Permanent(batch.ClassValidation, strings.Repeat("r", 1024), nil)
+	}, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"), batch.Accept(message.TypeAudit, "1"),
+		batch.WithLogger(logging.New(logging.WithOutput(discardWriter{}))))
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs := records(1)
+	recs[0].Body = strings.Repeat("b", 256*1024-300)
+	ev := events.SQSEvent{Records: recs}
+	b.ReportAllocs()
+	for b.Loop() {
+		if resp, _ := p.Process(context.Background(), ev); len(resp.BatchItemFailures) != 0 {
+			b.Fatal("not dead-lettered")
+		}
+		dlq.sent = dlq.sent[:0]
+	}
+}
+
+type discardWriter struct{}
+
+func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
