@@ -176,11 +176,60 @@ func TestSettings(t *testing.T) {
 	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 	s, err := loadSettings(env(map[string]string{"AUDIT_TABLE_NAME": "t", "DLQ_URL": "u"}))
 	require.NoError(t, err)
-	require.Equal(t, settings{TableName: "t", DLQURL: "u", Environment: "unknown", Concurrency: 10, BackoffBase: 2 * time.Second, BackoffMax: 5 * time.Minute}, s)
+	require.Equal(t, settings{TableName: "t", DLQURL: "u", Environment: "unknown", Concurrency: 10, BackoffBase: 5 * time.Second, BackoffMax: 10 * time.Minute,
+		DLQMaxBytes: batch.DefaultDeadLetterMaxBytes}, s)
 
-	_, err = loadSettings(env(map[string]string{"AUDIT_CONCURRENCY": "0", "AUDIT_BACKOFF_MAX": "soon"}))
-	for _, want := range []string{"AUDIT_TABLE_NAME is required", "DLQ_URL is required", "AUDIT_CONCURRENCY", "AUDIT_BACKOFF_MAX"} {
+	s, err = loadSettings(env(map[string]string{"AUDIT_TABLE_NAME": "t", "DLQ_URL": "u", "DLQ_MAX_MESSAGE_BYTES": "65536", "AUDIT_BACKOFF_MAX": "600s"}))
+	require.NoError(t, err)
+	require.Equal(t, 65536, s.DLQMaxBytes)
+	require.Equal(t, 10*time.Minute, s.BackoffMax)
+
+	_, err = loadSettings(env(map[string]string{"AUDIT_CONCURRENCY": "0", "AUDIT_BACKOFF_MAX": "soon", "DLQ_MAX_MESSAGE_BYTES": "12"}))
+	for _, want := range []string{"AUDIT_TABLE_NAME is required", "DLQ_URL is required", "AUDIT_CONCURRENCY", "AUDIT_BACKOFF_MAX", "DLQ_MAX_MESSAGE_BYTES"} {
 		require.ErrorContains(t, err, want)
 	}
 	require.False(t, errors.Is(err, nil))
+}
+
+// With the defaults and the stack's 12 receives, a record survives about an
+// hour of a failing dependency (terraform/stack/README.md, "Retry budget").
+func TestDefaultRetryBudgetIsAboutAnHour(t *testing.T) {
+	t.Parallel()
+	s, err := loadSettings(func(k string) string { return map[string]string{"AUDIT_TABLE_NAME": "t", "DLQ_URL": "u"}[k] })
+	require.NoError(t, err)
+	budget := batch.RetryBudget(batch.ExponentialBackoff(s.BackoffBase, s.BackoffMax), 12)
+	require.Equal(t, 3635*time.Second, budget)
+}
+
+// audit-receiver accepts audit version 1, and messages without the
+// attributes (the article's .NET producer, the aws CLI) as that version.
+func TestAcceptedVersions(t *testing.T) {
+	t.Parallel()
+	f := fixture{store: &memStore{items: map[string]audit.Record{}, fail: map[string]error{}},
+		sqs: &fakeSQS{visibility: map[string]int32{}}, count: &counter{n: map[string]int{}}}
+	h := &handler{store: f.store, metrics: f.count, limits: audit.Limits{Now: func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }}}
+	cfg := settings{DLQURL: "https://sqs/123456789012/audit-dlq", Concurrency: 1, BackoffBase: time.Second, BackoffMax: time.Minute, DLQMaxBytes: batch.DefaultDeadLetterMaxBytes}
+	proc, err := batch.New(h.handle, processorOptions(cfg, f.sqs, logging.New(logging.WithOutput(discard{})))...)
+	require.NoError(t, err)
+	body := func(text string) string { return `{"auditText":"` + text + `","auditTime":"2026-11-26T23:12:43Z"}` }
+	with := func(r events.SQSMessage, typ, ver string) events.SQSMessage {
+		r.MessageAttributes = map[string]events.SQSMessageAttribute{
+			message.AttrType: {StringValue: &typ, DataType: "String"}, message.AttrVersion: {StringValue: &ver, DataType: "String"}}
+		return r
+	}
+	resp, err := proc.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+		with(record("v1", body("one")), message.TypeAudit, "1"),
+		record("bare", body("cli")),
+		with(record("v2", body("two")), message.TypeAudit, "2"),
+		with(record("sms", body("three")), message.TypeSMS, "1"),
+	}})
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	require.Len(t, f.store.items, 2, "v1 and the message without attributes are stored")
+	require.Len(t, f.sqs.dead, 2)
+	for _, d := range f.sqs.dead {
+		require.Equal(t, batch.ClassUnsupportedVersion, aws.ToString(d.MessageAttributes[message.AttrFailureClass].StringValue))
+	}
+	require.Contains(t, aws.ToString(f.sqs.dead[0].MessageAttributes[message.AttrFailureReason].StringValue)+
+		aws.ToString(f.sqs.dead[1].MessageAttributes[message.AttrFailureReason].StringValue), `version "2"`)
 }

@@ -13,10 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/sirupsen/logrus"
 
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/logging"
+	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/metrics"
 	"github.com/offload/offload/pkg/tracing"
 )
@@ -45,16 +47,31 @@ func realMain(ctx context.Context) error {
 		store:   audit.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.TableName),
 		metrics: metrics.New(os.Stdout, "offload", map[string]string{"Function": "audit-receiver", "Environment": cfg.Environment}),
 	}
-	proc, err := batch.New(h.handle,
-		batch.WithConcurrency(cfg.Concurrency),
-		batch.WithDeadLetter(sqsClient, cfg.DLQURL),
-		batch.WithBackoff(sqsClient, batch.ExponentialBackoff(cfg.BackoffBase, cfg.BackoffMax)),
-		batch.WithLogger(log),
-	)
+	proc, err := batch.New(h.handle, processorOptions(cfg, sqsClient, log)...)
 	if err != nil {
 		return fmt.Errorf("build batch processor: %w", err)
 	}
 	log.WithField("table", cfg.TableName).Info("audit-receiver ready")
 	lambda.Start(proc.Process)
 	return nil
+}
+
+// sqsAPI is what the batch processor needs from SQS.
+type sqsAPI interface {
+	batch.DeadLetterAPI
+	batch.VisibilityAPI
+}
+
+// processorOptions configures the batch processor from cfg: concurrency,
+// dead letters (trimmed to the DLQ's size), the retry budget's backoff and the
+// message versions audit-receiver understands.
+func processorOptions(cfg settings, client sqsAPI, log logrus.FieldLogger) []batch.Option {
+	return []batch.Option{
+		batch.WithConcurrency(cfg.Concurrency),
+		batch.WithDeadLetter(client, cfg.DLQURL),
+		batch.WithDeadLetterMaxBytes(cfg.DLQMaxBytes),
+		batch.WithBackoff(client, batch.ExponentialBackoff(cfg.BackoffBase, cfg.BackoffMax)),
+		batch.Accept(message.TypeAudit, "1"),
+		batch.WithLogger(log),
+	}
 }

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/message"
 )
 
 // settings is the function's configuration, from the environment the stack sets
@@ -23,8 +26,13 @@ type settings struct {
 	// (AUDIT_CONCURRENCY, default 10, 1–100).
 	Concurrency int
 	// BackoffBase and BackoffMax bound the visibility backoff of throttled
-	// records (AUDIT_BACKOFF_BASE default 2s, AUDIT_BACKOFF_MAX default 5m).
+	// records (AUDIT_BACKOFF_BASE default 5s, AUDIT_BACKOFF_MAX default 10m:
+	// with the stack's 12 receives, about an hour before a record is
+	// dead-lettered; terraform/stack/README.md, "Retry budget").
 	BackoffBase, BackoffMax time.Duration
+	// DLQMaxBytes is the DLQ's maximum message size, which dead letters are
+	// trimmed to (DLQ_MAX_MESSAGE_BYTES, default 262144).
+	DLQMaxBytes int
 }
 
 // loadSettings reads the configuration and reports every problem at once.
@@ -32,7 +40,8 @@ func loadSettings(getenv func(string) string) (settings, error) {
 	c := settings{
 		TableName: getenv("AUDIT_TABLE_NAME"), DLQURL: getenv("DLQ_URL"),
 		Environment: getenv("OFFLOAD_ENV"), LogLevel: getenv("LOG_LEVEL"),
-		Concurrency: 10, BackoffBase: 2 * time.Second, BackoffMax: 5 * time.Minute,
+		Concurrency: 10, BackoffBase: 5 * time.Second, BackoffMax: 10 * time.Minute,
+		DLQMaxBytes: batch.DefaultDeadLetterMaxBytes,
 	}
 	var errs []error
 	if c.TableName == "" {
@@ -50,6 +59,13 @@ func loadSettings(getenv func(string) string) (settings, error) {
 			errs = append(errs, fmt.Errorf("AUDIT_CONCURRENCY must be an integer from 1 to 100, got %q", v))
 		}
 		c.Concurrency = n
+	}
+	if v := getenv("DLQ_MAX_MESSAGE_BYTES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1024 || n > message.MaxMessageBytes {
+			errs = append(errs, fmt.Errorf("DLQ_MAX_MESSAGE_BYTES must be an integer from 1024 to %d, got %q", message.MaxMessageBytes, v))
+		}
+		c.DLQMaxBytes = n
 	}
 	for _, d := range []struct {
 		name string

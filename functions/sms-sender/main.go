@@ -21,6 +21,7 @@ import (
 	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/idempotency"
 	"github.com/offload/offload/pkg/logging"
+	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/metrics"
 	"github.com/offload/offload/pkg/sms"
 	"github.com/offload/offload/pkg/tracing"
@@ -82,6 +83,7 @@ func realMain(ctx context.Context) error {
 		batch.WithConcurrency(cfg.Concurrency),
 		batch.WithDeadLetter(sqsClient, cfg.DLQURL),
 		batch.WithBackoff(sqsClient, batch.ExponentialBackoff(cfg.BackoffBase, cfg.BackoffMax)),
+		batch.Accept(message.TypeSMS, "1"),
 		batch.WithLogger(log),
 	)
 	if err != nil {

@@ -25,11 +25,19 @@ const (
 	AttrStoredAt     = "storedAt"
 )
 
-// PutItemAPI is the subset of *dynamodb.Client operations the Store uses:
-// one conditional PutItem per record, and nothing else, so the function's
-// role needs only dynamodb:PutItem on the table.
+// PutItemAPI is the subset of *dynamodb.Client operations the Store needs:
+// one conditional PutItem per record. A client that also implements
+// GetItemAPI (as *dynamodb.Client does) lets the Store tell a duplicate from a
+// conflict when a store answers a failed condition without the existing item.
 type PutItemAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+}
+
+// GetItemAPI is the read the Store falls back to: one consistent GetItem,
+// only after a failed condition that returned no item (the function's role
+// needs dynamodb:GetItem on the table for it).
+type GetItemAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 }
 
 // Record is what the consumer stores for one message.
@@ -99,6 +107,12 @@ func NewStore(client PutItemAPI, table string) *Store {
 // Duplicate, not an error; a different content under the same key is
 // Conflict and is never overwritten. Errors are the DynamoDB call's
 // (throttling, 5xx, timeouts): the caller retries those.
+//
+// The existing item normally comes back with the failed condition
+// (ReturnValuesOnConditionCheckFailure). When it does not (a
+// DynamoDB-compatible store that ignores the option), Put reads it with a
+// consistent GetItem; without a GetItemAPI client, or when the read fails or
+// finds nothing, Put returns an error (retried) rather than guess.
 func (s *Store) Put(ctx context.Context, r Record) (Outcome, error) {
 	hash := r.ContentHash()
 	item := map[string]types.AttributeValue{
@@ -132,10 +146,41 @@ func (s *Store) Put(ctx context.Context, r Record) (Outcome, error) {
 	if !errors.As(err, &ccf) {
 		return 0, fmt.Errorf("put audit %s: %w", r.Key, err)
 	}
-	if existingHash(ccf.Item) == hash {
+	existing := ccf.Item
+	if len(existing) == 0 {
+		if existing, err = s.read(ctx, r); err != nil {
+			return 0, err
+		}
+	}
+	if existingHash(existing) == hash {
 		return Duplicate, nil
 	}
 	return Conflict, nil
+}
+
+// read returns the item under r's key with a consistent read, after a failed
+// condition that returned none.
+func (s *Store) read(ctx context.Context, r Record) (map[string]types.AttributeValue, error) {
+	getter, ok := s.client.(GetItemAPI)
+	if !ok {
+		return nil, fmt.Errorf("put audit %s: the condition failed with no item and the client cannot read it", r.Key)
+	}
+	out, err := getter.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table),
+		Key: map[string]types.AttributeValue{
+			AttrMessageID: &types.AttributeValueMemberS{Value: r.Key},
+			AttrAuditTime: &types.AttributeValueMemberS{Value: FormatTime(r.Message.AuditTime)},
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read audit %s after a failed condition: %w", r.Key, err)
+	}
+	if len(out.Item) == 0 {
+		// Deleted in between (the table has no TTL): retry the write.
+		return nil, fmt.Errorf("put audit %s: the condition failed but a consistent read found no item", r.Key)
+	}
+	return out.Item, nil
 }
 
 // existingHash returns the stored content hash, computing it for items written

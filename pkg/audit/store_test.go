@@ -133,3 +133,72 @@ func BenchmarkPut(b *testing.B) {
 		}
 	}
 }
+
+// noItemTable is a DynamoDB-compatible store that answers a failed condition
+// without the old item (ReturnValuesOnConditionCheckFailure ignored), and
+// serves consistent GetItem.
+type noItemTable struct {
+	fakeTable
+	gets       int
+	consistent []bool
+	getErr     error
+}
+
+func (f *noItemTable) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	out, err := f.fakeTable.PutItem(ctx, in, opts...)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil, &types.ConditionalCheckFailedException{Message: ccf.Message}
+	}
+	return out, err
+}
+
+func (f *noItemTable) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gets++
+	f.consistent = append(f.consistent, in.ConsistentRead != nil && *in.ConsistentRead)
+	if f.getErr != nil {
+		return nil, f.getErr
+	}
+	return &dynamodb.GetItemOutput{Item: f.items[[2]string{s(in.Key[AttrMessageID]), s(in.Key[AttrAuditTime])}]}, nil
+}
+
+func TestPutFallsBackToAConsistentReadWhenTheConditionReturnsNoItem(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	table := &noItemTable{}
+	store := NewStore(table, "AuditMessages")
+	out, err := store.Put(ctx, record("a", "signed in"))
+	require.NoError(t, err)
+	require.Equal(t, Created, out)
+	require.Zero(t, table.gets, "no read when the write succeeds")
+
+	again := record("a", "signed in")
+	again.SQSMessageID = "sqs-other"
+	out, err = store.Put(ctx, again)
+	require.NoError(t, err)
+	require.Equal(t, Duplicate, out, "a redelivery is acknowledged, not dead-lettered as a conflict")
+
+	out, err = store.Put(ctx, record("a", "signed OUT"))
+	require.NoError(t, err)
+	require.Equal(t, Conflict, out, "a real conflict is still detected")
+	require.Equal(t, []bool{true, true}, table.consistent, "one consistent read per failed condition")
+
+	// The read fails: transient, never a guess.
+	table.getErr = errors.New("connection reset")
+	_, err = store.Put(ctx, again)
+	require.ErrorContains(t, err, "read audit a")
+	require.Len(t, table.items, 1)
+}
+
+func TestPutWithoutAReaderReturnsAnErrorNotAConflict(t *testing.T) {
+	t.Parallel()
+	table := &noItemTable{}
+	// Only PutItem visible to the store.
+	store := NewStore(struct{ PutItemAPI }{table}, "AuditMessages")
+	_, err := store.Put(context.Background(), record("a", "x"))
+	require.NoError(t, err)
+	_, err = store.Put(context.Background(), record("a", "x"))
+	require.ErrorContains(t, err, "no item")
+}

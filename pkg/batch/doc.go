@@ -23,6 +23,50 @@
 // Records of different groups, and all records of standard queues, run
 // concurrently up to WithConcurrency.
 //
+// # Retry budget
+//
+// A transiently failed record stays invisible for the backoff policy's delay
+// (WithBackoff, ExponentialBackoff: base × 2^(receive−1), capped at its limit
+// and at SQS's 12-hour maximum visibility; no overflow at any receive count).
+// SQS counts every receive in ApproximateReceiveCount and moves the record to
+// the DLQ on the receive after the redrive policy's maxReceiveCount, so the
+// time a record survives a failing dependency is RetryBudget(policy,
+// maxReceiveCount) plus processing time. The deployed values make that about
+// an hour per queue (terraform/stack/README.md, "Retry budget"). A visibility
+// change (policy or RetryAfter) is capped at 11 h 45 min: SQS refuses one
+// reaching beyond 12 hours from the receive, and it is made up to 15 minutes
+// (Lambda's longest invocation) after it.
+//
+// A record skipped because the invocation's deadline is near was never
+// attempted. With WithBackoff its visibility is set to 0, so it comes back at
+// once instead of after the queue's visibility timeout. SQS has no way to
+// take a receive back: the skipped delivery still spent one receive of
+// maxReceiveCount. The deadline margin (WithDeadlineMargin) and the batch
+// size keep skips rare.
+//
+// # Dead letters
+//
+// The copy sent to the DLQ (the body, unchanged, and the failure
+// attributes of pkg/message plus as many of the record's own attributes as
+// fit in SQS's 10) is trimmed to the DLQ's maximum message size
+// (WithDeadLetterMaxBytes, default 256 KiB), counted as SQS does: body plus,
+// per attribute, name, data type and value (the AWSTraceHeader system
+// attribute does not count). What goes first: the reason (cut on a character
+// boundary), then the copied attributes (least important first), then the
+// failure metadata except offload.failure-class and
+// offload.original-message-id. A body so close to the limit that even those
+// two do not fit is sent with no attributes; the reason is then only in the
+// record's log line (field trimmed_dead_letter says what was cut).
+//
+// # Versions
+//
+// Accept declares the message types and versions (offload.type,
+// offload.version; pkg/producer sets them) a consumer understands. Anything
+// else fails permanently with ClassUnsupportedVersion, the declared type and
+// version in the reason, before the handler runs. A record without the
+// attributes (a producer that does not set them, such as the article's .NET
+// producer or the aws CLI) is taken as the current version.
+//
 // DecodeJSON turns a body into a typed value and reports every way it can
 // fail as a permanent decode or validation error.
 //

@@ -77,3 +77,7 @@ func (e *TransientError) Error() string {
 
 // Unwrap returns the cause.
 func (e *TransientError) Unwrap() error { return e.Err }
+
+// ClassUnsupportedVersion: the record declares a message type or version
+// (offload.type / offload.version) the consumer does not accept (Accept).
+const ClassUnsupportedVersion = "unsupported-version"

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -51,17 +52,47 @@ type BackoffPolicy func(receiveCount int) time.Duration
 // maxVisibility is SQS's longest visibility timeout.
 const maxVisibility = 12 * time.Hour
 
+// maxVisibilityChange is the longest visibility the processor asks for. SQS
+// refuses a change reaching beyond 12 hours from the receive, and the change
+// is made up to 15 minutes (Lambda's longest invocation) after it.
+const maxVisibilityChange = maxVisibility - 15*time.Minute
+
 // ExponentialBackoff returns a policy of base × 2^(receiveCount−1), capped at
-// limit (and at SQS's 12 hours).
+// limit (and at SQS's 12 hours). It never overflows: every receive count, up
+// to math.MaxInt, gives a delay between base and the cap, non-decreasing in
+// the count.
 func ExponentialBackoff(base, limit time.Duration) BackoffPolicy {
 	limit = min(limit, maxVisibility)
+	base = min(max(base, 0), limit)
 	return func(receiveCount int) time.Duration {
-		n := max(receiveCount-1, 0)
-		if n > 40 {
-			return limit
+		d := base
+		if d == 0 {
+			return 0
 		}
-		return min(base<<n, limit)
+		for n := max(receiveCount-1, 0); n > 0 && d < limit; n-- {
+			if d > limit/2 {
+				return limit
+			}
+			d *= 2
+		}
+		return min(d, limit)
 	}
+}
+
+// RetryBudget is how long a record that fails transiently on every receive
+// stays on its queue before SQS moves it to the DLQ: the sum of policy's
+// delays over receives 1 … maxReceiveCount (SQS dead-letters on the receive
+// after the last one). Processing time comes on top. Nil policy: 0 (the
+// queue's visibility timeout alone decides).
+func RetryBudget(policy BackoffPolicy, maxReceiveCount int) time.Duration {
+	if policy == nil {
+		return 0
+	}
+	var total time.Duration
+	for n := 1; n <= maxReceiveCount; n++ {
+		total += min(policy(n), maxVisibility)
+	}
+	return total
 }
 
 // Outcomes logged per record (field "outcome").
@@ -100,6 +131,27 @@ func WithBackoff(client VisibilityAPI, policy BackoffPolicy) Option {
 	return func(p *Processor) { p.vis, p.backoff = client, policy }
 }
 
+// DefaultDeadLetterMaxBytes is the DLQ's maximum message size assumed
+// without WithDeadLetterMaxBytes: 256 KiB, the deployed queues' setting.
+const DefaultDeadLetterMaxBytes = 256 * 1024
+
+// WithDeadLetterMaxBytes sets the DLQ's maximum message size (its
+// MaximumMessageSize attribute; default DefaultDeadLetterMaxBytes). The copy
+// sent to the DLQ is trimmed to it (package documentation, "Dead letters").
+func WithDeadLetterMaxBytes(n int) Option { return func(p *Processor) { p.dlqMaxBytes = n } }
+
+// Accept declares a message type and the versions of it the handler
+// understands (offload.type / offload.version, set by pkg/producer). Call it
+// once per type. With at least one Accept, a record declaring another type or
+// version fails permanently with ClassUnsupportedVersion before the handler
+// runs; a record without the attributes (a producer that does not set them,
+// such as the aws CLI) is taken as the current version and handled.
+func Accept(msgType string, versions ...string) Option {
+	return func(p *Processor) {
+		p.accepts = append(p.accepts, accepted{typ: msgType, versions: versions})
+	}
+}
+
 // WithLogger sets the logger records are logged with (default logging.New()).
 func WithLogger(l logrus.FieldLogger) Option { return func(p *Processor) { p.log = l } }
 
@@ -124,12 +176,14 @@ type Processor struct {
 	now         func() time.Time
 	tracer      tracing.Tracer
 	spanName    string
+	dlqMaxBytes int
+	accepts     []accepted
 	queueURLs   sync.Map // source ARN → queue URL
 }
 
 // New returns a Processor for h, reporting every configuration problem at once.
 func New(h Handler, opts ...Option) (*Processor, error) {
-	p := &Processor{handler: h, concurrency: 1, margin: 500 * time.Millisecond, now: time.Now}
+	p := &Processor{handler: h, concurrency: 1, margin: 500 * time.Millisecond, now: time.Now, dlqMaxBytes: DefaultDeadLetterMaxBytes}
 	for _, o := range opts {
 		o(p)
 	}
@@ -154,6 +208,17 @@ func New(h Handler, opts ...Option) (*Processor, error) {
 	}
 	if p.now == nil {
 		errs = append(errs, errors.New("clock must not be nil"))
+	}
+	if p.dlqMaxBytes < 1024 || p.dlqMaxBytes > message.MaxMessageBytes {
+		errs = append(errs, fmt.Errorf("dead-letter max bytes must be from 1024 to %d, got %d", message.MaxMessageBytes, p.dlqMaxBytes))
+	}
+	for _, a := range p.accepts {
+		switch {
+		case a.typ == "":
+			errs = append(errs, errors.New("accept: type is required"))
+		case len(a.versions) == 0:
+			errs = append(errs, fmt.Errorf("accept %s: at least one version is required", a.typ))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("new batch processor: %w", err)
@@ -260,7 +325,17 @@ func (p *Processor) record(ctx, rctx context.Context, base *logrus.Entry, rec *e
 	start := p.now()
 	log := logging.ForRecord(base, *rec)
 	if err := rctx.Err(); err != nil {
-		p.logOutcome(nil, log, OutcomeSkipped, 0, "deadline", err, nil)
+		// Never attempted: back at once rather than after the visibility
+		// timeout. SQS still counted the receive (package documentation,
+		// "Retry budget").
+		var extra logrus.Fields
+		if p.vis != nil {
+			extra = logrus.Fields{"retry_after_s": 0}
+			if verr := p.changeVisibility(ctx, rec, 0); verr != nil {
+				extra["visibility_error"] = verr.Error()
+			}
+		}
+		p.logOutcome(nil, log, OutcomeSkipped, 0, "deadline", err, extra)
 		return true
 	}
 	rctx, span := p.startSpan(rctx, rec)
@@ -282,7 +357,7 @@ func (p *Processor) record(ctx, rctx context.Context, base *logrus.Entry, rec *e
 			p.logOutcome(span, log, OutcomeFailed, elapsed, pe.Class, err, logrus.Fields{"reason": pe.Reason, "dead_letter": "no dead-letter queue configured; left to the redrive policy"})
 			return true
 		}
-		dropped, derr := p.deadLetter(ctx, rec, pe)
+		dropped, trimmed, derr := p.deadLetter(ctx, rec, pe)
 		if derr != nil {
 			p.logOutcome(span, log, OutcomeFailed, elapsed, pe.Class, err, logrus.Fields{"reason": pe.Reason, "dead_letter_error": derr.Error()})
 			return true
@@ -290,6 +365,9 @@ func (p *Processor) record(ctx, rctx context.Context, base *logrus.Entry, rec *e
 		fields := logrus.Fields{"reason": pe.Reason}
 		if dropped > 0 {
 			fields["dropped_attributes"] = dropped
+		}
+		if len(trimmed) > 0 {
+			fields["trimmed_dead_letter"] = strings.Join(trimmed, ", ")
 		}
 		p.logOutcome(span, log, OutcomeDeadLettered, elapsed, pe.Class, err, fields)
 		return false
@@ -319,6 +397,9 @@ func (p *Processor) call(ctx context.Context, rec *events.SQSMessage) (stack []b
 			stack, err = debug.Stack(), fmt.Errorf("handler panicked: %v", r)
 		}
 	}()
+	if err := p.checkVersion(rec); err != nil {
+		return nil, err
+	}
 	return nil, p.handler(ctx, *rec)
 }
 
@@ -415,7 +496,12 @@ func (p *Processor) changeVisibility(ctx context.Context, rec *events.SQSMessage
 	if err != nil {
 		return err
 	}
-	secs := int32(max(d/time.Second, 1))
+	// Whole seconds, at least 1 for a delay (0 only when asked for: a
+	// record put back at once), within SQS's 12 hours from the receive.
+	secs := int32(0)
+	if d > 0 {
+		secs = int32(min(max(d/time.Second, 1), maxVisibilityChange/time.Second))
+	}
 	_, err = p.vis.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
 		QueueUrl: &url, ReceiptHandle: &rec.ReceiptHandle, VisibilityTimeout: secs,
 	})
@@ -447,10 +533,80 @@ func (p *Processor) queueURL(ctx context.Context, arn string) (string, error) {
 // maxReasonBytes bounds the reason stored on a dead-lettered message.
 const maxReasonBytes = 1024
 
+// deadLetterCopy is what deadLetter sends: the failure attributes, then the
+// copied ones, trimmed to fit.
+type deadLetterCopy struct {
+	attrs   map[string]types.MessageAttributeValue
+	copied  []string // names of copied attributes, most important first
+	dropped int      // copied attributes left out
+	trimmed []string // what fitting to the DLQ's limit cost, for the log
+}
+
+// attrSize is an attribute's share of SQS's message size: name, data type and
+// value.
+func attrSize(name string, a types.MessageAttributeValue) int {
+	return len(name) + len(aws.ToString(a.DataType)) + len(aws.ToString(a.StringValue)) + len(a.BinaryValue)
+}
+
+func (c *deadLetterCopy) size(body string) int {
+	n := len(body)
+	for name, a := range c.attrs {
+		n += attrSize(name, a)
+	}
+	return n
+}
+
+// fit trims the copy to limit bytes, keeping the body intact: first the
+// reason (cut on a character, down to nothing), then the copied attributes
+// (least important first), then the failure metadata except the class and
+// the original message id. A body that leaves no room even for those two is
+// sent with no attributes at all: the reason is then in the log only.
+func (c *deadLetterCopy) fit(body string, limit int) {
+	over := c.size(body) - limit
+	if over <= 0 {
+		return
+	}
+	if r, ok := c.attrs[message.AttrFailureReason]; ok {
+		v := aws.ToString(r.StringValue)
+		keep := max(len(v)-over, 0)
+		for keep > 0 && !utf8.RuneStart(v[keep]) {
+			keep--
+		}
+		if keep > 0 {
+			c.attrs[message.AttrFailureReason] = types.MessageAttributeValue{DataType: r.DataType, StringValue: aws.String(v[:keep])}
+			c.trimmed = append(c.trimmed, "reason")
+			return
+		}
+		delete(c.attrs, message.AttrFailureReason)
+		c.trimmed = append(c.trimmed, "reason removed")
+		over = c.size(body) - limit
+	}
+	for i := len(c.copied) - 1; i >= 0 && over > 0; i-- {
+		name := c.copied[i]
+		over -= attrSize(name, c.attrs[name])
+		delete(c.attrs, name)
+		c.dropped++
+		c.trimmed = append(c.trimmed, "copied "+name)
+	}
+	for _, name := range []string{message.AttrFailedAt, message.AttrReceiveCount, message.AttrSourceQueue} {
+		if over <= 0 {
+			return
+		}
+		over -= attrSize(name, c.attrs[name])
+		delete(c.attrs, name)
+		c.trimmed = append(c.trimmed, name)
+	}
+	if over > 0 {
+		clear(c.attrs)
+		c.trimmed = append(c.trimmed, "all attributes")
+	}
+}
+
 // deadLetter sends rec to the DLQ with the failure attributes and as many of
-// its own attributes as fit in SQS's 10 (the producer's first). It returns how
-// many original attributes had to be dropped.
-func (p *Processor) deadLetter(ctx context.Context, rec *events.SQSMessage, pe *PermanentError) (int, error) {
+// its own attributes as fit in SQS's 10 (the producer's first), trimmed to
+// the DLQ's maximum message size. It returns how many original attributes
+// had to be dropped and what trimming cost.
+func (p *Processor) deadLetter(ctx context.Context, rec *events.SQSMessage, pe *PermanentError) (int, []string, error) {
 	str := func(v string) types.MessageAttributeValue {
 		return types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 	}
@@ -465,7 +621,8 @@ func (p *Processor) deadLetter(ctx context.Context, rec *events.SQSMessage, pe *
 	if class == "" {
 		class = "unclassified"
 	}
-	attrs := make(map[string]types.MessageAttributeValue, message.MaxAttributes)
+	c := &deadLetterCopy{attrs: make(map[string]types.MessageAttributeValue, message.MaxAttributes)}
+	attrs := c.attrs
 	attrs[message.AttrFailureReason] = str(reason)
 	attrs[message.AttrFailureClass] = str(class)
 	attrs[message.AttrSourceQueue] = str(rec.EventSourceARN)
@@ -486,15 +643,16 @@ func (p *Processor) deadLetter(ctx context.Context, rec *events.SQSMessage, pe *
 		}
 		return names[i] < names[j]
 	})
-	dropped := 0
 	for _, name := range names {
 		a := rec.MessageAttributes[name]
 		if len(attrs) >= message.MaxAttributes || (a.StringValue == nil && a.BinaryValue == nil) {
-			dropped++
+			c.dropped++
 			continue
 		}
 		attrs[name] = types.MessageAttributeValue{DataType: aws.String(a.DataType), StringValue: a.StringValue, BinaryValue: a.BinaryValue}
+		c.copied = append(c.copied, name)
 	}
+	c.fit(rec.Body, p.dlqMaxBytes)
 	in := &sqs.SendMessageInput{QueueUrl: &p.dlqURL, MessageBody: &rec.Body, MessageAttributes: attrs}
 	if th := rec.Attributes[message.SystemAttrTraceHeader]; th != "" {
 		in.MessageSystemAttributes = map[string]types.MessageSystemAttributeValue{
@@ -509,10 +667,13 @@ func (p *Processor) deadLetter(ctx context.Context, rec *events.SQSMessage, pe *
 		in.MessageGroupId = &group
 		in.MessageDeduplicationId = &rec.MessageId
 	}
-	if _, err := p.dlq.SendMessage(ctx, in); err != nil {
-		return dropped, fmt.Errorf("dead-letter %s to %s: %w", rec.MessageId, p.dlqURL, err)
+	if len(attrs) == 0 {
+		in.MessageAttributes = nil
 	}
-	return dropped, nil
+	if _, err := p.dlq.SendMessage(ctx, in); err != nil {
+		return c.dropped, c.trimmed, fmt.Errorf("dead-letter %s to %s: %w", rec.MessageId, p.dlqURL, err)
+	}
+	return c.dropped, c.trimmed, nil
 }
 
 // producerRank orders the producer's attributes first when space is short.

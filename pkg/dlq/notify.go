@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -30,7 +32,13 @@ type Notification struct {
 // Recovered reports whether the notification is an OK transition.
 func (n Notification) Recovered() bool { return n.Alarm.State == StateOK }
 
-// Subject is a one-line summary, at most 100 characters (SNS's limit).
+// maxSubjectRunes is the longest subject SNS accepts: fewer than 100
+// characters.
+const maxSubjectRunes = 99
+
+// Subject is a one-line summary fit for SNS: fewer than 100 characters, valid
+// UTF-8, no line breaks or control characters (each becomes a space), cut on
+// a character boundary with "..." when longer.
 func (n Notification) Subject() string {
 	var s string
 	switch {
@@ -41,10 +49,23 @@ func (n Notification) Subject() string {
 	default:
 		s = fmt.Sprintf("[%s] %s: %s", n.Alarm.State, n.Environment, n.Alarm.Name)
 	}
-	if len(s) > 100 {
-		s = s[:97] + "..."
+	return subjectLine(s)
+}
+
+// subjectLine makes s a valid SNS subject (see Subject).
+func subjectLine(s string) string {
+	s = strings.ToValidUTF8(s, "?")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) <= maxSubjectRunes {
+		return s
 	}
-	return s
+	runes := []rune(s)
+	return string(runes[:maxSubjectRunes-3]) + "..."
 }
 
 // Text is the human-readable body: what fired, what is in the queue, why the

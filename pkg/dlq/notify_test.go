@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -71,6 +73,33 @@ func TestSubjectFitsSNSLimit(t *testing.T) {
 	n := alarmNotification()
 	n.Sample.QueueName = strings.Repeat("q", 150)
 	require.LessOrEqual(t, len(n.Subject()), 100)
+}
+
+// SNS wants a subject of fewer than 100 characters, UTF-8, without line
+// breaks or control characters.
+func TestSubjectCutOnACharacterBelowSNSLimit(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{
+		strings.Repeat("é", 150),             // 2 bytes each: a byte cut splits one
+		strings.Repeat("日", 40) + "-dlq",     // 3 bytes each, 99+ bytes before 100 characters
+		"q" + strings.Repeat("🚨", 120),       // 4 bytes each
+		"line\nbreak\ttab\x00nul\x7f-dlq",    // control characters
+		strings.Repeat("a", 70) + "\xff\xfe", // not UTF-8
+	} {
+		n := alarmNotification()
+		n.Sample.QueueName = name
+		s := n.Subject()
+		require.True(t, utf8.ValidString(s), "%q", s)
+		require.Less(t, utf8.RuneCountInString(s), 100, "%q", s)
+		for _, r := range s {
+			require.False(t, unicode.IsControl(r), "%q has a control character", s)
+		}
+		require.True(t, strings.HasPrefix(s, "[ALARM] dev: 2 dead letter(s) in "), "%q", s)
+	}
+	n := alarmNotification()
+	n.Sample.QueueName = strings.Repeat("é", 150)
+	require.Equal(t, 99, utf8.RuneCountInString(n.Subject()), "as much as fits")
+	require.True(t, strings.HasSuffix(n.Subject(), "é..."))
 }
 
 type fakeSNS struct{ in *sns.PublishInput }

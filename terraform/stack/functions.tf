@@ -34,9 +34,11 @@ locals {
       environment = {
         AUDIT_TABLE_NAME = module.audit_table.table_name
       }
+      # GetItem: the store's consistent read after a failed condition that
+      # returned no item (pkg/audit, Store.Put).
       statements = [{
         sid       = "PutAuditItems"
-        actions   = ["dynamodb:PutItem"]
+        actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
         resources = [module.audit_table.table_arn]
       }]
     }
@@ -129,6 +131,13 @@ module "function" {
     { OFFLOAD_ENV = var.environment },
     each.value.environment,
     { for f, q in local.consumed_queue : "DLQ_URL" => module.queue[q].dlq_url if f == each.key },
+    # The consumer's retry budget (queues.tf) and the DLQ's size limit, which
+    # the batch processor trims dead letters to.
+    merge([for f, q in local.consumed_queue : {
+      "${local.queue_settings[q].backoff_env}_BASE" = "${local.queue_settings[q].backoff_base_seconds}s"
+      "${local.queue_settings[q].backoff_env}_MAX"  = "${local.queue_settings[q].backoff_max_seconds}s"
+    } if f == each.key]...),
+    { for f, q in local.consumed_queue : "DLQ_MAX_MESSAGE_BYTES" => tostring(module.queue[q].queue_max_message_size) if f == each.key },
   )
 
   policy_statements = each.value.statements

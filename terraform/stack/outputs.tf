@@ -152,3 +152,8 @@ output "sms_provider" {
   description = "SMS provider the sms-sender is configured for."
   value       = var.sms_provider
 }
+
+output "queue_retry_budget_seconds" {
+  description = "Per queue: seconds a record that fails transiently on every receive stays on its queue before SQS dead-letters it (backoff summed over max_receive_count receives; README.md, \"Retry budget\")."
+  value       = local.retry_budget_seconds
+}

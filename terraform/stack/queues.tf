@@ -7,11 +7,14 @@ locals {
     audit = {
       consumer            = "audit-receiver"
       maximum_concurrency = 5
+      # Environment variables of the consumer's backoff (pkg/batch).
+      backoff_env = "AUDIT_BACKOFF"
     }
     sms = {
       consumer = "sms-sender"
       # Few concurrent senders: the SMS provider's account limits are low.
       maximum_concurrency = 2
+      backoff_env         = "SMS_BACKOFF"
     }
   }
 
@@ -26,7 +29,21 @@ locals {
       # AWS guidance for SQS event sources: at least 6x the function timeout,
       # plus the batching window during which records already wait.
       visibility_timeout_seconds = 6 * local.function_settings[d.consumer].timeout + coalesce(try(var.queue_overrides[q].batching_window_seconds, null), 0)
+      # Retry budget (README.md): a transient failure hides the record for
+      # base x 2^(receive-1) seconds, capped at max; SQS dead-letters it on
+      # the receive after max_receive_count.
+      backoff_env          = d.backoff_env
+      backoff_base_seconds = coalesce(try(var.queue_overrides[q].backoff_base_seconds, null), 5)
+      backoff_max_seconds  = coalesce(try(var.queue_overrides[q].backoff_max_seconds, null), 600)
     }
+  }
+
+  # Seconds a record that fails transiently on every receive stays on its
+  # queue before SQS dead-letters it (batch.RetryBudget), processing aside.
+  retry_budget_seconds = {
+    for q, s in local.queue_settings : q => sum(concat([0], [
+      for n in range(s.max_receive_count) : min(s.backoff_base_seconds * pow(2, n), s.backoff_max_seconds)
+    ]))
   }
 }
 

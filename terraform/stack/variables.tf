@@ -70,8 +70,8 @@ variable "function_overrides" {
 
 variable "max_receive_count" {
   type        = number
-  description = "Receives after which a message moves to its DLQ, for every work queue unless overridden in queue_overrides."
-  default     = 5
+  description = "Receives after which a message moves to its DLQ, for every work queue unless overridden in queue_overrides. With the default backoff (5 s doubling to 10 min) 12 receives give a record about an hour (3635 s) of a failing dependency before it is dead-lettered (README.md, \"Retry budget\"; output queue_retry_budget_seconds)."
+  default     = 12
 }
 
 variable "queue_overrides" {
@@ -81,13 +81,24 @@ variable "queue_overrides" {
     batching_window_seconds              = optional(number)
     maximum_concurrency                  = optional(number)
     oldest_message_age_threshold_seconds = optional(number)
+    backoff_base_seconds                 = optional(number)
+    backoff_max_seconds                  = optional(number)
   }))
-  description = "Per-queue settings, keyed by queue (audit, sms). Defaults: batch 10, window 0 s, maximum concurrency 5 (audit) and 2 (sms, to protect the SMS provider), oldest-message alarm at 300 s."
+  description = "Per-queue settings, keyed by queue (audit, sms). Defaults: batch 10, window 0 s, maximum concurrency 5 (audit) and 2 (sms, to protect the SMS provider), oldest-message alarm at 300 s, backoff of transient failures 5 s doubling per receive up to 600 s (the consumer's *_BACKOFF_BASE / *_BACKOFF_MAX)."
   default     = {}
 
   validation {
     condition     = alltrue([for k in keys(var.queue_overrides) : contains(["audit", "sms"], k)])
     error_message = "queue_overrides keys must be queues: audit, sms."
+  }
+
+  validation {
+    condition = alltrue([for q in values(var.queue_overrides) : (
+      (q.backoff_base_seconds == null || try(q.backoff_base_seconds >= 1 && floor(q.backoff_base_seconds) == q.backoff_base_seconds, false)) &&
+      (q.backoff_max_seconds == null || try(q.backoff_max_seconds >= 1 && q.backoff_max_seconds <= 43200 && floor(q.backoff_max_seconds) == q.backoff_max_seconds, false)) &&
+      (q.backoff_base_seconds == null || q.backoff_max_seconds == null || try(q.backoff_base_seconds <= q.backoff_max_seconds, false))
+    )])
+    error_message = "backoff_base_seconds and backoff_max_seconds must be whole seconds, at least 1, the max at most 43200 (SQS's 12-hour visibility limit) and not below the base."
   }
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
@@ -57,6 +58,10 @@ const (
 	localLogRetention    = 1
 )
 
+// The local retry budget (queue_overrides backoff, 3 receives): 2+4+8 s and
+// 5+10+20 s, short for test speed.
+const localAuditBackoff, localSMSBackoff = "2s", "5s"
+
 // Maximum concurrency per queue (the stack's defaults).
 var maximumConcurrency = map[string]int32{"audit": 5, "sms": 2}
 
@@ -89,6 +94,7 @@ type outputs struct {
 	FunctionRoleNames       map[string]string `json:"function_role_names"`
 	DLQAlarmNames           map[string]string `json:"dlq_alarm_names"`
 	AgeAlarmNames           map[string]string `json:"oldest_message_age_alarm_names"`
+	RetryBudgetSeconds      map[string]int    `json:"queue_retry_budget_seconds"`
 	MappingUUIDs            map[string]string `json:"event_source_mapping_uuids"`
 	TwilioSecretARN         string            `json:"twilio_secret_arn"`
 	WebhookSecretARN        string            `json:"webhook_secret_arn"`
@@ -335,6 +341,7 @@ func checkQueues(ctx context.Context, t *testing.T, c *clients, out outputs) {
 		require.NoError(t, json.Unmarshal([]byte(main["RedrivePolicy"]), &redrive), name)
 		require.Equal(t, q.dlqARN, redrive.DeadLetterTargetArn, name)
 		require.Equal(t, localMaxReceiveCount, redrive.MaxReceiveCount, name)
+		require.Equal(t, map[string]int{"audit": 14, "sms": 35}[name], out.RetryBudgetSeconds[name], name)
 
 		var allow struct {
 			RedrivePermission string   `json:"redrivePermission"`
@@ -427,6 +434,9 @@ func checkFunctions(ctx context.Context, t *testing.T, c *clients, out outputs) 
 		"dlq-alarm-handler": {"NOTIFICATIONS_TOPIC_ARN": out.NotificationsTopicARN, "WEBHOOK_SECRET_ARN": out.WebhookSecretARN,
 			"IDEMPOTENCY_TABLE_NAME": out.AlarmDedupeTableName, "DEAD_LETTER_QUEUES": out.queues()["audit"].dlqName() + "," + out.queues()["sms"].dlqName()},
 	}
+	// The consumers' retry budget and the DLQ size they trim dead letters to.
+	maps.Copy(wantEnv["audit-receiver"], map[string]string{"AUDIT_BACKOFF_BASE": localAuditBackoff, "AUDIT_BACKOFF_MAX": "300s", "DLQ_MAX_MESSAGE_BYTES": "262144"})
+	maps.Copy(wantEnv["sms-sender"], map[string]string{"SMS_BACKOFF_BASE": localSMSBackoff, "SMS_BACKOFF_MAX": "900s", "DLQ_MAX_MESSAGE_BYTES": "262144"})
 	for _, f := range folders {
 		name := out.FunctionNames[f]
 		got, err := c.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
@@ -744,7 +754,7 @@ func expectedGrants(ctx context.Context, t *testing.T, c *clients, out outputs) 
 	qs := out.queues()
 	return map[string][]Grant{
 		"audit-receiver": slices.Concat(base("audit-receiver"), trigger(qs["audit"]),
-			[]Grant{Allow("dynamodb:PutItem", tableARN(out.AuditTableName))}),
+			Allows([]string{"dynamodb:GetItem", "dynamodb:PutItem"}, tableARN(out.AuditTableName))),
 		"sms-sender": slices.Concat(base("sms-sender"), trigger(qs["sms"]),
 			Allows([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, tableARN(out.SMSIdempotencyTableName)),
 			[]Grant{Allow("sns:Publish", "*"), Deny("sns:Publish", "arn:aws:sns:*:*:*")}),

@@ -149,3 +149,8 @@ output "sms_provider" {
   description = "SMS provider the sms-sender is configured for."
   value       = module.stack.sms_provider
 }
+
+output "queue_retry_budget_seconds" {
+  description = "Per queue: seconds of transient failures before a record is dead-lettered."
+  value       = module.stack.queue_retry_budget_seconds
+}

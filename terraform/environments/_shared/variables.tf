@@ -60,8 +60,8 @@ variable "function_overrides" {
 
 variable "max_receive_count" {
   type        = number
-  description = "Receives before a message moves to its DLQ."
-  default     = 5
+  description = "Receives before a message moves to its DLQ (12: about an hour of retries with the default backoff)."
+  default     = 12
 }
 
 variable "queue_overrides" {
@@ -71,6 +71,8 @@ variable "queue_overrides" {
     batching_window_seconds              = optional(number)
     maximum_concurrency                  = optional(number)
     oldest_message_age_threshold_seconds = optional(number)
+    backoff_base_seconds                 = optional(number)
+    backoff_max_seconds                  = optional(number)
   }))
   description = "Per-queue settings keyed by queue (audit, sms)."
   default     = {}

@@ -11,9 +11,11 @@ max_receive_count        = 3
 
 # The local runtime evaluates the alarms itself, every period.
 alarm_period_seconds = 10
+# A short retry budget, for test speed (README.md): 2+4+8 s (audit) and
+# 5+10+20 s (sms) over 3 receives, against about an hour in AWS.
 queue_overrides = {
-  audit = { oldest_message_age_threshold_seconds = 60 }
-  sms   = { oldest_message_age_threshold_seconds = 60 }
+  audit = { oldest_message_age_threshold_seconds = 60, backoff_base_seconds = 2, backoff_max_seconds = 300 }
+  sms   = { oldest_message_age_threshold_seconds = 60, backoff_base_seconds = 5, backoff_max_seconds = 900 }
 }
 
 # Throwaway: destroy must work and names must be reusable at once.

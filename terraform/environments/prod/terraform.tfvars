@@ -12,7 +12,7 @@ function_overrides = {
   "sms-sender"        = { timeout_seconds = 15 }
   "dlq-alarm-handler" = { timeout_seconds = 30 }
 }
-max_receive_count = 5
+max_receive_count = 12
 
 # On-call addresses (each confirms its subscription once).
 alarm_email_addresses        = []

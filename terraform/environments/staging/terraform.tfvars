@@ -11,7 +11,7 @@ function_overrides = {
   "sms-sender"        = { timeout_seconds = 15 }
   "dlq-alarm-handler" = { timeout_seconds = 30 }
 }
-max_receive_count = 5
+max_receive_count = 12
 
 alarm_email_addresses        = []
 notification_email_addresses = []
