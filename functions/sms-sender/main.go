@@ -82,6 +82,7 @@ func realMain(ctx context.Context) error {
 	proc, err := batch.New(h.handle,
 		batch.WithConcurrency(cfg.Concurrency),
 		batch.WithDeadLetter(sqsClient, cfg.DLQURL),
+		batch.WithDeadLetterMaxBytes(cfg.DLQMaxBytes),
 		batch.WithBackoff(sqsClient, batch.ExponentialBackoff(cfg.BackoffBase, cfg.BackoffMax)),
 		batch.Accept(message.TypeSMS, "1"),
 		batch.WithLogger(log),

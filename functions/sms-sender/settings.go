@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/sms"
 )
 
@@ -39,8 +41,11 @@ type settings struct {
 	// Concurrency is how many records of a batch are sent at once (SMS_CONCURRENCY, default 5).
 	Concurrency int
 	// BackoffBase and BackoffMax bound the visibility backoff of throttled
-	// requests (SMS_BACKOFF_BASE default 5s, SMS_BACKOFF_MAX default 15m).
+	// requests (SMS_BACKOFF_BASE default 5s, SMS_BACKOFF_MAX default 10m: with 12 receives about an hour).
 	BackoffBase, BackoffMax time.Duration
+	// DLQMaxBytes is the size dead letters are trimmed to
+	// (DLQ_MAX_MESSAGE_BYTES, default 262144: the deployed DLQ's limit).
+	DLQMaxBytes int
 	// Environment names the deployment in metrics (OFFLOAD_ENV).
 	Environment string
 	// LogLevel is the logrus level (LOG_LEVEL).
@@ -53,7 +58,7 @@ func loadSettings(getenv func(string) string) (settings, error) {
 		TableName: getenv("IDEMPOTENCY_TABLE_NAME"), DLQURL: getenv("DLQ_URL"), Provider: strings.ToLower(getenv("SMS_PROVIDER")),
 		TwilioSecretARN: getenv("TWILIO_SECRET_ARN"), TwilioURL: getenv("TWILIO_API_URL"),
 		SecretTTL: 15 * time.Minute, ProviderTimeout: sms.DefaultSendTimeout, RatePerSecond: 10, Retention: 24 * time.Hour, Concurrency: 5,
-		BackoffBase: 5 * time.Second, BackoffMax: 15 * time.Minute,
+		BackoffBase: 5 * time.Second, BackoffMax: 10 * time.Minute, DLQMaxBytes: batch.DefaultDeadLetterMaxBytes,
 		Environment: getenv("OFFLOAD_ENV"), LogLevel: getenv("LOG_LEVEL"),
 	}
 	var errs []error
@@ -109,6 +114,13 @@ func loadSettings(getenv func(string) string) (settings, error) {
 			}
 			*d.dst = dur
 		}
+	}
+	if v := getenv("DLQ_MAX_MESSAGE_BYTES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1024 || n > message.MaxMessageBytes {
+			errs = append(errs, fmt.Errorf("DLQ_MAX_MESSAGE_BYTES must be an integer from 1024 to %d, got %q", message.MaxMessageBytes, v))
+		}
+		s.DLQMaxBytes = n
 	}
 	return s, errors.Join(errs...)
 }
