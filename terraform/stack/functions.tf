@@ -42,11 +42,11 @@ locals {
     }
 
     "sms-sender" = {
-      environment = {
+      environment = merge({
         IDEMPOTENCY_TABLE_NAME = module.idempotency_table.table_name
         SMS_PROVIDER           = var.sms_provider
         TWILIO_SECRET_ARN      = module.twilio_secret.secret_arn
-      }
+      }, var.twilio_api_url == null ? {} : { TWILIO_API_URL = var.twilio_api_url })
       # SNS SMS publishing is in aws_iam_role_policy.sms_publish below.
       statements = concat(
         [{
