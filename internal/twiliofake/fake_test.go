@@ -15,7 +15,7 @@ import (
 type creds struct{ c sms.TwilioCredentials }
 
 func (c creds) Credentials(context.Context) (sms.TwilioCredentials, error) { return c.c, nil }
-func (c creds) Invalidate()                                              {}
+func (c creds) Invalidate()                                                {}
 
 // The fake speaks the API shape pkg/sms.Twilio speaks: the real client gets a
 // sid back and the fake records the message under the request id in its body.

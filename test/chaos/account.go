@@ -207,35 +207,17 @@ func (r *runner) account(ctx context.Context, start time.Time) (*Report, error) 
 	r.mu.Unlock()
 
 	for _, q := range r.sched.Requests {
-		v := Verdict{}
-		d, inDLQ := dlqBy[q.ID]
-		if inDLQ {
-			v.DLQClass = d.Class
-			if v.DLQClass == "" {
-				v.DLQClass = "(none)"
-			}
+		effects := items[q.ID]
+		if q.Kind == SMS {
+			effects = texts[q.ID]
 		}
-		if q.Kind == Audit {
-			v.Effects = items[q.ID]
-		} else {
-			v.Effects = texts[q.ID]
+		var dl *DeadLetter
+		if d, ok := dlqBy[q.ID]; ok {
+			dl = &d
 		}
-		switch {
-		case v.Effects > 1:
-			v.Outcome = Duplicate
-		case q.Kind == SMS && inDLQ && d.Class == "unknown-outcome":
-			v.Outcome = Unknown
-			if v.Effects > 0 {
-				rep.UnknownReceived++
-			}
-		case v.Effects == 1:
-			v.Outcome = OK
-		case inDLQ:
-			v.Outcome = DeadLettered
-		case accepted[q.ID] == 0 && slices.Contains(rejected, q.ID):
-			v.Outcome = NotAccepted
-		default:
-			v.Outcome = Lost
+		v := Classify(q.Kind, effects, dl, accepted[q.ID] == 0 && slices.Contains(rejected, q.ID))
+		if v.Outcome == Unknown && v.Effects > 0 {
+			rep.UnknownReceived++
 		}
 		rep.Verdicts[q.ID] = v
 	}
@@ -414,4 +396,32 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "stuck leases: %s\n", strings.Join(r.Stuck[:min(len(r.Stuck), 20)], " "))
 	}
 	fmt.Fprintln(w, r.LastLine())
+}
+
+// Classify is the verdict on one request id of kind k: effects is how many
+// audit items (with the text sent) or provider texts it had, dl its dead
+// letter (nil: none), notAccepted whether SQS never took it.
+func Classify(k Kind, effects int, dl *DeadLetter, notAccepted bool) Verdict {
+	v := Verdict{Effects: effects}
+	if dl != nil {
+		v.DLQClass = dl.Class
+		if v.DLQClass == "" {
+			v.DLQClass = "(none)"
+		}
+	}
+	switch {
+	case effects > 1:
+		v.Outcome = Duplicate
+	case k == SMS && dl != nil && dl.Class == "unknown-outcome":
+		v.Outcome = Unknown
+	case effects == 1:
+		v.Outcome = OK
+	case dl != nil:
+		v.Outcome = DeadLettered
+	case notAccepted:
+		v.Outcome = NotAccepted
+	default:
+		v.Outcome = Lost
+	}
+	return v
 }

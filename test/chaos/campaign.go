@@ -54,7 +54,7 @@ type Env struct {
 	// OffloadCLI is the built cmd/offload; OutputsFile the outputs it reads.
 	OffloadCLI, OutputsFile string
 	// Log receives progress lines.
-	Log io.Writer
+	Log  io.Writer
 	work string
 }
 
