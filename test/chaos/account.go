@@ -124,23 +124,6 @@ func (r *runner) account(ctx context.Context, start time.Time) (*Report, error) 
 	st := r.env.Stack
 	rep := &Report{Schedule: r.sched, Verdicts: map[string]Verdict{}, Fired: map[Class]int{}}
 
-	// Notifications: the DLQ alarms are evaluated every alarm period; read
-	// until none came for 30 s (at least three periods), at most 2 minutes.
-	var notes strings.Builder
-	last, until := time.Now(), time.Now().Add(2*time.Minute)
-	for time.Since(last) < 30*time.Second && time.Now().Before(until) {
-		out, err := st.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(r.env.Notifications.QueueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 2})
-		if err != nil {
-			return nil, fmt.Errorf("read notifications: %w", err)
-		}
-		for _, m := range out.Messages {
-			notes.WriteString(aws.ToString(m.Body))
-			_, _ = st.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(r.env.Notifications.QueueURL), ReceiptHandle: m.ReceiptHandle})
-			last = time.Now()
-		}
-	}
-	noted := notes.String()
-
 	// Dead letters: hold every DLQ message while reading, then release them.
 	for _, k := range []Kind{Audit, SMS} {
 		url := st.Outputs.AuditDLQURL
@@ -151,10 +134,29 @@ func (r *runner) account(ctx context.Context, start time.Time) (*Report, error) 
 		if err != nil {
 			return nil, err
 		}
-		for i := range dls {
-			dls[i].Notified = strings.Contains(noted, dls[i].MessageID)
-		}
 		rep.DeadLetters = append(rep.DeadLetters, dls...)
+	}
+	// Notifications: the DLQ alarms are evaluated every alarm period (10 s
+	// locally); read until every dead letter was named, or none came for
+	// 20 s, or a minute has passed (this only feeds the report).
+	var notes strings.Builder
+	allNamed := func() bool {
+		for i := range rep.DeadLetters {
+			rep.DeadLetters[i].Notified = strings.Contains(notes.String(), rep.DeadLetters[i].MessageID)
+		}
+		return !slices.ContainsFunc(rep.DeadLetters, func(d DeadLetter) bool { return !d.Notified })
+	}
+	last, until := time.Now(), time.Now().Add(time.Minute)
+	for !allNamed() && time.Since(last) < 20*time.Second && time.Now().Before(until) {
+		out, err := st.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(r.env.Notifications.QueueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 2})
+		if err != nil {
+			return nil, fmt.Errorf("read notifications: %w", err)
+		}
+		for _, m := range out.Messages {
+			notes.WriteString(aws.ToString(m.Body))
+			_, _ = st.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(r.env.Notifications.QueueURL), ReceiptHandle: m.ReceiptHandle})
+			last = time.Now()
+		}
 	}
 	dlqBy := map[string]DeadLetter{}
 	for _, d := range rep.DeadLetters {

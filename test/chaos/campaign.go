@@ -409,7 +409,7 @@ func (r *runner) killWhenFired(ctx context.Context, id string, f Fault) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(250 * time.Millisecond): // the target hangs 2 s
 		}
 	}
 }

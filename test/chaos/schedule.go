@@ -201,16 +201,23 @@ func NewSchedule(seed uint64, nAudit, nSMS int) Schedule {
 	}
 	add(Fault{Class: DLQRedrive, Kind: SMS, Count: 1, After: n * 3 / 5})
 
-	// Every class at least once: give a missing one to an unfaulted request.
+	// Every class at least once, request-level ones twice (a target can be
+	// cut short by another fault in its batch): give a missing one to an
+	// unfaulted request.
 	for _, c := range Classes {
-		if slices.ContainsFunc(s.Faults, func(f Fault) bool { return f.Class == c }) {
-			continue
+		want := 2
+		if c == SQSDuplicate || c == DLQRedrive {
+			want = 1
 		}
-		k := SMS
-		if c != ProviderAccept500 && c != ProviderAcceptTimeout && c != ProviderThrottle && rng.IntN(2) == 0 {
-			k = Audit
-		}
-		if ids := idsOf(s.Requests, k, faulted); len(ids) > 0 {
+		for s.Injected()[c] < want {
+			k := SMS
+			if c != ProviderAccept500 && c != ProviderAcceptTimeout && c != ProviderThrottle && rng.IntN(2) == 0 {
+				k = Audit
+			}
+			ids := idsOf(s.Requests, k, faulted)
+			if len(ids) == 0 {
+				break
+			}
 			add(Fault{Class: c, Kind: k, Target: ids[rng.IntN(len(ids))], Count: 1})
 		}
 	}
