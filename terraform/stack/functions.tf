@@ -42,11 +42,11 @@ locals {
     }
 
     "sms-sender" = {
-      environment = merge({
+      environment = {
         IDEMPOTENCY_TABLE_NAME = module.idempotency_table.table_name
         SMS_PROVIDER           = var.sms_provider
         TWILIO_SECRET_ARN      = module.twilio_secret.secret_arn
-      }, var.twilio_api_url == null ? {} : { TWILIO_API_URL = var.twilio_api_url })
+      }
       # SNS SMS publishing is in aws_iam_role_policy.sms_publish below.
       statements = concat(
         [{
@@ -125,6 +125,8 @@ module "function" {
   environment_variables = merge(
     { OFFLOAD_ENV = var.environment },
     each.value.environment,
+    # make chaos points the sms-sender at a local Twilio-compatible fake.
+    each.key == "sms-sender" && var.twilio_api_url != null ? { TWILIO_API_URL = var.twilio_api_url } : {},
     { for f, q in local.consumed_queue : "DLQ_URL" => module.queue[q].dlq_url if f == each.key },
   )
 

@@ -122,7 +122,7 @@ variable "sms_provider" {
 
 variable "twilio_api_url" {
   type        = string
-  description = "Base URL of the Twilio API the sms-sender calls (TWILIO_API_URL); null: Twilio's own. The local fault campaign (make chaos) points it at its Twilio-compatible fake."
+  description = "Base URL of the Twilio API the sms-sender calls (sets its TWILIO_API_URL; null: not set, Twilio's own). The local fault campaign (make chaos) points it at its Twilio-compatible fake."
   default     = null
 }
 
