@@ -394,6 +394,16 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "%s: %s\n", o, strings.Join(ids[:min(len(ids), 20)], " "))
 		}
 	}
+	var bare []string
+	for _, d := range r.DeadLetters {
+		if d.Class == "" {
+			bare = append(bare, fmt.Sprintf("%s(%s,receives=%d)", d.RequestID, r.Verdicts[d.RequestID].Outcome, d.ReceiveCount))
+		}
+	}
+	sort.Strings(bare)
+	if len(bare) > 0 {
+		fmt.Fprintf(w, "unreasoned dead letters: %s\n", strings.Join(bare[:min(len(bare), 20)], " "))
+	}
 	if len(r.Stuck) > 0 {
 		fmt.Fprintf(w, "stuck leases: %s\n", strings.Join(r.Stuck[:min(len(r.Stuck), 20)], " "))
 	}
