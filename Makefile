@@ -69,6 +69,12 @@ tfconfig: ## Write .local/terraformrc (provider mirror when the machine has one)
 test: tfconfig build build-local $(BIN)/xray-daemon ## Run every test tier (unit, integration against moto, end-to-end); starts and stops its own moto.
 	@TEST_MOTO_PORT=$(TEST_MOTO_PORT) scripts/test.sh
 
+CHAOS_FLAGS ?=
+
+.PHONY: chaos
+chaos: tfconfig build build-local ## Seeded fault campaign on the local stack (CHAOS_FLAGS="-seed N -audit N -sms N -short"); last line is the verdict, docs/reliability.md.
+	@TEST_MOTO_PORT=$(TEST_MOTO_PORT) scripts/chaos.sh $(CHAOS_FLAGS)
+
 .PHONY: test-unit
 test-unit: ## Run only the unit tests (no emulator).
 	@TIERS=unit scripts/test.sh

@@ -35,7 +35,13 @@ the service's protocol without calling moto (after "delay_seconds", if set:
 a call that hangs and then fails, so a caller's timeout kills it before any
 work is done); "delay_after_seconds" lets moto do the work and then holds the
 answer back — the caller times out after the side effect happened, like a
-crash between a provider accepting and the caller recording it.
+crash between a provider accepting and the caller recording it. With
+"after": true next to "error", moto does the work first and the caller gets
+the error instead of moto's answer: a write that committed but whose answer
+was lost (the SDK retries it, and the retry meets its own write):
+
+  {"service": "dynamodb", "operation": "PutItem", "match": "order-17", "after": true,
+   "error": {"status": 500, "code": "InternalServerError"}}
 
 Patches (each is a moto gap, not a product change):
   * SQS RedriveAllowPolicy is accepted and returned (moto drops it, so the
@@ -354,6 +360,7 @@ def _faults_api(request):
         if "error" in f:
             fault["error"] = dict(f["error"])
             fault["delay_seconds"] = float(f.get("delay_seconds", 0))
+            fault["after"] = bool(f.get("after", False))
         elif "delay_after_seconds" in f:
             fault["delay_after_seconds"] = float(f["delay_after_seconds"])
         else:
@@ -413,6 +420,12 @@ class OffloadAPI:
         fault = _take_fault(service, operation, body) if service and operation else None
         if fault is None:
             return self.app(environ, start_response)
+        if "error" in fault and fault.get("after"):
+            # Let moto do the work, then answer the error instead.
+            b"".join(self.app(environ, lambda status, headers, exc_info=None: (lambda data: None)))
+            if fault.get("delay_seconds"):
+                time.sleep(fault["delay_seconds"])
+            return _error_response(environ, fault)(environ, start_response)
         if "error" in fault:
             if fault.get("delay_seconds"):
                 time.sleep(fault["delay_seconds"])

@@ -4,6 +4,7 @@
 #   unit         go test ./...                      (fakes only)
 #   integration  go test -tags integration ./...    (against moto)
 #   e2e          go test -tags e2e ./test/...       (Terratest: apply terraform/environments/local to moto)
+#   chaos        the short seeded fault campaign     (scripts/chaos.sh -short, docs/reliability.md)
 #
 # TIERS="unit integration" limits the tiers; PKGS (default ./...) and E2E_PKGS
 # (default ./test/...) limit the packages; GOTESTFLAGS adds flags to every go test.
@@ -49,6 +50,10 @@ for tier in $tiers; do
       echo "no end-to-end suites yet"; continue
     fi
     go test -count=1 -tags e2e -timeout 30m $flags $e2e_pkgs
+    ;;
+  chaos)
+    if [[ $started == 0 ]]; then scripts/moto.sh up "$port"; started=1; fi
+    TEST_MOTO_PORT=$port scripts/chaos.sh -short
     ;;
   *)
     echo "unknown tier $tier" >&2

@@ -26,6 +26,9 @@ type Fault struct {
 	DelaySeconds float64 `json:"delay_seconds,omitempty"`
 	// DelayAfterSeconds does the call, then holds the answer back.
 	DelayAfterSeconds float64 `json:"delay_after_seconds,omitempty"`
+	// After, with Error, does the call first and answers Error instead of
+	// the real answer: a write that committed but whose answer was lost.
+	After bool `json:"after,omitempty"`
 
 	// ID and Fired are set by the emulator.
 	ID    string `json:"id,omitempty"`

@@ -106,3 +106,37 @@ func TestFaultCanHangThenFailWithoutDoingTheWork(t *testing.T) {
 		require.NotEqual(t, marker, m.Message, "nothing was sent")
 	}
 }
+
+// "after": the write commits and the caller still gets the error, so its
+// retry meets its own item.
+func TestFaultDoesTheWorkThenAnswersAnError(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	client := dynamodb.NewFromConfig(testenv.AWSConfig(t), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
+	table := testenv.UniqueName("faults-after")
+	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}})
+	require.NoError(t, err)
+	key := testenv.UniqueName("committed")
+	f := testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "PutItem", Match: key + `"`, After: true,
+		Error: &testenv.FaultError{Status: 500, Code: "InternalServerError"}})
+	put := &dynamodb.PutItemInput{TableName: aws.String(table), ConditionExpression: aws.String("attribute_not_exists(id)"),
+		Item: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: key}}}
+
+	_, err = client.PutItem(ctx, put)
+	var api smithy.APIError
+	require.True(t, errors.As(err, &api), "%v", err)
+	require.Equal(t, "InternalServerError", api.ErrorCode())
+
+	got, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+		Key: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: key}}})
+	require.NoError(t, err)
+	require.NotEmpty(t, got.Item, "the write committed")
+	_, err = client.PutItem(ctx, put)
+	var failed *ddbtypes.ConditionalCheckFailedException
+	require.ErrorAs(t, err, &failed, "the retry meets its own write")
+	n, err := testenv.Fired(testenv.Endpoint(t), f.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+}

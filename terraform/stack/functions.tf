@@ -130,6 +130,8 @@ module "function" {
   environment_variables = merge(
     { OFFLOAD_ENV = var.environment },
     each.value.environment,
+    # make chaos points the sms-sender at a local Twilio-compatible fake.
+    each.key == "sms-sender" && var.twilio_api_url != null ? { TWILIO_API_URL = var.twilio_api_url } : {},
     { for f, q in local.consumed_queue : "DLQ_URL" => module.queue[q].dlq_url if f == each.key },
     # The consumer's retry budget (queues.tf) and the DLQ's size limit, which
     # the batch processor trims dead letters to.

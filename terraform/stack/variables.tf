@@ -131,6 +131,12 @@ variable "sms_provider" {
   }
 }
 
+variable "twilio_api_url" {
+  type        = string
+  description = "Base URL of the Twilio API the sms-sender calls (sets its TWILIO_API_URL; null: not set, Twilio's own). The local fault campaign (make chaos) points it at its Twilio-compatible fake."
+  default     = null
+}
+
 variable "deletion_protection" {
   type        = bool
   description = "DynamoDB deletion protection on both tables. On in production: a destroy must then be preceded by turning it off."

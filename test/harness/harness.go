@@ -118,6 +118,23 @@ func Run(m *testing.M, opts Options, dst **Stack) (code int) {
 	return code
 }
 
+// Start brings a stack up for a program that is not a test (e.g.
+// cmd/offload-chaos): the same deploy and runtime as Run and Up. The caller
+// brings it down with Down, also after an error (a failed deploy is then
+// destroyed too).
+func Start(opts Options) (s *Stack, err error) {
+	s = newStack(&mainT{name: nameOr(opts.Name)}, opts)
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(failNow); !ok {
+				panic(r)
+			}
+			err = fmt.Errorf("harness: stack %s: deploy failed (see the log above)", s.Prefix)
+		}
+	}()
+	return s, s.up()
+}
+
 // Up brings a stack up for one test and registers its teardown (before the
 // deploy starts, so a failed deploy is destroyed too).
 func Up(t *testing.T, opts Options) *Stack {

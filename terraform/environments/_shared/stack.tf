@@ -30,6 +30,7 @@ module "stack" {
   alarm_email_addresses        = var.alarm_email_addresses
   notification_email_addresses = var.notification_email_addresses
   sms_provider                 = var.sms_provider
+  twilio_api_url               = var.twilio_api_url
 
   deletion_protection         = var.deletion_protection
   point_in_time_recovery      = var.point_in_time_recovery

@@ -102,6 +102,12 @@ variable "sms_provider" {
   default     = "sns"
 }
 
+variable "twilio_api_url" {
+  type        = string
+  description = "Twilio API base URL for the sms-sender; null: Twilio's own (make chaos sets a local fake)."
+  default     = null
+}
+
 variable "deletion_protection" {
   type        = bool
   description = "DynamoDB deletion protection."
