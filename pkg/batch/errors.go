@@ -78,6 +78,12 @@ func (e *TransientError) Error() string {
 // Unwrap returns the cause.
 func (e *TransientError) Unwrap() error { return e.Err }
 
+// ClassRetriesExhausted: the record failed transiently (or was never
+// attempted for lack of time) on the queue's last receive (WithMaxReceiveCount):
+// the processor dead-letters it with the last error as its reason instead of
+// leaving SQS to move it without one.
+const ClassRetriesExhausted = "retries-exhausted"
+
 // ClassUnsupportedVersion: the record declares a message type or version
 // (offload.type / offload.version) the consumer does not accept (Accept).
 const ClassUnsupportedVersion = "unsupported-version"

@@ -135,6 +135,14 @@ func WithBackoff(client VisibilityAPI, policy BackoffPolicy) Option {
 // without WithDeadLetterMaxBytes: 256 KiB, the deployed queues' setting.
 const DefaultDeadLetterMaxBytes = 256 * 1024
 
+// WithMaxReceiveCount tells the processor the source queue's redrive
+// maxReceiveCount. A record that fails transiently, or is skipped for the
+// deadline, on that receive (or a later one) is dead-lettered with class
+// ClassRetriesExhausted and the last error as its reason: SQS would otherwise
+// move it on the next receive with no reason at all. Needs WithDeadLetter.
+// 0 (the default) leaves the last receive to SQS.
+func WithMaxReceiveCount(n int) Option { return func(p *Processor) { p.maxReceives = n } }
+
 // WithDeadLetterMaxBytes sets the DLQ's maximum message size (its
 // MaximumMessageSize attribute; default DefaultDeadLetterMaxBytes). The copy
 // sent to the DLQ is trimmed to it (package documentation, "Dead letters").
@@ -177,6 +185,7 @@ type Processor struct {
 	tracer      tracing.Tracer
 	spanName    string
 	dlqMaxBytes int
+	maxReceives int
 	accepts     []accepted
 	queueURLs   sync.Map // source ARN → queue URL
 }
@@ -208,6 +217,12 @@ func New(h Handler, opts ...Option) (*Processor, error) {
 	}
 	if p.now == nil {
 		errs = append(errs, errors.New("clock must not be nil"))
+	}
+	if p.maxReceives < 0 {
+		errs = append(errs, fmt.Errorf("max receive count must not be negative, got %d", p.maxReceives))
+	}
+	if p.maxReceives > 0 && p.dlq == nil {
+		errs = append(errs, errors.New("max receive count needs a dead-letter queue (WithDeadLetter)"))
 	}
 	if p.dlqMaxBytes < 1024 || p.dlqMaxBytes > message.MaxMessageBytes {
 		errs = append(errs, fmt.Errorf("dead-letter max bytes must be from 1024 to %d, got %d", message.MaxMessageBytes, p.dlqMaxBytes))
@@ -325,6 +340,9 @@ func (p *Processor) record(ctx, rctx context.Context, base *logrus.Entry, rec *e
 	start := p.now()
 	log := logging.ForRecord(base, *rec)
 	if err := rctx.Err(); err != nil {
+		if p.lastReceive(rec) {
+			return p.fail(ctx, nil, log, rec, 0, exhausted(rec, "never attempted: the invocation's deadline was too near", err))
+		}
 		// Never attempted: back at once rather than after the visibility
 		// timeout. SQS still counted the receive (package documentation,
 		// "Retry budget").
@@ -352,25 +370,12 @@ func (p *Processor) record(ctx, rctx context.Context, base *logrus.Entry, rec *e
 		p.logOutcome(span, log, OutcomePanic, elapsed, "panic", err, logrus.Fields{"stack": string(stack)})
 		return true
 	}
-	if pe, ok := AsPermanent(err); ok {
-		if p.dlq == nil {
-			p.logOutcome(span, log, OutcomeFailed, elapsed, pe.Class, err, logrus.Fields{"reason": pe.Reason, "dead_letter": "no dead-letter queue configured; left to the redrive policy"})
-			return true
-		}
-		dropped, trimmed, derr := p.deadLetter(ctx, rec, pe)
-		if derr != nil {
-			p.logOutcome(span, log, OutcomeFailed, elapsed, pe.Class, err, logrus.Fields{"reason": pe.Reason, "dead_letter_error": derr.Error()})
-			return true
-		}
-		fields := logrus.Fields{"reason": pe.Reason}
-		if dropped > 0 {
-			fields["dropped_attributes"] = dropped
-		}
-		if len(trimmed) > 0 {
-			fields["trimmed_dead_letter"] = strings.Join(trimmed, ", ")
-		}
-		p.logOutcome(span, log, OutcomeDeadLettered, elapsed, pe.Class, err, fields)
-		return false
+	pe, ok := AsPermanent(err)
+	if !ok && p.lastReceive(rec) {
+		pe, ok = exhausted(rec, "still failing", err), true
+	}
+	if ok {
+		return p.fail(ctx, span, log, rec, elapsed, pe)
 	}
 	var extra logrus.Fields
 	if d := p.visibilityFor(rec, err); d > 0 && p.vis != nil {
@@ -381,6 +386,46 @@ func (p *Processor) record(ctx, rctx context.Context, base *logrus.Entry, rec *e
 	}
 	p.logOutcome(span, log, OutcomeRetry, elapsed, "transient", err, extra)
 	return true
+}
+
+// lastReceive reports whether rec is on (or past) the queue's last receive.
+func (p *Processor) lastReceive(rec *events.SQSMessage) bool {
+	return p.maxReceives > 0 && receiveCount(rec) >= p.maxReceives
+}
+
+// exhausted is the permanent failure of a record whose last receive failed
+// transiently: the reason names the receive and the cause (one line, masked).
+func exhausted(rec *events.SQSMessage, what string, cause error) *PermanentError {
+	msg := logging.Mask(cause.Error())
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	reason := fmt.Sprintf("%s on receive %d, the queue's last: %s", what, receiveCount(rec), msg)
+	return &PermanentError{Class: ClassRetriesExhausted, Reason: reason, Err: cause}
+}
+
+// fail dead-letters rec for pe (or leaves it to the redrive policy when there
+// is no DLQ) and reports whether SQS must deliver it again.
+func (p *Processor) fail(ctx context.Context, span tracing.Span, log *logrus.Entry, rec *events.SQSMessage, elapsed time.Duration, pe *PermanentError) bool {
+	err := error(pe)
+	if p.dlq == nil {
+		p.logOutcome(span, log, OutcomeFailed, elapsed, pe.Class, err, logrus.Fields{"reason": pe.Reason, "dead_letter": "no dead-letter queue configured; left to the redrive policy"})
+		return true
+	}
+	dropped, trimmed, derr := p.deadLetter(ctx, rec, pe)
+	if derr != nil {
+		p.logOutcome(span, log, OutcomeFailed, elapsed, pe.Class, err, logrus.Fields{"reason": pe.Reason, "dead_letter_error": derr.Error()})
+		return true
+	}
+	fields := logrus.Fields{"reason": pe.Reason}
+	if dropped > 0 {
+		fields["dropped_attributes"] = dropped
+	}
+	if len(trimmed) > 0 {
+		fields["trimmed_dead_letter"] = strings.Join(trimmed, ", ")
+	}
+	p.logOutcome(span, log, OutcomeDeadLettered, elapsed, pe.Class, err, fields)
+	return false
 }
 
 func (p *Processor) recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
