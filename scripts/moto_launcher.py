@@ -41,6 +41,11 @@ Patches (each is a moto gap, not a product change):
   * Lambda LoggingConfig (log format, log group, log levels) is stored and
     returned, as AWS does (moto drops it, so every plan of a function with
     JSON logs or its own log group shows an in-place update).
+  * Lambda KMSKeyArn (the key encrypting a function's environment) is stored
+    and returned, as AWS does (moto drops it: every plan shows an update).
+  * Lambda PutFunctionEventInvokeConfig replaces the function's config, as
+    AWS does (moto appends and keeps answering with the first one, so a
+    changed retry count or destination never shows up).
 
 Usage: python3 scripts/moto_launcher.py -H 127.0.0.1 -p 4566
 """
@@ -139,21 +144,36 @@ def patch_lambda():
     def __init__(self, account_id, spec, *args, **kwargs):
         original_init(self, account_id, spec, *args, **kwargs)
         self.logging_config = _logging_config(spec.get("LoggingConfig"), self.function_name)
+        self.kms_key_arn = spec.get("KMSKeyArn") or None
 
     def get_configuration(self, *args, **kwargs):
         config = original_get(self, *args, **kwargs)
         config["LoggingConfig"] = getattr(self, "logging_config", None) or _logging_config(None, self.function_name)
+        if getattr(self, "kms_key_arn", None):
+            config["KMSKeyArn"] = self.kms_key_arn
         return config
 
     def update_configuration(self, config_updates):
         if "LoggingConfig" in config_updates:
             self.logging_config = _logging_config(
                 config_updates["LoggingConfig"], self.function_name, getattr(self, "logging_config", None))
+        if "KMSKeyArn" in config_updates:
+            # "" removes the key (back to Lambda's own), as in AWS.
+            self.kms_key_arn = config_updates["KMSKeyArn"] or None
         return original_update(self, config_updates)
 
     function.__init__ = __init__
     function.get_configuration = get_configuration
     function.update_configuration = update_configuration
+
+    backend = lambda_models.LambdaBackend
+    original_put_invoke_config = backend.put_function_event_invoke_config
+
+    def put_function_event_invoke_config(self, function_name, config):
+        self.get_function(function_name).event_invoke_config = []
+        return original_put_invoke_config(self, function_name, config)
+
+    backend.put_function_event_invoke_config = put_function_event_invoke_config
 
 
 SMS_LOG = []
