@@ -51,7 +51,6 @@ resource "aws_sqs_queue" "alarm_handler_failures" {
 
   # Encrypted with the stack's key: the handler's role already holds
   # kms:GenerateDataKey and kms:Decrypt on it (the notifications topic).
-  sqs_managed_sse_enabled           = false
   kms_master_key_id                 = aws_kms_key.topics.arn
   kms_data_key_reuse_period_seconds = 300
 
