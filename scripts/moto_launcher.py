@@ -45,7 +45,9 @@ Patches (each is a moto gap, not a product change):
     and returned, as AWS does (moto drops it: every plan shows an update).
   * Lambda PutFunctionEventInvokeConfig replaces the function's config, as
     AWS does (moto appends and keeps answering with the first one, so a
-    changed retry count or destination never shows up).
+    changed retry count or destination never shows up), and
+    ListFunctionEventInvokeConfigs answers LastModified in epoch seconds
+    (moto answers an ISO string the SDKs cannot read).
 
 Usage: python3 scripts/moto_launcher.py -H 127.0.0.1 -p 4566
 """
@@ -174,6 +176,33 @@ def patch_lambda():
         return original_put_invoke_config(self, function_name, config)
 
     backend.put_function_event_invoke_config = put_function_event_invoke_config
+
+    original_list_invoke_configs = backend.list_function_event_invoke_configs
+
+    def list_function_event_invoke_configs(self, function_name):
+        # moto's List answers LastModified as an ISO string; the API (and the
+        # SDKs) use epoch seconds, as its Get does.
+        response = original_list_invoke_configs(self, function_name)
+        for config in response.get("FunctionEventInvokeConfigs", []):
+            modified = config.get("LastModified")
+            if isinstance(modified, str):
+                config["LastModified"] = _epoch_seconds(modified)
+        return response
+
+    backend.list_function_event_invoke_configs = list_function_event_invoke_configs
+
+
+def _epoch_seconds(iso):
+    """Return an ISO 8601 time (as moto writes it) as epoch seconds."""
+    from datetime import datetime, timezone
+    text = iso.rstrip("Z")
+    if "." in text:
+        whole, fraction = text.split(".", 1)
+        text = whole + "." + fraction[:6]
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
 
 
 SMS_LOG = []
