@@ -59,6 +59,10 @@ Patches (each is a moto gap, not a product change):
   * Lambda PutFunctionEventInvokeConfig replaces the function's config and
     UpdateFunctionEventInvokeConfig merges into it, as AWS does (moto appends
     and keeps returning the first, so an update is never read back).
+  * Lambda KMSKeyArn (the key encrypting a function's environment) is stored
+    and returned, as AWS does (moto drops it: every plan shows an update).
+  * Lambda ListFunctionEventInvokeConfigs answers LastModified in epoch
+    seconds (moto answers an ISO string the SDKs cannot read).
 
 Usage: python3 scripts/moto_launcher.py -H 127.0.0.1 -p 4566
 """
@@ -196,21 +200,56 @@ def patch_lambda():
     def __init__(self, account_id, spec, *args, **kwargs):
         original_init(self, account_id, spec, *args, **kwargs)
         self.logging_config = _logging_config(spec.get("LoggingConfig"), self.function_name)
+        self.kms_key_arn = spec.get("KMSKeyArn") or None
 
     def get_configuration(self, *args, **kwargs):
         config = original_get(self, *args, **kwargs)
         config["LoggingConfig"] = getattr(self, "logging_config", None) or _logging_config(None, self.function_name)
+        if getattr(self, "kms_key_arn", None):
+            config["KMSKeyArn"] = self.kms_key_arn
         return config
 
     def update_configuration(self, config_updates):
         if "LoggingConfig" in config_updates:
             self.logging_config = _logging_config(
                 config_updates["LoggingConfig"], self.function_name, getattr(self, "logging_config", None))
+        if "KMSKeyArn" in config_updates:
+            # "" removes the key (back to Lambda's own), as in AWS.
+            self.kms_key_arn = config_updates["KMSKeyArn"] or None
         return original_update(self, config_updates)
 
     function.__init__ = __init__
     function.get_configuration = get_configuration
     function.update_configuration = update_configuration
+
+    # Put/Update of an event invoke config: patch_event_invoke_config.
+    backend = lambda_models.LambdaBackend
+    original_list_invoke_configs = backend.list_function_event_invoke_configs
+
+    def list_function_event_invoke_configs(self, function_name):
+        # moto's List answers LastModified as an ISO string; the API (and the
+        # SDKs) use epoch seconds, as its Get does.
+        response = original_list_invoke_configs(self, function_name)
+        for config in response.get("FunctionEventInvokeConfigs", []):
+            modified = config.get("LastModified")
+            if isinstance(modified, str):
+                config["LastModified"] = _epoch_seconds(modified)
+        return response
+
+    backend.list_function_event_invoke_configs = list_function_event_invoke_configs
+
+
+def _epoch_seconds(iso):
+    """Return an ISO 8601 time (as moto writes it) as epoch seconds."""
+    from datetime import datetime, timezone
+    text = iso.rstrip("Z")
+    if "." in text:
+        whole, fraction = text.split(".", 1)
+        text = whole + "." + fraction[:6]
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
 
 
 def patch_cloudwatch():

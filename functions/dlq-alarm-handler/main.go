@@ -41,7 +41,7 @@ func realMain(ctx context.Context) error {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
 	tracing.InstrumentAWS(&awsCfg)
-	store, err := idempotency.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), cfg.TableName, idempotency.WithRetention(7*24*time.Hour))
+	store, err := idempotency.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), cfg.TableName, idempotency.WithRetention(cfg.Retention))
 	if err != nil {
 		return fmt.Errorf("build idempotency store: %w", err)
 	}

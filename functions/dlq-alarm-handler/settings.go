@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // settings is the function's configuration, from the environment the stack sets.
@@ -19,6 +20,10 @@ type settings struct {
 	// queues are reported without sampling: receiving from a live queue
 	// would delay its messages and count towards their maxReceiveCount.
 	DeadLetterQueues map[string]bool
+	// Retention is how long a reported alarm state change is remembered
+	// (IDEMPOTENCY_RETENTION, default 7 days). The stack sets it to outlive
+	// every retry of the alarm event (terraform/stack/retention.tf).
+	Retention time.Duration
 	// WebhookSecretARN names a Slack-compatible webhook URL in Secrets
 	// Manager (WEBHOOK_SECRET_ARN, optional).
 	WebhookSecretARN string
@@ -33,7 +38,7 @@ type settings struct {
 func loadSettings(getenv func(string) string) (settings, error) {
 	s := settings{TopicARN: getenv("NOTIFICATIONS_TOPIC_ARN"), TableName: getenv("IDEMPOTENCY_TABLE_NAME"),
 		WebhookSecretARN: getenv("WEBHOOK_SECRET_ARN"), SampleSize: 10, Environment: getenv("OFFLOAD_ENV"),
-		LogLevel: getenv("LOG_LEVEL"), DeadLetterQueues: map[string]bool{}}
+		LogLevel: getenv("LOG_LEVEL"), DeadLetterQueues: map[string]bool{}, Retention: 7 * 24 * time.Hour}
 	var errs []error
 	if s.TopicARN == "" {
 		errs = append(errs, errors.New("NOTIFICATIONS_TOPIC_ARN is required"))
@@ -55,6 +60,13 @@ func loadSettings(getenv func(string) string) (settings, error) {
 			errs = append(errs, fmt.Errorf("SAMPLE_SIZE must be an integer from 1 to 50, got %q", v))
 		}
 		s.SampleSize = n
+	}
+	if v := getenv("IDEMPOTENCY_RETENTION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("IDEMPOTENCY_RETENTION must be a positive duration such as 336h, got %q", v))
+		}
+		s.Retention = d
 	}
 	if s.Environment == "" {
 		s.Environment = "unknown"

@@ -51,6 +51,8 @@ locals {
         # A third of the function timeout (at least 1 s): a record with less
         # than this plus 0.5 s left is not started but retried (pkg/sms).
         SMS_PROVIDER_TIMEOUT = "${max(1, floor(local.function_settings["sms-sender"].timeout / 3))}s"
+        # retention.tf: outlives every delivery of the request it guards.
+        IDEMPOTENCY_RETENTION = "${local.retention_seconds.sms}s"
       }
       # SNS SMS publishing is in aws_iam_role_policy.sms_publish below.
       statements = concat(
@@ -74,6 +76,8 @@ locals {
         IDEMPOTENCY_TABLE_NAME  = module.alarm_dedupe_table.table_name
         # Only these are sampled; alarms on live queues are reported as they are.
         DEAD_LETTER_QUEUES = join(",", [for q in keys(local.queues) : module.queue[q].dlq_name])
+        # retention.tf: outlives every retry of the alarm event it guards.
+        IDEMPOTENCY_RETENTION = "${local.retention_seconds.alarm}s"
       }
       statements = concat(
         [
@@ -95,7 +99,15 @@ locals {
             resources = [module.notifications_topic.topic_arn]
           },
           {
-            # The notifications topic is encrypted with the topics key.
+            # The on-failure destination (alarm_handler.tf): Lambda sends
+            # the failed event as this role.
+            sid       = "SendFailedEvents"
+            actions   = ["sqs:SendMessage"]
+            resources = [local.alarm_handler_failures_arn]
+          },
+          {
+            # The notifications topic and the failures queue are encrypted
+            # with the stack's key.
             sid       = "EncryptNotifications"
             actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
             resources = [aws_kms_key.topics.arn]
@@ -143,6 +155,11 @@ module "function" {
   )
 
   policy_statements = each.value.statements
+
+  # The environment encrypted with the stack's key (the role gets
+  # kms:Decrypt on it); the role under the deploy pipeline's boundary.
+  kms_key_arn              = aws_kms_key.topics.arn
+  permissions_boundary_arn = local.permissions_boundary_arn
 
   tags = merge(local.tags, local.local_runtime_tags, {
     "offload:function" = each.key

@@ -20,16 +20,21 @@ locals {
     "offload:environment" = var.environment
   })
 
+  # Every role the stack creates is bounded by the bootstrap's policy
+  # "<name_prefix>-boundary" where the deploy role requires it.
+  permissions_boundary_arn = var.permissions_boundary_name == null ? null : "arn:${local.partition}:iam::${local.account}:policy/${var.permissions_boundary_name}"
+
   # The local runtime runs the functions that carry this tag (docs/development.md).
   local_runtime_tags = var.local_runtime ? { "offload:local-runtime" = "enabled" } : {}
 }
 
 # ---------------------------------------------------------------------------
-# KMS key for the SNS topics. CloudWatch cannot publish alarms to a topic
-# encrypted with the AWS managed aws/sns key, so the topics get a customer
-# managed key whose policy lets CloudWatch (for this account only) use it.
-# Roles publish through their identity policies (kms:GenerateDataKey and
-# kms:Decrypt on this key only).
+# The stack's KMS key: the SNS topics, the alarm handler's failures queue and
+# the functions' environment variables. CloudWatch cannot publish alarms to a
+# topic encrypted with the AWS managed aws/sns key, so the topics get a
+# customer managed key whose policy lets CloudWatch (for this account only)
+# use it. Roles use it through their identity policies (kms:GenerateDataKey
+# and kms:Decrypt on this key only).
 
 data "aws_iam_policy_document" "topics_key" {
   statement {
@@ -62,7 +67,7 @@ data "aws_iam_policy_document" "topics_key" {
 }
 
 resource "aws_kms_key" "topics" {
-  description             = "${local.prefix}: SNS alarm and notifications topics"
+  description             = "${local.prefix}: SNS topics, alarm handler failures queue, function environments"
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_deletion_window_days
   policy                  = data.aws_iam_policy_document.topics_key.json

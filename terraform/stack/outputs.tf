@@ -157,3 +157,48 @@ output "queue_retry_budget_seconds" {
   description = "Per queue: seconds a record that fails transiently on every receive stays on its queue before SQS dead-letters it (backoff summed over max_receive_count receives; README.md, \"Retry budget\")."
   value       = local.retry_budget_seconds
 }
+
+output "sms_idempotency_retention_seconds" {
+  description = "How long sms-sender keeps an idempotency record (its IDEMPOTENCY_RETENTION)."
+  value       = local.retention_seconds.sms
+
+  precondition {
+    condition     = local.retention_seconds.sms >= local.minimum_retention_seconds.sms
+    error_message = "sms_idempotency_retention_seconds (${local.retention_seconds.sms} s) is shorter than an SMS request can still be delivered: the SMS queue's retention + its DLQ's retention + the visibility timeout = ${local.minimum_retention_seconds.sms} s. A redelivery after the record expired would send the text again; leave it null or set at least ${local.minimum_retention_seconds.sms}."
+  }
+}
+
+output "alarm_dedupe_retention_seconds" {
+  description = "How long dlq-alarm-handler keeps the record of an alarm state change it reported (its IDEMPOTENCY_RETENTION)."
+  value       = local.retention_seconds.alarm
+
+  precondition {
+    condition     = local.retention_seconds.alarm >= local.minimum_retention_seconds.alarm
+    error_message = "alarm_dedupe_retention_seconds (${local.retention_seconds.alarm} s) is shorter than an alarm event can still be delivered: Lambda's maximum event age + the failures queue's retention + the handler's timeout = ${local.minimum_retention_seconds.alarm} s. A late retry would report the alarm again; leave it null or set at least ${local.minimum_retention_seconds.alarm}."
+  }
+}
+
+output "alarm_handler_failures_queue_url" {
+  description = "URL of the DLQ alarm handler's on-failure destination: alarm notifications it could not send."
+  value       = aws_sqs_queue.alarm_handler_failures.url
+}
+
+output "alarm_handler_failures_queue_arn" {
+  description = "ARN of the DLQ alarm handler's on-failure destination."
+  value       = aws_sqs_queue.alarm_handler_failures.arn
+}
+
+output "alarm_handler_failures_alarm_name" {
+  description = "Name of the alarm on messages in the alarm handler's failures queue."
+  value       = aws_cloudwatch_metric_alarm.alarm_handler_failures.alarm_name
+}
+
+output "alarm_email_topic_arn" {
+  description = "ARN of the topic that mails the alarm e-mail subscribers directly (the failures-queue alarm publishes here, not to the alarm topic the handler subscribes to)."
+  value       = module.alarm_email_topic.topic_arn
+}
+
+output "permissions_boundary_arn" {
+  description = "Permissions boundary of every role the stack creates (null: none)."
+  value       = local.permissions_boundary_arn
+}

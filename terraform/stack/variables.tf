@@ -183,3 +183,36 @@ variable "queue_kms_key_arn" {
   description = "Customer managed KMS key for the work queues and DLQs. Null (default): SQS-managed SSE. With a key, consumers and the DLQ alarm handler get kms:Decrypt (and kms:GenerateDataKey to dead-letter) on it only."
   default     = null
 }
+
+variable "permissions_boundary_name" {
+  type        = string
+  description = "Name of the IAM managed policy every role the stack creates gets as its permissions boundary: the bootstrap's \"<name_prefix>-boundary\", without which the deploy role may not create roles. Null (the emulator): no boundary."
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_name == null || can(regex("^[A-Za-z0-9+=,.@_-]{1,128}$", var.permissions_boundary_name))
+    error_message = "permissions_boundary_name must be an IAM policy name (1-128 letters, digits and +=,.@_-), not an ARN."
+  }
+}
+
+variable "sms_idempotency_retention_seconds" {
+  type        = number
+  description = "How long sms-sender keeps an idempotency record (IDEMPOTENCY_RETENTION). Null: the SMS queue's retention + its DLQ's retention + the queue's visibility timeout (retention.tf), the least that outlives every delivery of a request, one redrive included. A lower value is refused."
+  default     = null
+
+  validation {
+    condition     = var.sms_idempotency_retention_seconds == null || try(var.sms_idempotency_retention_seconds > 0 && floor(var.sms_idempotency_retention_seconds) == var.sms_idempotency_retention_seconds, false)
+    error_message = "sms_idempotency_retention_seconds must be null or a whole number of seconds above 0."
+  }
+}
+
+variable "alarm_dedupe_retention_seconds" {
+  type        = number
+  description = "How long dlq-alarm-handler keeps the record of an alarm state change it reported (IDEMPOTENCY_RETENTION). Null: Lambda's maximum event age + the failures queue's retention + the handler's timeout (retention.tf). A lower value is refused."
+  default     = null
+
+  validation {
+    condition     = var.alarm_dedupe_retention_seconds == null || try(var.alarm_dedupe_retention_seconds > 0 && floor(var.alarm_dedupe_retention_seconds) == var.alarm_dedupe_retention_seconds, false)
+    error_message = "alarm_dedupe_retention_seconds must be null or a whole number of seconds above 0."
+  }
+}

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gruntwork-io/terratest/modules/random"
 	"github.com/gruntwork-io/terratest/modules/terraform"
+	test_structure "github.com/gruntwork-io/terratest/modules/test-structure"
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
@@ -132,4 +134,134 @@ var boxAndSpace = regexp.MustCompile(`[│\s]+`)
 // oneLine undoes Terraform's wrapping of diagnostics so messages can be matched.
 func oneLine(s string) string {
 	return strings.TrimSpace(boxAndSpace.ReplaceAllString(s, " "))
+}
+
+// envRoot copies terraform/environments/<env> (with the files it links) to a
+// temporary folder with local state instead of its S3 backend, and returns
+// options that plan it with its own terraform.tfvars plus vars.
+func envRoot(t *testing.T, env string, vars map[string]interface{}) *terraform.Options {
+	t.Helper()
+	repo := repoRoot(t)
+	dir := test_structure.CopyTerraformFolderToTemp(t, filepath.Join(repo, "terraform"), filepath.Join("environments", env))
+	override := "terraform {\n  backend \"local\" {}\n}\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "backend_override.tf"), []byte(override), 0o600))
+	all := map[string]interface{}{
+		"name_prefix": "offload-g-" + strings.ToLower(random.UniqueId()),
+		"dist_dir":    fixtureZips(t),
+		// The emulator's region, whatever the environment deploys to.
+		"region": testenv.AWSConfig(t).Region,
+	}
+	for k, v := range vars {
+		all[k] = v
+	}
+	return &terraform.Options{
+		TerraformDir:         dir,
+		VarFiles:             []string{filepath.Join(repo, "terraform", "environments", env, "terraform.tfvars")},
+		Vars:                 all,
+		SetVarsAfterVarFiles: true,
+		EnvVars:              terraformEnv(t, repo),
+		NoColor:              true,
+	}
+}
+
+// TestEnvironmentGuardrails plans the real environment roots with one value
+// wrong, next to a control plan that fixes only that value.
+func TestEnvironmentGuardrails(t *testing.T) {
+	testenv.Endpoint(t)
+	account := newClients(t).account
+	ids := []string{account}
+	mail := []string{"oncall@example.com"}
+
+	for _, tc := range []struct {
+		name    string
+		env     string
+		bad     map[string]interface{}
+		control map[string]interface{}
+		want    string
+	}{
+		{
+			name:    "staging without allowed_account_ids",
+			env:     "staging",
+			bad:     map[string]interface{}{},
+			control: map[string]interface{}{"allowed_account_ids": ids},
+			want:    "allowed_account_ids is required in staging",
+		},
+		{
+			name:    "prod without allowed_account_ids",
+			env:     "prod",
+			bad:     map[string]interface{}{"alarm_email_addresses": mail},
+			control: map[string]interface{}{"alarm_email_addresses": mail, "allowed_account_ids": ids},
+			want:    "allowed_account_ids is required in prod",
+		},
+		{
+			name:    "prod without an alarm e-mail address",
+			env:     "prod",
+			bad:     map[string]interface{}{"allowed_account_ids": ids},
+			control: map[string]interface{}{"allowed_account_ids": ids, "alarm_email_addresses": mail},
+			want:    "alarm_email_addresses needs at least one address in prod",
+		},
+		{
+			// The old default (24 h) against a 4-day queue and a 10-day DLQ.
+			name:    "SMS idempotency records expiring before the request can no longer arrive",
+			env:     "local",
+			bad:     map[string]interface{}{"sms_idempotency_retention_seconds": 86400},
+			control: map[string]interface{}{"sms_idempotency_retention_seconds": localSMSRetention},
+			want:    fmt.Sprintf("sms_idempotency_retention_seconds (86400 s) is shorter than an SMS request can still be delivered: the SMS queue's retention + its DLQ's retention + the visibility timeout = %d s", localSMSRetention),
+		},
+		{
+			name:    "alarm dedupe records expiring before the event can no longer arrive",
+			env:     "local",
+			bad:     map[string]interface{}{"alarm_dedupe_retention_seconds": localAlarmRetention - 1},
+			control: map[string]interface{}{"alarm_dedupe_retention_seconds": localAlarmRetention},
+			want:    fmt.Sprintf("alarm_dedupe_retention_seconds (%d s) is shorter than an alarm event can still be delivered", localAlarmRetention-1),
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			out, err := terraform.InitAndPlanE(t, envRoot(t, tc.env, tc.bad))
+			require.Error(t, err, "the plan must be refused")
+			require.Contains(t, oneLine(out), tc.want)
+
+			_, err = terraform.InitAndPlanE(t, envRoot(t, tc.env, tc.control))
+			require.NoError(t, err, "the control root must plan")
+		})
+	}
+
+	// dev may omit allowed_account_ids (its tfvars leave it commented out).
+	t.Run("dev plans without allowed_account_ids", func(t *testing.T) {
+		t.Parallel()
+		_, err := terraform.InitAndPlanE(t, envRoot(t, "dev", nil))
+		require.NoError(t, err)
+	})
+}
+
+// TestRolesUnderPermissionsBoundary plans the dev root (which names its
+// boundary) and requires every role the stack creates to carry the
+// boundary's ARN, and the local root (which names none) to carry none.
+func TestRolesUnderPermissionsBoundary(t *testing.T) {
+	testenv.Endpoint(t)
+	account := newClients(t).account
+
+	for env, want := range map[string]interface{}{
+		"dev":   "arn:aws:iam::" + account + ":policy/offload-dev-boundary",
+		"local": nil,
+	} {
+		t.Run(env, func(t *testing.T) {
+			t.Parallel()
+			opts := envRoot(t, env, nil)
+			opts.PlanFilePath = filepath.Join(t.TempDir(), "plan.tfplan")
+			plan := terraform.InitAndPlanAndShowWithStruct(t, opts)
+			roles := 0
+			for addr, rc := range plan.ResourceChangesMap {
+				if rc.Type != "aws_iam_role" {
+					continue
+				}
+				roles++
+				after, ok := rc.Change.After.(map[string]interface{})
+				require.True(t, ok, addr)
+				require.Equal(t, want, after["permissions_boundary"], addr)
+			}
+			require.Equal(t, len(folders), roles, "one role per function, and no other")
+		})
+	}
 }

@@ -56,6 +56,11 @@ const (
 	localAlarmPeriod     = 10
 	localAgeThreshold    = 60
 	localLogRetention    = 1
+	// Idempotency retention (terraform/stack/retention.tf): SMS queue 4 days
+	// + DLQ 10 days + visibility; alarm event age 6 h + failures queue
+	// 14 days + the handler's timeout.
+	localSMSRetention   = 345600 + 864000 + localVisibility
+	localAlarmRetention = 21600 + 1209600 + localTimeout
 )
 
 // The local retry budget (queue_overrides backoff, 3 receives): 2+4+8 s and
@@ -100,6 +105,12 @@ type outputs struct {
 	WebhookSecretARN        string            `json:"webhook_secret_arn"`
 	TopicsKMSKeyARN         string            `json:"topics_kms_key_arn"`
 	DashboardName           string            `json:"dashboard_name"`
+	FailuresQueueURL        string            `json:"alarm_handler_failures_queue_url"`
+	FailuresQueueARN        string            `json:"alarm_handler_failures_queue_arn"`
+	FailuresAlarmName       string            `json:"alarm_handler_failures_alarm_name"`
+	AlarmEmailTopicARN      string            `json:"alarm_email_topic_arn"`
+	SMSRetentionSeconds     int               `json:"sms_idempotency_retention_seconds"`
+	AlarmRetentionSeconds   int               `json:"alarm_dedupe_retention_seconds"`
 }
 
 // queue is one work queue with its DLQ, by the outputs.
@@ -188,6 +199,7 @@ func TestLocalEnvironment(t *testing.T) {
 	t.Run("secrets", func(t *testing.T) { checkSecrets(ctx, t, c, out) })
 	t.Run("log groups", func(t *testing.T) { checkLogGroups(ctx, t, c, out) })
 	t.Run("dashboard", func(t *testing.T) { checkDashboard(ctx, t, c, out) })
+	t.Run("alarm handler on-failure destination", func(t *testing.T) { checkAlarmHandlerFailures(ctx, t, c, out) })
 	t.Run("iam", func(t *testing.T) { checkIAM(ctx, t, c, out) })
 	t.Run("iam check catches a widened deployed policy", func(t *testing.T) { checkIAMCatchesWidening(ctx, t, c, out) })
 
@@ -430,9 +442,11 @@ func checkFunctions(ctx context.Context, t *testing.T, c *clients, out outputs) 
 			"IDEMPOTENCY_TABLE_NAME": out.SMSIdempotencyTableName, "SMS_PROVIDER": "sns",
 			"TWILIO_SECRET_ARN": out.TwilioSecretARN, "DLQ_URL": out.SMSDLQURL,
 			"SMS_PROVIDER_TIMEOUT": fmt.Sprintf("%ds", max(1, localTimeout/3)),
+			"IDEMPOTENCY_RETENTION": fmt.Sprintf("%ds", localSMSRetention),
 		},
 		"dlq-alarm-handler": {"NOTIFICATIONS_TOPIC_ARN": out.NotificationsTopicARN, "WEBHOOK_SECRET_ARN": out.WebhookSecretARN,
-			"IDEMPOTENCY_TABLE_NAME": out.AlarmDedupeTableName, "DEAD_LETTER_QUEUES": out.queues()["audit"].dlqName() + "," + out.queues()["sms"].dlqName()},
+			"IDEMPOTENCY_TABLE_NAME": out.AlarmDedupeTableName, "DEAD_LETTER_QUEUES": out.queues()["audit"].dlqName() + "," + out.queues()["sms"].dlqName(),
+			"IDEMPOTENCY_RETENTION": fmt.Sprintf("%ds", localAlarmRetention)},
 	}
 	// The consumers' retry budget and the DLQ size they trim dead letters to.
 	maps.Copy(wantEnv["audit-receiver"], map[string]string{"AUDIT_BACKOFF_BASE": localAuditBackoff, "AUDIT_BACKOFF_MAX": "300s", "DLQ_MAX_MESSAGE_BYTES": "262144"})
@@ -461,6 +475,7 @@ func checkFunctions(ctx context.Context, t *testing.T, c *clients, out outputs) 
 			env[k] = v
 		}
 		require.Equal(t, env, cfg.Environment.Variables, "%s: exactly the documented variables", f)
+		require.Equal(t, out.TopicsKMSKeyARN, aws.ToString(cfg.KMSKeyArn), "%s: environment encrypted with the stack's key", f)
 
 		require.Equal(t, f, got.Tags["offload:function"], f)
 		require.Equal(t, "enabled", got.Tags["offload:local-runtime"], f)
@@ -745,7 +760,9 @@ func expectedGrants(ctx context.Context, t *testing.T, c *clients, out outputs) 
 		return Allows([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, group)
 	}
 	base := func(f string) []Grant {
-		return append(logs(f), Allows([]string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, "*")...)
+		g := append(logs(f), Allows([]string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, "*")...)
+		// The environment is encrypted with the stack's key.
+		return append(g, Allow("kms:Decrypt", out.TopicsKMSKeyARN))
 	}
 	trigger := func(q queue) []Grant {
 		g := Allows([]string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"}, q.arn)
@@ -763,6 +780,7 @@ func expectedGrants(ctx context.Context, t *testing.T, c *clients, out outputs) 
 			Allows([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, tableARN(out.AlarmDedupeTableName)),
 			[]Grant{
 				Allow("sns:Publish", out.NotificationsTopicARN),
+				Allow("sqs:SendMessage", out.FailuresQueueARN),
 				Allow("kms:GenerateDataKey", out.TopicsKMSKeyARN),
 				Allow("kms:Decrypt", out.TopicsKMSKeyARN),
 				Allow("secretsmanager:GetSecretValue", out.WebhookSecretARN),
@@ -781,6 +799,7 @@ func checkIAM(ctx context.Context, t *testing.T, c *clients, out outputs) {
 
 		r, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
 		require.NoError(t, err)
+		require.Nil(t, r.Role.PermissionsBoundary, "%s: the emulator has no boundary policy (permissions_boundary_name is null)", f)
 		trust := parseResourcePolicy(t, aws.ToString(r.Role.AssumeRolePolicyDocument))
 		require.Len(t, trust.Statement, 1, f)
 		require.Equal(t, "Allow", trust.Statement[0].Effect, f)
@@ -914,4 +933,51 @@ func checkNothingLeft(ctx context.Context, t *testing.T, c *clients, out outputs
 	key, err := c.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(out.TopicsKMSKeyARN)})
 	require.NoError(t, err)
 	require.Equal(t, "PendingDeletion", string(key.KeyMetadata.KeyState))
+}
+
+// checkAlarmHandlerFailures: the handler's asynchronous invocations end in a
+// KMS-encrypted, TLS-only queue, whose alarm mails the alarm e-mail
+// subscribers through a topic the handler does not subscribe to.
+func checkAlarmHandlerFailures(ctx context.Context, t *testing.T, c *clients, out outputs) {
+	require.Equal(t, localSMSRetention, out.SMSRetentionSeconds)
+	require.Equal(t, localAlarmRetention, out.AlarmRetentionSeconds)
+
+	name := out.NamePrefix + "-dlq-alarm-handler-failures"
+	require.Equal(t, "arn:aws:sqs:"+c.region+":"+c.account+":"+name, out.FailuresQueueARN)
+	attrs := queueAttributes(ctx, t, c, out.FailuresQueueURL)
+	require.Equal(t, out.TopicsKMSKeyARN, attrs["KmsMasterKeyId"])
+	require.Equal(t, "1209600", attrs["MessageRetentionPeriod"], "14 days to read a lost notification")
+	require.NotContains(t, attrs, "RedrivePolicy")
+	requireTLSOnlyPolicy(t, attrs["Policy"], out.FailuresQueueARN)
+
+	cfg, err := c.lambda.GetFunctionEventInvokeConfig(ctx, &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String(out.FunctionNames["dlq-alarm-handler"])})
+	require.NoError(t, err)
+	require.Equal(t, int32(2), aws.ToInt32(cfg.MaximumRetryAttempts))
+	require.Equal(t, int32(21600), aws.ToInt32(cfg.MaximumEventAgeInSeconds))
+	require.NotNil(t, cfg.DestinationConfig)
+	require.NotNil(t, cfg.DestinationConfig.OnFailure)
+	require.Equal(t, out.FailuresQueueARN, aws.ToString(cfg.DestinationConfig.OnFailure.Destination))
+	for _, f := range []string{"audit-receiver", "sms-sender"} {
+		_, err := c.lambda.GetFunctionEventInvokeConfig(ctx, &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String(out.FunctionNames[f])})
+		require.Error(t, err, "%s is invoked by its queue only", f)
+	}
+
+	got, err := c.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{out.FailuresAlarmName}})
+	require.NoError(t, err)
+	require.Len(t, got.MetricAlarms, 1)
+	a := got.MetricAlarms[0]
+	require.Equal(t, name+"-not-empty", aws.ToString(a.AlarmName))
+	// Not the alarm topic: that one invokes the handler whose failure this is.
+	require.NotEqual(t, out.AlarmTopicARN, out.AlarmEmailTopicARN)
+	requireAlarm(t, a, "ApproximateNumberOfMessagesVisible", name, cwtypes.ComparisonOperatorGreaterThanThreshold, 0, out.AlarmEmailTopicARN)
+
+	attrsTopic, err := c.sns.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(out.AlarmEmailTopicARN)})
+	require.NoError(t, err)
+	require.Equal(t, out.TopicsKMSKeyARN, attrsTopic.Attributes["KmsMasterKeyId"])
+	p := parseResourcePolicy(t, attrsTopic.Attributes["Policy"])
+	require.Len(t, p.Statement, 2, "CloudWatch publishes, and TLS only")
+	// No e-mail locally, and never a function: nothing can loop back into the handler.
+	subs, err := c.sns.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(out.AlarmEmailTopicARN)})
+	require.NoError(t, err)
+	require.Empty(t, subs.Subscriptions)
 }

@@ -8,6 +8,17 @@ output "name_prefix" {
 output "environment" {
   description = "Environment name."
   value       = module.stack.environment
+
+  # The guards of the shared environments, checked at plan time.
+  precondition {
+    condition     = !contains(["staging", "prod"], local.environment) || length(coalesce(var.allowed_account_ids, [])) > 0
+    error_message = "allowed_account_ids is required in ${local.environment}: set it in terraform/environments/${local.environment}/terraform.tfvars to the ${local.environment} account id, so that a plan or apply with another account's credentials fails before it touches anything."
+  }
+
+  precondition {
+    condition     = local.environment != "prod" || length(var.alarm_email_addresses) > 0
+    error_message = "alarm_email_addresses needs at least one address in prod: without one, an alarm the DLQ alarm handler cannot report (its failures queue) reaches nobody. Set it in terraform/environments/prod/terraform.tfvars."
+  }
 }
 
 output "audit_queue_url" {
@@ -153,4 +164,39 @@ output "sms_provider" {
 output "queue_retry_budget_seconds" {
   description = "Per queue: seconds of transient failures before a record is dead-lettered."
   value       = module.stack.queue_retry_budget_seconds
+}
+
+output "sms_idempotency_retention_seconds" {
+  description = "How long sms-sender keeps an idempotency record (its IDEMPOTENCY_RETENTION)."
+  value       = module.stack.sms_idempotency_retention_seconds
+}
+
+output "alarm_dedupe_retention_seconds" {
+  description = "How long dlq-alarm-handler keeps the record of an alarm state change it reported (its IDEMPOTENCY_RETENTION)."
+  value       = module.stack.alarm_dedupe_retention_seconds
+}
+
+output "alarm_handler_failures_queue_url" {
+  description = "URL of the DLQ alarm handler's on-failure destination: alarm notifications it could not send."
+  value       = module.stack.alarm_handler_failures_queue_url
+}
+
+output "alarm_handler_failures_queue_arn" {
+  description = "ARN of the DLQ alarm handler's on-failure destination."
+  value       = module.stack.alarm_handler_failures_queue_arn
+}
+
+output "alarm_handler_failures_alarm_name" {
+  description = "Name of the alarm on messages in the alarm handler's failures queue."
+  value       = module.stack.alarm_handler_failures_alarm_name
+}
+
+output "alarm_email_topic_arn" {
+  description = "ARN of the topic that mails the alarm e-mail subscribers directly (the failures-queue alarm's target)."
+  value       = module.stack.alarm_email_topic_arn
+}
+
+output "permissions_boundary_arn" {
+  description = "Permissions boundary of every role the stack creates (null: none)."
+  value       = module.stack.permissions_boundary_arn
 }

@@ -38,5 +38,9 @@ module "stack" {
   kms_deletion_window_days    = var.kms_deletion_window_days
   local_runtime               = var.local_runtime
 
+  permissions_boundary_name         = var.permissions_boundary_name
+  sms_idempotency_retention_seconds = var.sms_idempotency_retention_seconds
+  alarm_dedupe_retention_seconds    = var.alarm_dedupe_retention_seconds
+
   tags = var.tags
 }

@@ -9,8 +9,13 @@ variable "region" {
 
 variable "allowed_account_ids" {
   type        = list(string)
-  description = "Accounts Terraform may change: a plan with credentials of any other account fails before touching it. Null: no check."
+  description = "Accounts Terraform may change: a plan with credentials of any other account fails before touching it. Required in staging and prod (outputs.tf refuses the plan without it); dev may omit it; null: no check."
   default     = null
+
+  validation {
+    condition     = var.allowed_account_ids == null || alltrue([for a in coalesce(var.allowed_account_ids, []) : can(regex("^[0-9]{12}$", a))])
+    error_message = "allowed_account_ids must be 12-digit AWS account ids."
+  }
 }
 
 variable "name_prefix" {
@@ -148,4 +153,22 @@ variable "tags" {
   type        = map(string)
   description = "Extra tags for every resource."
   default     = {}
+}
+
+variable "permissions_boundary_name" {
+  type        = string
+  description = "Permissions boundary of every role the stack creates: the bootstrap's \"<name_prefix>-boundary\" (null in the emulator)."
+  default     = null
+}
+
+variable "sms_idempotency_retention_seconds" {
+  type        = number
+  description = "sms-sender's idempotency retention (null: derived from the SMS queue and DLQ retention; lower is refused)."
+  default     = null
+}
+
+variable "alarm_dedupe_retention_seconds" {
+  type        = number
+  description = "dlq-alarm-handler's dedupe retention (null: derived from the maximum event age and the failures queue's retention; lower is refused)."
+  default     = null
 }

@@ -2,6 +2,10 @@ region      = "us-east-1"
 name_prefix = "offload-dev"
 log_level   = "debug"
 
+# The bootstrap's boundary policy (terraform/bootstrap): the deploy role may
+# only create roles under it, and the stack puts every role under it.
+permissions_boundary_name = "offload-dev-boundary"
+
 # allowed_account_ids = ["<dev account id>"]
 
 log_retention_days       = 14

@@ -2,6 +2,11 @@ region      = "us-east-1"
 name_prefix = "offload-staging"
 log_level   = "info"
 
+# The bootstrap's boundary policy (terraform/bootstrap): the deploy role may
+# only create roles under it, and the stack puts every role under it.
+permissions_boundary_name = "offload-staging-boundary"
+
+# Required (the plan refuses to run without it):
 # allowed_account_ids = ["<staging account id>"]
 
 log_retention_days       = 30

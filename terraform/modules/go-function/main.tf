@@ -56,6 +56,17 @@ data "aws_iam_policy_document" "this" {
     resources = ["*"]
   }
 
+  # Environment variables encrypted with a customer managed key: the role
+  # decrypts them with this key only.
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    content {
+      sid       = "DecryptEnvironment"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+
   dynamic "statement" {
     for_each = var.policy_statements
     content {
@@ -96,6 +107,9 @@ resource "aws_lambda_function" "this" {
   memory_size                    = var.memory_size
   timeout                        = var.timeout
   reserved_concurrent_executions = var.reserved_concurrency == null ? -1 : var.reserved_concurrency
+
+  # Null: Lambda's AWS managed key.
+  kms_key_arn = var.kms_key_arn
 
   environment {
     variables = merge(var.environment_variables, { LOG_LEVEL = var.log_level })

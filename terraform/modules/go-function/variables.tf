@@ -90,6 +90,17 @@ variable "log_kms_key_arn" {
   }
 }
 
+variable "kms_key_arn" {
+  type        = string
+  description = "Customer managed KMS key encrypting the function's environment variables at rest; the role gets kms:Decrypt on this key only. Null: Lambda's AWS managed key."
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (not an alias): the role's kms:Decrypt statement needs the key ARN."
+  }
+}
+
 variable "reserved_concurrency" {
   type        = number
   description = "Reserved concurrent executions (a cap and a guarantee). Null: unreserved, the account pool."
@@ -139,8 +150,13 @@ variable "policy_statements" {
 
 variable "permissions_boundary_arn" {
   type        = string
-  description = "Permissions boundary for the execution role, where the account requires one."
+  description = "ARN of the IAM managed policy set as the execution role's permissions boundary (the bootstrap's \"<name_prefix>-boundary\"). Null: no boundary."
   default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM managed policy ARN (arn:aws:iam::ACCOUNT:policy/NAME)."
+  }
 }
 
 variable "tags" {

@@ -18,6 +18,16 @@ output "queue_visibility_timeout_seconds" {
   value       = aws_sqs_queue.this.visibility_timeout_seconds
 }
 
+output "message_retention_seconds" {
+  description = "How long the work queue keeps a message (input of the consumers' idempotency retention)."
+  value       = var.message_retention_seconds
+}
+
+output "dlq_message_retention_seconds" {
+  description = "How long the DLQ keeps a message, counted from its first enqueue into the work queue (input of the consumers' idempotency retention)."
+  value       = var.dlq_message_retention_seconds
+}
+
 output "queue_max_message_size" {
   description = "Largest message body both queues accept, in bytes: the producer's size guard."
   value       = aws_sqs_queue.this.max_message_size
