@@ -441,7 +441,7 @@ func checkFunctions(ctx context.Context, t *testing.T, c *clients, out outputs) 
 		"sms-sender": {
 			"IDEMPOTENCY_TABLE_NAME": out.SMSIdempotencyTableName, "SMS_PROVIDER": "sns",
 			"TWILIO_SECRET_ARN": out.TwilioSecretARN, "DLQ_URL": out.SMSDLQURL,
-			"SMS_PROVIDER_TIMEOUT": fmt.Sprintf("%ds", max(1, localTimeout/3)),
+			"SMS_PROVIDER_TIMEOUT":  fmt.Sprintf("%ds", max(1, localTimeout/3)),
 			"IDEMPOTENCY_RETENTION": fmt.Sprintf("%ds", localSMSRetention),
 		},
 		"dlq-alarm-handler": {"NOTIFICATIONS_TOPIC_ARN": out.NotificationsTopicARN, "WEBHOOK_SECRET_ARN": out.WebhookSecretARN,
