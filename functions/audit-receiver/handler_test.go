@@ -179,13 +179,14 @@ func TestSettings(t *testing.T) {
 	require.Equal(t, settings{TableName: "t", DLQURL: "u", Environment: "unknown", Concurrency: 10, BackoffBase: 5 * time.Second, BackoffMax: 10 * time.Minute,
 		DLQMaxBytes: batch.DefaultDeadLetterMaxBytes}, s)
 
-	s, err = loadSettings(env(map[string]string{"AUDIT_TABLE_NAME": "t", "DLQ_URL": "u", "DLQ_MAX_MESSAGE_BYTES": "65536", "AUDIT_BACKOFF_MAX": "600s"}))
+	s, err = loadSettings(env(map[string]string{"AUDIT_TABLE_NAME": "t", "DLQ_URL": "u", "DLQ_MAX_MESSAGE_BYTES": "65536", "AUDIT_BACKOFF_MAX": "600s", "MAX_RECEIVE_COUNT": "12"}))
 	require.NoError(t, err)
 	require.Equal(t, 65536, s.DLQMaxBytes)
 	require.Equal(t, 10*time.Minute, s.BackoffMax)
+	require.Equal(t, 12, s.MaxReceiveCount)
 
-	_, err = loadSettings(env(map[string]string{"AUDIT_CONCURRENCY": "0", "AUDIT_BACKOFF_MAX": "soon", "DLQ_MAX_MESSAGE_BYTES": "12"}))
-	for _, want := range []string{"AUDIT_TABLE_NAME is required", "DLQ_URL is required", "AUDIT_CONCURRENCY", "AUDIT_BACKOFF_MAX", "DLQ_MAX_MESSAGE_BYTES"} {
+	_, err = loadSettings(env(map[string]string{"AUDIT_CONCURRENCY": "0", "AUDIT_BACKOFF_MAX": "soon", "DLQ_MAX_MESSAGE_BYTES": "12", "MAX_RECEIVE_COUNT": "x"}))
+	for _, want := range []string{"AUDIT_TABLE_NAME is required", "DLQ_URL is required", "AUDIT_CONCURRENCY", "AUDIT_BACKOFF_MAX", "DLQ_MAX_MESSAGE_BYTES", "MAX_RECEIVE_COUNT"} {
 		require.ErrorContains(t, err, want)
 	}
 	require.False(t, errors.Is(err, nil))

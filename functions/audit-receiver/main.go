@@ -70,6 +70,7 @@ func processorOptions(cfg settings, client sqsAPI, log logrus.FieldLogger) []bat
 		batch.WithConcurrency(cfg.Concurrency),
 		batch.WithDeadLetter(client, cfg.DLQURL),
 		batch.WithDeadLetterMaxBytes(cfg.DLQMaxBytes),
+		batch.WithMaxReceiveCount(cfg.MaxReceiveCount),
 		batch.WithBackoff(client, batch.ExponentialBackoff(cfg.BackoffBase, cfg.BackoffMax)),
 		batch.Accept(message.TypeAudit, "1"),
 		batch.WithLogger(log),

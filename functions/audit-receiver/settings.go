@@ -33,6 +33,10 @@ type settings struct {
 	// DLQMaxBytes is the DLQ's maximum message size, which dead letters are
 	// trimmed to (DLQ_MAX_MESSAGE_BYTES, default 262144).
 	DLQMaxBytes int
+	// MaxReceiveCount is the trigger queue's maxReceiveCount
+	// (MAX_RECEIVE_COUNT, default 0 = unknown): a record still failing on
+	// that receive is dead-lettered with its reason (batch.WithMaxReceiveCount).
+	MaxReceiveCount int
 }
 
 // loadSettings reads the configuration and reports every problem at once.
@@ -59,6 +63,13 @@ func loadSettings(getenv func(string) string) (settings, error) {
 			errs = append(errs, fmt.Errorf("AUDIT_CONCURRENCY must be an integer from 1 to 100, got %q", v))
 		}
 		c.Concurrency = n
+	}
+	if v := getenv("MAX_RECEIVE_COUNT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			errs = append(errs, fmt.Errorf("MAX_RECEIVE_COUNT must be an integer from 1 to 1000 (the queue's redrive maxReceiveCount), got %q", v))
+		}
+		c.MaxReceiveCount = n
 	}
 	if v := getenv("DLQ_MAX_MESSAGE_BYTES"); v != "" {
 		n, err := strconv.Atoi(v)

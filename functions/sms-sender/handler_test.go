@@ -222,13 +222,14 @@ func TestSettings(t *testing.T) {
 	require.Equal(t, 10*time.Second, s.ProviderTimeout)
 	require.Equal(t, 262144, s.DLQMaxBytes)
 	require.Equal(t, 10*time.Minute, s.BackoffMax)
-	s, err = loadSettings(env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER_TIMEOUT": "1500ms", "DLQ_MAX_MESSAGE_BYTES": "65536"}))
+	s, err = loadSettings(env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER_TIMEOUT": "1500ms", "DLQ_MAX_MESSAGE_BYTES": "65536", "MAX_RECEIVE_COUNT": "12"}))
 	require.NoError(t, err)
 	require.Equal(t, 1500*time.Millisecond, s.ProviderTimeout)
 	require.Equal(t, 65536, s.DLQMaxBytes)
+	require.Equal(t, 12, s.MaxReceiveCount)
 
-	_, err = loadSettings(env(map[string]string{"SMS_PROVIDER": "twilio", "SMS_RATE_PER_SECOND": "-1", "SMS_RESEND_ON_UNKNOWN": "maybe", "SMS_BACKOFF_MAX": "0s", "SMS_PROVIDER_TIMEOUT": "soon", "DLQ_MAX_MESSAGE_BYTES": "12"}))
-	for _, want := range []string{"IDEMPOTENCY_TABLE_NAME", "DLQ_URL", "TWILIO_SECRET_ARN is required", "SMS_RATE_PER_SECOND", "SMS_RESEND_ON_UNKNOWN", "SMS_BACKOFF_MAX", "SMS_PROVIDER_TIMEOUT", "DLQ_MAX_MESSAGE_BYTES"} {
+	_, err = loadSettings(env(map[string]string{"SMS_PROVIDER": "twilio", "SMS_RATE_PER_SECOND": "-1", "SMS_RESEND_ON_UNKNOWN": "maybe", "SMS_BACKOFF_MAX": "0s", "SMS_PROVIDER_TIMEOUT": "soon", "DLQ_MAX_MESSAGE_BYTES": "12", "MAX_RECEIVE_COUNT": "0"}))
+	for _, want := range []string{"IDEMPOTENCY_TABLE_NAME", "DLQ_URL", "TWILIO_SECRET_ARN is required", "SMS_RATE_PER_SECOND", "SMS_RESEND_ON_UNKNOWN", "SMS_BACKOFF_MAX", "SMS_PROVIDER_TIMEOUT", "DLQ_MAX_MESSAGE_BYTES", "MAX_RECEIVE_COUNT"} {
 		require.ErrorContains(t, err, want)
 	}
 	_, err = loadSettings(env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER": "carrier-pigeon"}))

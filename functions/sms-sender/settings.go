@@ -46,6 +46,10 @@ type settings struct {
 	// DLQMaxBytes is the size dead letters are trimmed to
 	// (DLQ_MAX_MESSAGE_BYTES, default 262144: the deployed DLQ's limit).
 	DLQMaxBytes int
+	// MaxReceiveCount is the trigger queue's maxReceiveCount
+	// (MAX_RECEIVE_COUNT, default 0 = unknown): a record still failing on
+	// that receive is dead-lettered with its reason (batch.WithMaxReceiveCount).
+	MaxReceiveCount int
 	// Environment names the deployment in metrics (OFFLOAD_ENV).
 	Environment string
 	// LogLevel is the logrus level (LOG_LEVEL).
@@ -114,6 +118,13 @@ func loadSettings(getenv func(string) string) (settings, error) {
 			}
 			*d.dst = dur
 		}
+	}
+	if v := getenv("MAX_RECEIVE_COUNT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			errs = append(errs, fmt.Errorf("MAX_RECEIVE_COUNT must be an integer from 1 to 1000 (the queue's redrive maxReceiveCount), got %q", v))
+		}
+		s.MaxReceiveCount = n
 	}
 	if v := getenv("DLQ_MAX_MESSAGE_BYTES"); v != "" {
 		n, err := strconv.Atoi(v)

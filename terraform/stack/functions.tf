@@ -152,6 +152,9 @@ module "function" {
       "${local.queue_settings[q].backoff_env}_MAX"  = "${local.queue_settings[q].backoff_max_seconds}s"
     } if f == each.key]...),
     { for f, q in local.consumed_queue : "DLQ_MAX_MESSAGE_BYTES" => tostring(module.queue[q].queue_max_message_size) if f == each.key },
+    # The redrive policy's maxReceiveCount: the batch processor dead-letters a
+    # record still failing on that receive with its reason (pkg/batch).
+    { for f, q in local.consumed_queue : "MAX_RECEIVE_COUNT" => tostring(local.queue_settings[q].max_receive_count) if f == each.key },
   )
 
   policy_statements = each.value.statements

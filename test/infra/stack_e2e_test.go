@@ -449,8 +449,8 @@ func checkFunctions(ctx context.Context, t *testing.T, c *clients, out outputs) 
 			"IDEMPOTENCY_RETENTION": fmt.Sprintf("%ds", localAlarmRetention)},
 	}
 	// The consumers' retry budget and the DLQ size they trim dead letters to.
-	maps.Copy(wantEnv["audit-receiver"], map[string]string{"AUDIT_BACKOFF_BASE": localAuditBackoff, "AUDIT_BACKOFF_MAX": "300s", "DLQ_MAX_MESSAGE_BYTES": "262144"})
-	maps.Copy(wantEnv["sms-sender"], map[string]string{"SMS_BACKOFF_BASE": localSMSBackoff, "SMS_BACKOFF_MAX": "900s", "DLQ_MAX_MESSAGE_BYTES": "262144"})
+	maps.Copy(wantEnv["audit-receiver"], map[string]string{"AUDIT_BACKOFF_BASE": localAuditBackoff, "AUDIT_BACKOFF_MAX": "300s", "DLQ_MAX_MESSAGE_BYTES": "262144", "MAX_RECEIVE_COUNT": "3"})
+	maps.Copy(wantEnv["sms-sender"], map[string]string{"SMS_BACKOFF_BASE": localSMSBackoff, "SMS_BACKOFF_MAX": "900s", "DLQ_MAX_MESSAGE_BYTES": "262144", "MAX_RECEIVE_COUNT": "3"})
 	for _, f := range folders {
 		name := out.FunctionNames[f]
 		got, err := c.lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
