@@ -13,7 +13,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 port=${TEST_MOTO_PORT:-4567}
-tiers=${TIERS:-unit integration e2e}
+tiers=${TIERS:-unit integration e2e chaos}
 flags=${GOTESTFLAGS:-}
 pkgs=${PKGS:-./...}
 e2e_pkgs=${E2E_PKGS:-./test/...}
