@@ -20,7 +20,8 @@ import (
 
 	"github.com/offload/offload/internal/testenv"
 	"github.com/offload/offload/pkg/audit"
-	"github.com/offload/offload/pkg/dlq"
+	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/test/harness"
 )
 
@@ -44,11 +45,16 @@ func TestPoisonMessageToAlarmToRedrive(t *testing.T) {
 		Error: &testenv.FaultError{Status: 400, Code: "ProvisionedThroughputExceededException", Message: "throttled"}})
 	id := stack.Send(t, stack.Outputs.AuditQueueURL, string(body))
 
-	// SQS moves it after maxReceiveCount failed deliveries.
+	// On its last allowed receive (MAX_RECEIVE_COUNT, the queue's
+	// maxReceiveCount) the batch processor dead-letters it with its reason,
+	// rather than leaving SQS to move it bare on the next receive.
 	dead := stack.WaitForDLQMessage(t, stack.Outputs.AuditDLQURL, func(b string) bool { return b == string(body) }, 2*time.Minute)
-	require.Equal(t, id, aws.ToString(dead.MessageId), "moved by SQS's redrive, keeping its id")
-	receives, _ := strconv.Atoi(dead.Attributes["ApproximateReceiveCount"])
-	require.GreaterOrEqual(t, receives, 3, "delivered maxReceiveCount times first")
+	attr := func(name string) string { return aws.ToString(dead.MessageAttributes[name].StringValue) }
+	require.Equal(t, id, attr(message.AttrOriginalMessageID), "names the message it was on the audit queue")
+	require.Equal(t, batch.ClassRetriesExhausted, attr(message.AttrFailureClass))
+	require.Contains(t, attr(message.AttrFailureReason), "ProvisionedThroughputExceeded")
+	receives, _ := strconv.Atoi(attr(message.AttrReceiveCount))
+	require.Equal(t, 3, receives, "delivered maxReceiveCount times first")
 
 	// The alarm fires and the handler says which message died and why.
 	dlqName := stack.Outputs.AuditDLQURL[strings.LastIndex(stack.Outputs.AuditDLQURL, "/")+1:]
@@ -62,7 +68,7 @@ func TestPoisonMessageToAlarmToRedrive(t *testing.T) {
 			return false
 		}
 		for _, m := range got.Messages {
-			if m.MessageID == id {
+			if m.MessageID == aws.ToString(dead.MessageId) {
 				return true
 			}
 		}
@@ -71,8 +77,8 @@ func TestPoisonMessageToAlarmToRedrive(t *testing.T) {
 	require.Equal(t, dlqName, got.Queue)
 	require.GreaterOrEqual(t, got.Count, 1)
 	for _, m := range got.Messages {
-		if m.MessageID == id {
-			require.Equal(t, dlq.ReasonMaxReceives, m.Reason)
+		if m.MessageID == aws.ToString(dead.MessageId) {
+			require.Contains(t, m.Reason, "ProvisionedThroughputExceeded")
 		}
 	}
 
