@@ -86,6 +86,18 @@ lint: tfconfig tools ## gofmt, go vet, staticcheck, terraform fmt/validate (offl
 .PHONY: tools
 tools: $(BIN)/staticcheck $(BIN)/tfsec $(BIN)/actionlint $(BIN)/benchstat ## Build the pinned developer tools into bin/ (from tools/go.mod).
 
+# trivy has its own tools module (tools/trivy/go.mod): its dependency tree is
+# ten times the other tools' and must not drag their versions along. It needs
+# Go's encoding/json/v2 experiment; the first build takes minutes, then bin/trivy is reused.
+$(BIN)/trivy: tools/trivy/go.mod tools/trivy/go.sum
+	@mkdir -p $(BIN)
+	@echo "building trivy into bin/ (first use only: several minutes)"
+	@cd tools/trivy && GOEXPERIMENT=jsonv2 $(GO) build -trimpath -o $(BIN)/trivy github.com/aquasecurity/trivy/cmd/trivy
+
+.PHONY: scan
+scan: $(BIN)/trivy ## Scan terraform/ with trivy's embedded checks, offline (MEDIUM and above fail; CI runs it).
+	@scripts/scan.sh
+
 # The X-Ray daemon's package is .../daemon: give its binary a clearer name.
 $(BIN)/xray-daemon: tools/go.mod tools/go.sum
 	@mkdir -p $(BIN)
