@@ -136,6 +136,7 @@ clean: ## Remove build output, tools and local state (stops moto first).
 # ---------------------------------------------------------------------------
 ENV      ?= dev
 PLAN     ?= .local/plan-$(ENV).tfplan
+PLAN_SHA256 ?=
 OUTPUTS  ?= .local/outputs-$(ENV).json
 TF_LOCK  ?= true
 E2E_PKGS ?= ./test/...
@@ -147,8 +148,8 @@ tf-init: tfconfig ## Init terraform/environments/ENV on the S3 backend (TF_STATE
 plan: tfconfig ## Plan ENV (needs dist/ from make build) into PLAN (default .local/plan-ENV.tfplan) + text; CI: job summary.
 	@TF_LOCK=$(TF_LOCK) scripts/deploy.sh plan $(ENV) $(PLAN)
 
-apply: tfconfig ## Apply exactly the plan file PLAN=<file> to ENV, nothing else.
-	@scripts/deploy.sh apply $(ENV) $(PLAN)
+apply: tfconfig ## Apply exactly the plan file PLAN=<file> to ENV; or, with PLAN_SHA256=<hash> (CI), re-plan and apply only if the plan's hash is the reviewed one.
+	@if [[ -n "$(PLAN_SHA256)" ]]; then scripts/deploy.sh apply-reviewed $(ENV) "$(PLAN_SHA256)"; else scripts/deploy.sh apply $(ENV) $(PLAN); fi
 
 outputs: tfconfig ## Write ENV's terraform outputs as JSON to OUTPUTS (default .local/outputs-ENV.json).
 	@scripts/deploy.sh outputs $(ENV) $(OUTPUTS)

@@ -261,7 +261,7 @@ esac
 case $args in
   *"--jq .id"*) echo 42 ;;
   "api --method POST "*)
-    path=$3; name=${5#name=}; kind=${7#type=}
+    path=$4; name=${6#name=}; kind=${8#type=}
     mkdir -p "$GH_STATE/$(dirname "$path")"; echo "$kind:$name" >>"$GH_STATE/$path" ;;
   "api repos/"*deployment-branch-policies*) cat "$GH_STATE/$2" 2>/dev/null || true ;;
 esac
