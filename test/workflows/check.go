@@ -429,13 +429,6 @@ func (c *checker) planArtifact(j *Job, s *Step) {
 
 func cleanPath(p string) string { return path.Clean(strings.TrimSpace(p)) }
 
-func withDefault(v Scalar, def string) string {
-	if strings.TrimSpace(string(v)) == "" {
-		return def
-	}
-	return string(v)
-}
-
 func sortedKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
