@@ -409,6 +409,25 @@ data "aws_iam_policy_document" "stack" {
     }
   }
 
+  # Belt and braces for PassFunctionRolesToLambda (and trivy's AWS-0342): no
+  # policy attached later can let this role pass any role to another service.
+  dynamic "statement" {
+    for_each = local.roles[each.value.role].kind == "deploy" && endswith(each.key, "-compute") ? [local.roles[each.value.role].env] : []
+
+    content {
+      sid       = "DenyPassingRolesBeyondLambda"
+      effect    = "Deny"
+      actions   = ["iam:PassRole"]
+      resources = ["*"]
+
+      condition {
+        test     = "StringNotEquals"
+        variable = "iam:PassedToService"
+        values   = ["lambda.amazonaws.com"]
+      }
+    }
+  }
+
   dynamic "statement" {
     for_each = local.roles[each.value.role].kind == "deploy" && endswith(each.key, "-compute") ? [local.roles[each.value.role].env] : []
 

@@ -21,6 +21,7 @@ var deployLike = `{"Statement":[
  {"Sid":"PassFunctionRolesToLambda","Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:iam::` + acct + `:role/offload-dev-*","Condition":{"StringEquals":{"iam:PassedToService":"lambda.amazonaws.com"}}},
  {"Sid":"DenyRoleChangesWithoutBoundary","Effect":"Deny","Action":["iam:CreateRole","iam:PutRolePolicy","iam:DeleteRolePolicy","iam:AttachRolePolicy","iam:DetachRolePolicy","iam:PutRolePermissionsBoundary"],
   "Resource":"*","Condition":{"StringNotEquals":{"iam:PermissionsBoundary":"` + boundaryARN + `"}}},
+ {"Sid":"DenyPassingRolesBeyondLambda","Effect":"Deny","Action":"iam:PassRole","Resource":"*","Condition":{"StringNotEquals":{"iam:PassedToService":"lambda.amazonaws.com"}}},
  {"Sid":"DenyBoundaryRemoval","Effect":"Deny","Action":["iam:DeleteRolePermissionsBoundary"],"Resource":"*"},
  {"Sid":"DenyBoundaryPolicyChanges","Effect":"Deny","Action":["iam:CreatePolicyVersion","iam:SetDefaultPolicyVersion","iam:DeletePolicy"],"Resource":"` + boundaryARN + `"}
 ]}`
@@ -69,7 +70,7 @@ func TestDeployRoleChangesRolesOnlyUnderTheBoundary(t *testing.T) {
 		{"default version of the boundary policy", Request{"iam:SetDefaultPolicyVersion", boundaryARN, nil}, ExplicitDeny},
 		{"CreateRole with the boundary, another prefix", Request{"iam:CreateRole", "arn:aws:iam::" + acct + ":role/offload-prod-x", bounded}, ImplicitDeny},
 		{"PassRole to Lambda", Request{"iam:PassRole", devRole, map[string]string{"iam:PassedToService": "lambda.amazonaws.com"}}, Allowed},
-		{"PassRole to EC2", Request{"iam:PassRole", devRole, map[string]string{"iam:PassedToService": "ec2.amazonaws.com"}}, ImplicitDeny},
+		{"PassRole to EC2", Request{"iam:PassRole", devRole, map[string]string{"iam:PassedToService": "ec2.amazonaws.com"}}, ExplicitDeny},
 		{"PassRole of another prefix", Request{"iam:PassRole", "arn:aws:iam::" + acct + ":role/offload-prod-x", map[string]string{"iam:PassedToService": "lambda.amazonaws.com"}}, ImplicitDeny},
 		{"TagRole (no boundary key exists)", Request{"iam:TagRole", devRole, nil}, Allowed},
 		{"action names are case-insensitive", Request{"IAM:createrole", devRole, nil}, ExplicitDeny},
