@@ -96,6 +96,18 @@ lint: tfconfig tools ## gofmt, go vet, staticcheck, terraform fmt/validate (offl
 .PHONY: tools
 tools: $(BIN)/staticcheck $(BIN)/tfsec $(BIN)/actionlint $(BIN)/benchstat ## Build the pinned developer tools into bin/ (from tools/go.mod).
 
+# trivy has its own tools module (tools/trivy/go.mod): its dependency tree is
+# ten times the other tools' and must not drag their versions along. It needs
+# Go's encoding/json/v2 experiment; the first build takes minutes, then bin/trivy is reused.
+$(BIN)/trivy: tools/trivy/go.mod tools/trivy/go.sum
+	@mkdir -p $(BIN)
+	@echo "building trivy into bin/ (first use only: several minutes)"
+	@cd tools/trivy && GOEXPERIMENT=jsonv2 $(GO) build -trimpath -o $(BIN)/trivy github.com/aquasecurity/trivy/cmd/trivy
+
+.PHONY: scan
+scan: $(BIN)/trivy ## Scan terraform/ with trivy's embedded checks, offline (MEDIUM and above fail; CI runs it).
+	@scripts/scan.sh
+
 # The X-Ray daemon's package is .../daemon: give its binary a clearer name.
 $(BIN)/xray-daemon: tools/go.mod tools/go.sum
 	@mkdir -p $(BIN)
@@ -134,6 +146,7 @@ clean: ## Remove build output, tools and local state (stops moto first).
 # ---------------------------------------------------------------------------
 ENV      ?= dev
 PLAN     ?= .local/plan-$(ENV).tfplan
+PLAN_SHA256 ?=
 OUTPUTS  ?= .local/outputs-$(ENV).json
 TF_LOCK  ?= true
 E2E_PKGS ?= ./test/...
@@ -145,8 +158,8 @@ tf-init: tfconfig ## Init terraform/environments/ENV on the S3 backend (TF_STATE
 plan: tfconfig ## Plan ENV (needs dist/ from make build) into PLAN (default .local/plan-ENV.tfplan) + text; CI: job summary.
 	@TF_LOCK=$(TF_LOCK) scripts/deploy.sh plan $(ENV) $(PLAN)
 
-apply: tfconfig ## Apply exactly the plan file PLAN=<file> to ENV, nothing else.
-	@scripts/deploy.sh apply $(ENV) $(PLAN)
+apply: tfconfig ## Apply exactly the plan file PLAN=<file> to ENV; or, with PLAN_SHA256=<hash> (CI), re-plan and apply only if the plan's hash is the reviewed one.
+	@if [[ -n "$(PLAN_SHA256)" ]]; then scripts/deploy.sh apply-reviewed $(ENV) "$(PLAN_SHA256)"; else scripts/deploy.sh apply $(ENV) $(PLAN); fi
 
 outputs: tfconfig ## Write ENV's terraform outputs as JSON to OUTPUTS (default .local/outputs-ENV.json).
 	@scripts/deploy.sh outputs $(ENV) $(OUTPUTS)

@@ -3,8 +3,14 @@
 # deployment targets run, on a laptop and in .github/workflows/deploy.yml.
 #
 #   scripts/deploy.sh init    ENV               terraform init against the S3 state backend
-#   scripts/deploy.sh plan    ENV PLANFILE      plan to PLANFILE (+ PLANFILE's .txt rendering, + .lock.hcl)
+#   scripts/deploy.sh plan    ENV PLANFILE      plan to PLANFILE (+ .txt rendering, .lock.hcl, .sha256 of the plan)
 #   scripts/deploy.sh apply   ENV PLANFILE      apply exactly PLANFILE, nothing else
+#   scripts/deploy.sh apply-reviewed ENV SHA256 plan again, refuse unless the plan's hash is SHA256, apply it
+#
+# CI never moves a plan file between jobs (a plan holds state and variable
+# values; artifacts are readable by anyone who can read the repository): the
+# plan job publishes the plan's hash (plan_sha256 in $GITHUB_OUTPUT) and the
+# apply job runs apply-reviewed with it.
 #   scripts/deploy.sh outputs ENV OUTFILE       terraform output -json > OUTFILE
 #   scripts/deploy.sh destroy ENV               terraform destroy (asks for confirmation)
 #
@@ -72,7 +78,13 @@ plan() {
     tee "$root/.local/plan-$env.log"
   terraform -chdir="$dir" show -no-color "$plan" >"$text"
   cp "$dir/.terraform.lock.hcl" "${plan%.tfplan}.lock.hcl"
-  echo "plan: $plan (text: $text)"
+  local sum
+  sum=$(plan_sha256 "$plan")
+  echo "$sum" >"${plan%.tfplan}.sha256"
+  echo "plan: $plan (text: $text, sha256 $sum)"
+  if [[ -n ${GITHUB_OUTPUT:-} ]]; then
+    echo "plan_sha256=$sum" >>"$GITHUB_OUTPUT"
+  fi
   if [[ -n ${GITHUB_STEP_SUMMARY:-} ]]; then
     summary "$text" >>"$GITHUB_STEP_SUMMARY"
   fi
@@ -107,6 +119,37 @@ apply() {
   terraform -chdir="$dir" apply -input=false -no-color "$plan" | tee "$root/.local/apply-$env.log"
 }
 
+# plan_sha256 PLANFILE: SHA-256 of what the plan would change — the resource
+# and output changes of `terraform show -json`, keys sorted, compact. The
+# rest (timestamp, Terraform version, prior state with the caller's identity)
+# differs between two plans of the same change and is left out.
+plan_sha256() {
+  command -v jq >/dev/null || die "jq is missing (the plan hash normalises terraform show -json with it)"
+  terraform -chdir="$dir" show -json "$1" |
+    jq -cS '{resource_changes: (.resource_changes // []), output_changes: (.output_changes // {})}' |
+    sha256sum | cut -d' ' -f1
+}
+
+# apply_reviewed SHA256: plan again (with the state lock) and apply that plan
+# only if it is the one that was reviewed; anything else — a changed state, a
+# different commit or zip, a tampered hash — is refused before any change.
+apply_reviewed() {
+  local want=${1:-} plan sum
+  [[ $want =~ ^[0-9a-f]{64}$ ]] || die "PLAN_SHA256 must be the 64-hex plan_sha256 of the reviewed plan (got '${want}')"
+  need_zips
+  plan="$root/.local/plan-$env-apply.tfplan"
+  init
+  terraform -chdir="$dir" plan -input=false -no-color -out="$plan" "$dist_var" >"$root/.local/replan-$env.log" ||
+    { cat "$root/.local/replan-$env.log" >&2; die "re-plan of $env failed"; }
+  sum=$(plan_sha256 "$plan")
+  if [[ $sum != "$want" ]]; then
+    terraform -chdir="$dir" show -no-color "$plan" >&2
+    die "the plan now differs from the reviewed one (reviewed $want, now $sum): nothing applied; plan and review again"
+  fi
+  echo "plan matches the reviewed one ($sum): applying it"
+  terraform -chdir="$dir" apply -input=false -no-color "$plan" | tee "$root/.local/apply-$env.log"
+}
+
 outputs() {
   local out
   out=$(abspath "${1:?outputs file}")
@@ -129,7 +172,8 @@ case $cmd in
 init) init ;;
 plan) plan "${3:-}" ;;
 apply) apply "${3:-}" ;;
+apply-reviewed) apply_reviewed "${3:-}" ;;
 outputs) outputs "${3:-}" ;;
 destroy) destroy ;;
-*) die "unknown command ${cmd:-(none)}: init, plan, apply, outputs or destroy" ;;
+*) die "unknown command ${cmd:-(none)}: init, plan, apply, apply-reviewed, outputs or destroy" ;;
 esac

@@ -1,31 +1,43 @@
 # The GitHub roles: per environment a deploy role (plan, apply, outputs, the
 # Terratest suites) and a read-only plan role.
 #
-# Trust: GitHub's OIDC token, audience sts.amazonaws.com, subject exactly
-# repo:<owner>/<name>:environment:<env> (deploy) or :environment:<env>-plan
-# (plan). GitHub puts the environment in the subject of every job that runs
-# in one, whatever the event; which branches and tags may run in it, and who
-# must approve, are the GitHub environment's protection rules (README).
+# Trust: GitHub's OIDC token, audience sts.amazonaws.com, and a subject that
+# names the environment AND the workflow file and ref the job runs from:
+#   repo:<o>/<r>:environment:<env>:job_workflow_ref:<o>/<r>/.github/workflows/deploy.yml@<ref>
+# GitHub writes that subject only once the repository's OIDC subject template
+# includes job_workflow_ref (github_setup_commands sets it). A branch that
+# declares `environment: prod` in its own workflow gets a subject with its
+# own ref (or another file) and is refused; the refs are each environment's
+# deploy_refs (main; release tags v* for staging and prod), the same refs the
+# GitHub environment's deployment policy admits.
 #
 # Permissions: the actions Terraform calls to refresh, create, update and
 # delete the stack (terraform/stack), plus what the Terratest suites do with
 # the deployed resources, each on the environment's own name-prefix ARNs.
 # AWS accepts only "*" for a few actions (marked "*" below, README lists why).
+# Every role a deploy role creates or changes must carry the environment's
+# permissions boundary (boundary.tf), so no role it can pass to a function is
+# worth more than the boundary.
 
 locals {
   roles = merge(
     {
       for env, e in var.environments : "deploy-${env}" => {
-        env     = env
-        kind    = "deploy"
-        subject = "repo:${var.github_repository}:environment:${env}"
+        env  = env
+        kind = "deploy"
+        subjects = [
+          for ref in e.deploy_refs : "repo:${var.github_repository}:environment:${env}:job_workflow_ref:${var.github_repository}/${var.deploy_workflow}@${ref}"
+        ]
       }
     },
     {
       for env, e in var.environments : "plan-${env}" => {
-        env     = env
-        kind    = "plan"
-        subject = "repo:${var.github_repository}:environment:${env}-plan"
+        env  = env
+        kind = "plan"
+        subjects = [
+          for ref in concat(e.deploy_refs, e.plan_pull_requests ? ["refs/pull/*/merge"] : []) :
+          "repo:${var.github_repository}:environment:${env}-plan:job_workflow_ref:${var.github_repository}/${var.deploy_workflow}@${ref}"
+        ]
       } if e.plan_role
     },
   )
@@ -104,17 +116,31 @@ locals {
         conditions = [{ test = "ArnLike", variable = "lambda:FunctionArn", values = ["arn:${local.partition}:lambda:${local.region}:${local.account}:function:${e.name_prefix}-*"] }]
       },
       {
-        # The functions' execution roles (inline policies only: no managed
-        # policy can be attached, so no AWS-managed admin policy either).
+        # The functions' execution roles: what does not change a role's
+        # permissions (IAM has no iam:PermissionsBoundary key for these).
         sid       = "FunctionRoles"
         resources = ["arn:${local.partition}:iam::${local.account}:role/${e.name_prefix}-*"]
-        read      = ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"]
+        read      = ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole"]
         write = [
-          "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
-          "iam:TagRole", "iam:UntagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:ListInstanceProfilesForRole",
+          "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
+          "iam:TagRole", "iam:UntagRole",
         ]
         data       = []
         conditions = []
+      },
+      {
+        # Creating a role and changing its policies or boundary: only when
+        # the role carries (or is given) this environment's boundary, so a
+        # role with an inline *:* is still worth no more than the boundary.
+        sid       = "BoundedFunctionRoles"
+        resources = ["arn:${local.partition}:iam::${local.account}:role/${e.name_prefix}-*"]
+        read      = []
+        write = [
+          "iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+          "iam:PutRolePermissionsBoundary",
+        ]
+        data       = []
+        conditions = [{ test = "StringEquals", variable = "iam:PermissionsBoundary", values = [local.boundary_arn[env]] }]
       },
       {
         sid        = "PassFunctionRolesToLambda"
@@ -275,10 +301,12 @@ data "aws_iam_policy_document" "trust" {
       values   = ["sts.amazonaws.com"]
     }
 
+    # StringLike: a tag pattern (refs/tags/v*) or the pull request refs of
+    # a plan role; the other characters match literally.
     condition {
-      test     = "StringEquals"
+      test     = "StringLike"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = [each.value.subject]
+      values   = each.value.subjects
     }
   }
 }
@@ -317,7 +345,7 @@ locals {
   policy_parts = {
     for key, role in local.roles : key => {
       for part, sids in {
-        compute = ["Queues", "Tables", "Functions", "ChangeEventSourceMappings", "ReadEventSourceMappings", "CreateEventSourceMappings", "FunctionRoles", "PassFunctionRolesToLambda"]
+        compute = ["Queues", "Tables", "Functions", "ChangeEventSourceMappings", "ReadEventSourceMappings", "CreateEventSourceMappings", "FunctionRoles", "BoundedFunctionRoles", "PassFunctionRolesToLambda"]
         observe = ["FunctionLogGroups", "DescribeLogGroups", "Alarms", "Dashboards", "Topics", "Subscriptions", "Secrets", "EnvironmentKeys", "EnvironmentKeyAliases", "CreateEnvironmentKeys", "ListKeyAliases", "ReadTraces"]
         } : part => [
         for f in local.families[role.env] : {
@@ -358,6 +386,70 @@ data "aws_iam_policy_document" "stack" {
           values   = condition.value.values
         }
       }
+    }
+  }
+
+  # Explicit denies (they win over any Allow, a later-attached one too): no
+  # role change without this environment's boundary, no removing a
+  # boundary, no touching the boundary policy itself.
+  dynamic "statement" {
+    for_each = local.roles[each.value.role].kind == "deploy" && endswith(each.key, "-compute") ? [local.roles[each.value.role].env] : []
+
+    content {
+      sid       = "DenyRoleChangesWithoutBoundary"
+      effect    = "Deny"
+      actions   = local.bounded_role_actions
+      resources = ["*"]
+
+      condition {
+        test     = "StringNotEquals"
+        variable = "iam:PermissionsBoundary"
+        values   = [local.boundary_arn[statement.value]]
+      }
+    }
+  }
+
+  # Belt and braces for PassFunctionRolesToLambda (and trivy's AWS-0342): no
+  # policy attached later can let this role pass any role to another service.
+  dynamic "statement" {
+    for_each = local.roles[each.value.role].kind == "deploy" && endswith(each.key, "-compute") ? [local.roles[each.value.role].env] : []
+
+    content {
+      sid       = "DenyPassingRolesBeyondLambda"
+      effect    = "Deny"
+      actions   = ["iam:PassRole"]
+      resources = ["*"]
+
+      condition {
+        test     = "StringNotEquals"
+        variable = "iam:PassedToService"
+        values   = ["lambda.amazonaws.com"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.roles[each.value.role].kind == "deploy" && endswith(each.key, "-compute") ? [local.roles[each.value.role].env] : []
+
+    content {
+      sid       = "DenyBoundaryRemoval"
+      effect    = "Deny"
+      actions   = ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.roles[each.value.role].kind == "deploy" && endswith(each.key, "-compute") ? [local.roles[each.value.role].env] : []
+
+    content {
+      sid    = "DenyBoundaryPolicyChanges"
+      effect = "Deny"
+      actions = [
+        "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy",
+        "iam:DeletePolicyVersion", "iam:TagPolicy", "iam:UntagPolicy",
+      ]
+      resources = [for env in keys(var.environments) : local.boundary_arn[env]]
     }
   }
 

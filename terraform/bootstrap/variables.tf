@@ -18,6 +18,15 @@ variable "environments" {
   type = map(object({
     name_prefix = string
     plan_role   = optional(bool, true)
+    # Refs whose runs of .github/workflows/deploy.yml may assume the deploy
+    # role (and the plan role, unless plan_pull_requests): the OIDC trust and
+    # the GitHub environment's deployment branch/tag policy both use them.
+    deploy_refs = optional(list(string), ["refs/heads/main"])
+    # The plan role also trusts pull request runs (refs/pull/<n>/merge).
+    plan_pull_requests = optional(bool, false)
+    # GitHub users (login) or teams (org/team-slug) who must approve every
+    # job in the environment <env>; none: no required reviewers.
+    reviewers = optional(list(string), [])
   }))
   description = <<-EOT
     Deployable environments, keyed by name (the GitHub environment, the
@@ -28,14 +37,32 @@ variable "environments" {
     role for the <name>-plan GitHub environment (pull request and pre-apply plans).
   EOT
   default = {
-    dev     = { name_prefix = "offload-dev" }
-    staging = { name_prefix = "offload-staging" }
-    prod    = { name_prefix = "offload-prod" }
+    dev     = { name_prefix = "offload-dev", plan_pull_requests = true }
+    staging = { name_prefix = "offload-staging", deploy_refs = ["refs/heads/main", "refs/tags/v*"] }
+    prod    = { name_prefix = "offload-prod", deploy_refs = ["refs/heads/main", "refs/tags/v*"] }
   }
 
   validation {
     condition     = alltrue([for k, e in var.environments : can(regex("^[a-z][a-z0-9-]{1,15}$", k)) && can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", e.name_prefix))])
     error_message = "Environment names must be 2-16 lowercase letters, digits and '-'; name prefixes 3-32 lowercase letters, digits and '-' (the stack's own rule)."
+  }
+
+  validation {
+    condition = alltrue(flatten([
+      for k, e in var.environments : [
+        for r in e.deploy_refs : can(regex("^refs/(heads|tags)/[A-Za-z0-9._/*-]+$", r))
+      ]
+    ]))
+    error_message = "deploy_refs must be refs/heads/<branch> or refs/tags/<pattern> (e.g. refs/tags/v*)."
+  }
+
+  validation {
+    condition = alltrue(flatten([
+      for k, e in var.environments : [
+        for r in e.reviewers : can(regex("^[A-Za-z0-9-]+(/[A-Za-z0-9._-]+)?$", r))
+      ]
+    ]))
+    error_message = "reviewers are GitHub logins (alice) or teams (my-org/release-managers)."
   }
 
   # "offload" and "offload-dev" would let the first environment's role manage
@@ -48,6 +75,12 @@ variable "environments" {
     ]))
     error_message = "No environment's name_prefix may be a '-'-separated prefix of another's: each role's <name_prefix>-* must match only its own environment."
   }
+}
+
+variable "deploy_workflow" {
+  type        = string
+  description = "Path of the only workflow whose jobs may assume the roles (the job_workflow_ref in the OIDC subject)."
+  default     = ".github/workflows/deploy.yml"
 }
 
 variable "role_name_prefix" {

@@ -29,10 +29,14 @@ const (
 	// RuleEnvironment: a job that deploys ENV=x runs in GitHub environment x
 	// (plan-only jobs: x or x-plan); prod applies only in `prod`.
 	RuleEnvironment Rule = "deploy-environment"
-	// RuleApplyPlan: `make apply ENV=x PLAN=f` applies a file downloaded in
-	// the same job from the artifact into which an upstream job uploaded the
-	// plan that `make plan ENV=x PLAN=...` wrote.
+	// RuleApplyPlan: `make apply ENV=x PLAN_SHA256=h` applies only the plan
+	// that was reviewed: h is the plan_sha256 output of a `make plan ENV=x`
+	// step of an upstream job, and apply re-plans and refuses another plan.
 	RuleApplyPlan Rule = "apply-consumes-plan"
+	// RulePlanArtifact: no plan file, state or .terraform directory is
+	// uploaded as an artifact (anyone who can read the repository's Actions
+	// can download artifacts; a plan file holds state and variable values).
+	RulePlanArtifact Rule = "no-plan-artifact"
 	// RulePinnedAction: every remote action and reusable workflow is pinned to
 	// a full 40-hex commit SHA with its version in a trailing comment.
 	RulePinnedAction Rule = "pinned-action"
@@ -201,6 +205,9 @@ func (c *checker) job(j *Job) {
 	for _, s := range j.Steps {
 		c.pinned(s.Line, j, s, s.Uses, s.UsesComment)
 		c.makeOnly(j, s)
+		if s.Action() == uploadAction {
+			c.planArtifact(j, s)
+		}
 		if s.Action() == configureAWSAction {
 			assumesRole = true
 			c.role(j, s)
@@ -346,85 +353,81 @@ func (c *checker) environment(j *Job, calls []MakeCall) {
 	}
 }
 
-// applyPlan checks that `make apply` applies the plan file an upstream plan
-// job of the same environment wrote and uploaded, downloaded in this job.
+var (
+	needsOutput = regexp.MustCompile(`^\$\{\{\s*needs\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)\s*\}\}$`)
+	planOutput  = regexp.MustCompile(`^\$\{\{\s*steps\.([A-Za-z0-9_-]+)\.outputs\.plan_sha256\s*\}\}$`)
+	shellVar    = regexp.MustCompile(`^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$`)
+)
+
+// applyPlan checks that `make apply` applies only the reviewed plan: its
+// PLAN_SHA256 is the plan_sha256 output of an upstream job's `make plan`
+// step for the same environment (directly or through the step's or job's
+// env), and no plan file is handed over.
 func (c *checker) applyPlan(j *Job, s *Step, mc MakeCall) {
-	env, plan := mc.Vars["ENV"], mc.Vars["PLAN"]
-	if env == "" || plan == "" {
-		c.add(s.Line, j, s, RuleApplyPlan, "make apply must name the environment and the plan file it applies (ENV=... PLAN=...)")
+	env, sum := mc.Vars["ENV"], mc.Vars["PLAN_SHA256"]
+	if env == "" || sum == "" {
+		c.add(s.Line, j, s, RuleApplyPlan, "make apply must name the environment and the reviewed plan's hash (ENV=... PLAN_SHA256=...)")
 		return
 	}
 	for k := range mc.Vars {
-		if k != "ENV" && k != "PLAN" {
-			c.add(s.Line, j, s, RuleApplyPlan, "make apply takes only ENV and PLAN; %s would change what is applied", k)
+		if k != "ENV" && k != "PLAN_SHA256" {
+			c.add(s.Line, j, s, RuleApplyPlan, "make apply takes only ENV and PLAN_SHA256; %s would change what is applied", k)
 		}
 	}
-	// The download step in this job that put the plan file where apply reads it.
-	var dl *Step
-	for _, prev := range j.Steps {
-		if prev == s {
-			break
-		}
-		if prev.Action() == downloadAction && cleanPath(withDefault(prev.With["path"], ".")) == cleanPath(path.Dir(plan)) {
-			dl = prev
+	expr := sum
+	if m := shellVar.FindStringSubmatch(sum); m != nil {
+		expr = string(s.Env[m[1]])
+		if expr == "" {
+			expr = string(j.Env[m[1]])
 		}
 	}
-	if dl == nil {
-		c.add(s.Line, j, s, RuleApplyPlan, "PLAN=%s is not the output of a download-artifact step earlier in this job", plan)
+	m := needsOutput.FindStringSubmatch(strings.TrimSpace(expr))
+	if m == nil {
+		c.add(s.Line, j, s, RuleApplyPlan, "PLAN_SHA256=%s does not come from a plan job's output (${{ needs.<plan job>.outputs.<name> }})", sum)
 		return
 	}
-	artifact := string(dl.With["name"])
-	if artifact == "" {
-		c.add(dl.Line, j, dl, RuleApplyPlan, "the plan download takes every artifact of the run; name the plan artifact")
+	planJob, output := m[1], m[2]
+	upstream := false
+	for _, id := range c.w.Upstream(j) {
+		upstream = upstream || id == planJob
+	}
+	p := c.w.Job(planJob)
+	if !upstream || p == nil {
+		c.add(s.Line, j, s, RuleApplyPlan, "PLAN_SHA256 comes from job %s, which this job does not need", planJob)
 		return
 	}
-	// An upstream job (or this one, earlier) that ran make plan ENV=env and
-	// uploaded that very file under that artifact name.
-	candidates := append(c.w.Upstream(j), j.ID)
-	for _, id := range candidates {
-		if producesPlan(c.w.Job(id), env, artifact, path.Base(plan)) {
-			return
-		}
+	om := planOutput.FindStringSubmatch(strings.TrimSpace(string(p.Outputs[output])))
+	if om == nil {
+		c.add(s.Line, j, s, RuleApplyPlan, "output %s of job %s is not the plan_sha256 of one of its steps", output, planJob)
+		return
 	}
-	c.add(s.Line, j, s, RuleApplyPlan,
-		"applies %s from artifact %q, but no job it needs uploads that file from `make plan ENV=%s` under that name", plan, artifact, env)
-}
-
-// producesPlan reports whether job p runs `make plan ENV=env PLAN=x` and then
-// uploads x, whose base name is base, as artifact.
-func producesPlan(p *Job, env, artifact, base string) bool {
-	if p == nil {
-		return false
-	}
-	var planned []string
-	for _, s := range p.Steps {
-		for _, mc := range makeCalls(s.Run) {
-			if mc.Has("plan") && mc.Vars["ENV"] == env && mc.Vars["PLAN"] != "" {
-				planned = append(planned, cleanPath(mc.Vars["PLAN"]))
-			}
-		}
-		if s.Action() != uploadAction || string(s.With["name"]) != artifact {
+	for _, ps := range p.Steps {
+		if ps.ID != om[1] {
 			continue
 		}
-		for _, up := range strings.Fields(string(s.With["path"])) {
-			for _, pl := range planned {
-				if cleanPath(up) == pl && path.Base(pl) == base {
-					return true
-				}
+		for _, pc := range makeCalls(ps.Run) {
+			if pc.Has("plan") && pc.Vars["ENV"] == env {
+				return
 			}
 		}
 	}
-	return false
+	c.add(s.Line, j, s, RuleApplyPlan, "applies %s with the hash of step %s of job %s, which does not run `make plan ENV=%s`", env, om[1], planJob, env)
+}
+
+// planArtifact refuses uploads of plan files, state or whole work directories.
+func (c *checker) planArtifact(j *Job, s *Step) {
+	for _, p := range strings.Fields(string(s.With["path"])) {
+		clean := cleanPath(p)
+		switch {
+		case strings.HasSuffix(clean, ".tfplan"), strings.Contains(clean, "tfstate"), strings.Contains(clean, ".terraform"),
+			strings.Contains(clean, "plan") && !strings.HasSuffix(clean, ".log"),
+			clean == ".", clean == ".local", clean == "terraform", strings.HasSuffix(clean, "/*"), strings.HasSuffix(clean, "/**"):
+			c.add(s.Line, j, s, RulePlanArtifact, "uploads %s: plan files and state hold state and variable values and artifacts are readable by anyone who can read the repository's Actions; pass the plan's hash as a job output instead", p)
+		}
+	}
 }
 
 func cleanPath(p string) string { return path.Clean(strings.TrimSpace(p)) }
-
-func withDefault(v Scalar, def string) string {
-	if strings.TrimSpace(string(v)) == "" {
-		return def
-	}
-	return string(v)
-}
 
 func sortedKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))

@@ -30,17 +30,16 @@ jobs:
     timeout-minutes: 10
     environment: prod-plan
     permissions: {contents: read, id-token: write}
+    outputs:
+      plan_sha256: ${{ steps.plan.outputs.plan_sha256 }}
     steps:
       - uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3
         with:
           role-to-assume: ${{ vars.AWS_PLAN_ROLE_ARN }}
           aws-region: eu-west-1
       - name: make plan
+        id: plan
         run: make plan ENV=prod PLAN=.local/plan-prod.tfplan TF_LOCK=false
-      - uses: actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f # v7.0.0
-        with:
-          name: plan-prod
-          path: .local/plan-prod.tfplan
   apply-prod:
     needs: plan-prod
     runs-on: ubuntu-24.04
@@ -50,16 +49,14 @@ jobs:
       contents: read
       id-token: write
     steps:
-      - uses: actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c # v8.0.1
-        with:
-          name: plan-prod
-          path: .local/plan
       - uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3
         with:
           role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}
           aws-region: eu-west-1
       - name: make apply
-        run: make apply ENV=prod PLAN=.local/plan/plan-prod.tfplan
+        env:
+          PLAN_SHA256: ${{ needs.plan-prod.outputs.plan_sha256 }}
+        run: make apply ENV=prod PLAN_SHA256="$PLAN_SHA256"
       - name: make test-deployed
         run: make test-deployed ENV=prod 2>&1 | tee .local/test-deployed.log
 `
@@ -93,7 +90,8 @@ func TestCheckAcceptsGoodWorkflow(t *testing.T) {
 // one with one edit) and requires exactly the rules each edit breaks.
 func TestCheckReportsViolations(t *testing.T) {
 	t.Parallel()
-	const applyRun = "        run: make apply ENV=prod PLAN=.local/plan/plan-prod.tfplan\n"
+	const applyRun = "        run: make apply ENV=prod PLAN_SHA256=\"$PLAN_SHA256\"\n"
+	const applyEnv = "        env:\n          PLAN_SHA256: ${{ needs.plan-prod.outputs.plan_sha256 }}\n"
 	const applyRole = "          role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}\n"
 	const applyPerms = "    permissions:\n      contents: read\n      id-token: write\n"
 	const applyCreds = "      - uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3\n" +
@@ -119,7 +117,7 @@ func TestCheckReportsViolations(t *testing.T) {
 			[]Rule{RuleStaticCredentials}, "secrets.prod_aws_secret", "build"},
 		{"secret in index syntax", applyRole, applyRole + "          aws-session-token: x\n        env:\n          K: ${{ secrets['AWS_ACCESS_KEY'] }}\n",
 			[]Rule{RuleStaticCredentials}, "secrets['AWS_ACCESS", "apply-prod"},
-		{"key exported in a script", applyRun, "        run: export AWS_SECRET_ACCESS_KEY=abc && make apply ENV=prod PLAN=.local/plan/plan-prod.tfplan\n",
+		{"key exported in a script", applyRun, "        run: export AWS_SECRET_ACCESS_KEY=abc && make apply ENV=prod PLAN_SHA256=\"$PLAN_SHA256\"\n",
 			[]Rule{RuleStaticCredentials}, "script sets AWS_SECRET_ACCESS_KEY", "apply-prod"},
 
 		// OIDC: the token permission and where the role comes from.
@@ -135,8 +133,8 @@ func TestCheckReportsViolations(t *testing.T) {
 			[]Rule{RuleOIDCRole}, "does not come from a GitHub variable", "apply-prod"},
 		{"no role to assume", applyRole, "",
 			[]Rule{RuleOIDCRole}, "without role-to-assume", "apply-prod"},
-		{"make reaches AWS before credentials", applyCreds + "      - name: make apply\n" + applyRun,
-			"      - name: make apply\n" + applyRun + applyCreds,
+		{"make reaches AWS before credentials", applyCreds + "      - name: make apply\n" + applyEnv + applyRun,
+			"      - name: make apply\n" + applyEnv + applyRun + applyCreds,
 			[]Rule{RuleOIDCRole}, "before any configure-aws-credentials", "apply-prod"},
 		// Prod behind its environment.
 		{"prod apply without environment", "    environment: prod\n", "",
@@ -148,23 +146,35 @@ func TestCheckReportsViolations(t *testing.T) {
 		{"prod plan without environment", "    environment: prod-plan\n", "",
 			[]Rule{RuleEnvironment}, "deploys to prod without a GitHub environment", "plan-prod"},
 
-		// Apply consumes the plan it was given.
-		{"apply without a plan file", applyRun, "        run: make apply ENV=prod\n",
-			[]Rule{RuleApplyPlan}, "ENV=... PLAN=...", "apply-prod"},
-		{"apply of a file that was not downloaded", applyRun, "        run: make apply ENV=prod PLAN=.local/plan-prod.tfplan\n",
-			[]Rule{RuleApplyPlan}, "not the output of a download-artifact step", "apply-prod"},
-		{"apply of another artifact", "          name: plan-prod\n          path: .local/plan\n", "          name: plan-staging\n          path: .local/plan\n",
-			[]Rule{RuleApplyPlan}, `artifact "plan-staging"`, "apply-prod"},
-		{"apply of every artifact", "          name: plan-prod\n          path: .local/plan\n", "          path: .local/plan\n",
-			[]Rule{RuleApplyPlan}, "name the plan artifact", "apply-prod"},
-		{"apply job does not need the plan job", "    needs: plan-prod\n", "    needs: build\n",
-			[]Rule{RuleApplyPlan}, "no job it needs uploads", "apply-prod"},
-		{"plan job uploads another file", "          path: .local/plan-prod.tfplan\n", "          path: .local/other.tfplan\n",
-			[]Rule{RuleApplyPlan}, "no job it needs uploads", "apply-prod"},
+		// Apply applies only the reviewed plan, and no plan travels as an artifact.
+		{"apply without the reviewed hash", applyRun, "        run: make apply ENV=prod\n",
+			[]Rule{RuleApplyPlan}, "ENV=... PLAN_SHA256=...", "apply-prod"},
+		{"apply of a plan file", applyRun, "        run: make apply ENV=prod PLAN=.local/plan/plan-prod.tfplan\n",
+			[]Rule{RuleApplyPlan}, "ENV=... PLAN_SHA256=...", "apply-prod"},
+		{"apply with a plan file and the hash", applyRun, "        run: make apply ENV=prod PLAN_SHA256=\"$PLAN_SHA256\" PLAN=.local/plan-prod.tfplan\n",
+			[]Rule{RuleApplyPlan}, "takes only ENV and PLAN_SHA256; PLAN", "apply-prod"},
+		{"apply with extra variables", applyRun, "        run: make apply ENV=prod PLAN_SHA256=\"$PLAN_SHA256\" TF_CLI_ARGS=-destroy\n",
+			[]Rule{RuleApplyPlan}, "takes only ENV and PLAN_SHA256", "apply-prod"},
+		{"hash typed in", applyRun, "        run: make apply ENV=prod PLAN_SHA256=0123abcd\n",
+			[]Rule{RuleApplyPlan}, "does not come from a plan job's output", "apply-prod"},
+		{"hash from a job apply does not need", "    needs: plan-prod\n", "    needs: build\n",
+			[]Rule{RuleApplyPlan}, "which this job does not need", "apply-prod"},
+		{"plan job output not from a step", "      plan_sha256: ${{ steps.plan.outputs.plan_sha256 }}\n", "      plan_sha256: ${{ vars.SHA }}\n",
+			[]Rule{RuleApplyPlan}, "is not the plan_sha256 of one of its steps", "apply-prod"},
+		{"plan job output from another step", "        id: plan\n", "        id: other\n",
+			[]Rule{RuleApplyPlan}, "which does not run `make plan ENV=prod`", "apply-prod"},
 		{"plan made for another environment", "run: make plan ENV=prod PLAN", "run: make plan ENV=staging PLAN",
-			[]Rule{RuleApplyPlan, RuleEnvironment}, "from `make plan ENV=prod`", "apply-prod"},
-		{"apply with extra variables", applyRun, "        run: make apply ENV=prod PLAN=.local/plan/plan-prod.tfplan TF_CLI_ARGS=-destroy\n",
-			[]Rule{RuleApplyPlan}, "takes only ENV and PLAN", "apply-prod"},
+			[]Rule{RuleApplyPlan, RuleEnvironment}, "which does not run `make plan ENV=prod`", "apply-prod"},
+		{"plan file uploaded as an artifact", "        run: make plan ENV=prod PLAN=.local/plan-prod.tfplan TF_LOCK=false\n",
+			"        run: make plan ENV=prod PLAN=.local/plan-prod.tfplan TF_LOCK=false\n" +
+				"      - uses: actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f # v7.0.0\n" +
+				"        with:\n          name: plan-prod\n          path: .local/plan-prod.tfplan\n",
+			[]Rule{RulePlanArtifact}, "uploads .local/plan-prod.tfplan", "plan-prod"},
+		{"work directory uploaded as an artifact", "        run: make plan ENV=prod PLAN=.local/plan-prod.tfplan TF_LOCK=false\n",
+			"        run: make plan ENV=prod PLAN=.local/plan-prod.tfplan TF_LOCK=false\n" +
+				"      - uses: actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f # v7.0.0\n" +
+				"        with:\n          name: everything\n          path: |\n            dist/*.zip\n            .local\n",
+			[]Rule{RulePlanArtifact}, "uploads .local", "plan-prod"},
 
 		// Pinned actions.
 		{"action pinned to a tag", "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1", "actions/checkout@v7",

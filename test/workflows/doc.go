@@ -8,9 +8,10 @@
 //   - a job that deploys to an environment runs in the GitHub environment of
 //     that name (plan-only jobs in `<env>` or `<env>-plan`); prod therefore
 //     applies only behind the `prod` environment's protection rules;
-//   - `make apply` consumes exactly the plan file that the same environment's
-//     `make plan` wrote and uploaded, downloaded from that artifact in the
-//     apply job;
+//   - `make apply` applies only the reviewed plan: its PLAN_SHA256 is the
+//     plan_sha256 output of the same environment's `make plan` step in an
+//     upstream job (apply re-plans and refuses a different plan), and no plan
+//     file, state or work directory is ever uploaded as an artifact;
 //   - every action is pinned to a full 40-hex commit SHA with its version in a
 //     trailing comment;
 //   - every step that builds or tests calls a Makefile target, never the

@@ -53,6 +53,8 @@ type Job struct {
 	Uses string `yaml:"uses"`
 	// Env is the job-level `env:`.
 	Env map[string]Scalar `yaml:"env"`
+	// Outputs is the job's `outputs:` (name to expression).
+	Outputs map[string]Scalar `yaml:"outputs"`
 	// Steps are the job's steps in order.
 	Steps []*Step `yaml:"steps"`
 
