@@ -78,11 +78,14 @@ locals {
         read = [
           "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig",
           "lambda:GetFunctionConcurrency", "lambda:ListVersionsByFunction", "lambda:GetPolicy", "lambda:ListTags",
+          "lambda:GetFunctionEventInvokeConfig",
         ]
         write = [
           "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
           "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency", "lambda:TagResource", "lambda:UntagResource",
           "lambda:AddPermission", "lambda:RemovePermission",
+          # The alarm handler's retries and on-failure destination.
+          "lambda:PutFunctionEventInvokeConfig", "lambda:UpdateFunctionEventInvokeConfig", "lambda:DeleteFunctionEventInvokeConfig",
         ]
         data       = ["lambda:InvokeFunction"]
         conditions = []
@@ -237,7 +240,9 @@ locals {
           "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:UntagResource", "kms:CreateAlias", "kms:DeleteAlias",
           "kms:UpdateAlias",
         ]
-        data       = ["kms:GenerateDataKey", "kms:Decrypt"]
+        # Encrypt and CreateGrant: Lambda encrypts the functions' environment
+        # variables with this key on the deployer's behalf.
+        data       = ["kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt", "kms:CreateGrant"]
         conditions = [{ test = "StringEquals", variable = "aws:ResourceTag/offload:environment", values = [env] }]
       },
       {
