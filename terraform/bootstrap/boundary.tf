@@ -73,6 +73,13 @@ data "aws_iam_policy_document" "boundary" {
     ]
   }
 
+  # tfsec:ignore:aws-iam-no-policy-wildcards -- an SMS to a phone number (sms-sender with sms_provider = "sns") has no resource ARN: AWS accepts only "*". The stack's sms_publish policy denies every topic and endpoint ARN to that role; topics are still held to <prefix>-* by the Topics statement for every other role's own policy.
+  statement {
+    sid       = "SMSToPhoneNumbers"
+    actions   = ["sns:Publish"]
+    resources = ["*"]
+  }
+
   # tfsec:ignore:aws-iam-no-policy-wildcards -- X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permission: "*" is the only form AWS accepts, and they only write trace data.
   statement {
     sid       = "Traces"
