@@ -52,7 +52,9 @@ func TestPoisonMessageToAlarmToRedrive(t *testing.T) {
 	attr := func(name string) string { return aws.ToString(dead.MessageAttributes[name].StringValue) }
 	require.Equal(t, id, attr(message.AttrOriginalMessageID), "names the message it was on the audit queue")
 	require.Equal(t, batch.ClassRetriesExhausted, attr(message.AttrFailureClass))
-	require.Contains(t, attr(message.AttrFailureReason), "ProvisionedThroughputExceeded")
+	// The reason names the record and its last error (the SDK's retries of
+	// the throttled write, or the deadline that cut them).
+	require.Contains(t, attr(message.AttrFailureReason), "on receive 3, the queue's last: put audit "+key)
 	receives, _ := strconv.Atoi(attr(message.AttrReceiveCount))
 	require.Equal(t, 3, receives, "delivered maxReceiveCount times first")
 
@@ -78,7 +80,7 @@ func TestPoisonMessageToAlarmToRedrive(t *testing.T) {
 	require.GreaterOrEqual(t, got.Count, 1)
 	for _, m := range got.Messages {
 		if m.MessageID == aws.ToString(dead.MessageId) {
-			require.Contains(t, m.Reason, "ProvisionedThroughputExceeded")
+			require.Contains(t, m.Reason, "put audit "+key)
 		}
 	}
 
