@@ -250,7 +250,9 @@ func runConcurrentCase(t *testing.T, c ccCase) {
 	// barrier at the same time, all in one environment.
 	tripped, held := h.proxy.state()
 	require.True(t, tripped, "the %d invokes never were in flight at once: the barrier held requests of invokes %v only", concurrentInvokes, held)
+	h.rt.mu.Lock()
 	pl := h.rt.pools[h.fnName]
+	h.rt.mu.Unlock()
 	pl.mu.Lock()
 	envs, peak := len(pl.envs), pl.peak
 	pl.mu.Unlock()
