@@ -67,10 +67,7 @@ func realMain(ctx context.Context) error {
 		sms.WithRate(cfg.RatePerSecond),
 		sms.WithResendOnUnknown(cfg.ResendOnUnknown),
 		sms.WithSendTimeout(cfg.ProviderTimeout, sms.DefaultSendMargin),
-		sms.WithUnrecordedHandler(func(r sms.Request, rec sms.Receipt, err error) {
-			log.WithFields(logrus.Fields{"request_id": r.RequestID, "to": sms.MaskNumber(r.To), "provider_id": rec.ID}).WithError(err).
-				Error("sms sent but its completion could not be recorded; a redelivery will be reported, not resent")
-		}),
+		sms.WithUnrecordedHandler(unrecorded),
 	)
 	if err != nil {
 		return err
@@ -94,4 +91,12 @@ func realMain(ctx context.Context) error {
 	log.WithFields(logrus.Fields{"provider": provider.Name(), "rate_per_second": cfg.RatePerSecond, "resend_on_unknown": cfg.ResendOnUnknown, "provider_timeout": cfg.ProviderTimeout.String()}).Info("sms-sender ready")
 	lambda.Start(proc.Process)
 	return nil
+}
+
+// unrecorded logs a text that was sent but whose completion could not be
+// recorded, through the record's logger in ctx (request id, trace, message
+// id: one environment may serve several invocations at once).
+func unrecorded(ctx context.Context, r sms.Request, rec sms.Receipt, err error) {
+	logging.FromContext(ctx).WithFields(logrus.Fields{"sms_request_id": r.RequestID, "to": sms.MaskNumber(r.To), "provider_id": rec.ID}).WithError(err).
+		Error("sms sent but its completion could not be recorded; a redelivery will be reported, not resent")
 }
