@@ -84,7 +84,7 @@ type Sender struct {
 	storeWait       time.Duration
 	sendTimeout     time.Duration
 	sendMargin      time.Duration
-	onUnrecorded    func(r Request, rec Receipt, err error)
+	onUnrecorded    func(ctx context.Context, r Request, rec Receipt, err error)
 }
 
 // Defaults of WithSendTimeout.
@@ -132,8 +132,9 @@ func WithSendTimeout(timeout, margin time.Duration) SenderOption {
 
 // WithUnrecordedHandler is called when a text was sent but its completion
 // could not be recorded (the idempotency store failed three times). The send
-// still counts as done; the handler should log it.
-func WithUnrecordedHandler(f func(r Request, rec Receipt, err error)) SenderOption {
+// still counts as done; the handler should log it, with the logger of ctx
+// (the Send's context: logging.FromContext has the record's fields).
+func WithUnrecordedHandler(f func(ctx context.Context, r Request, rec Receipt, err error)) SenderOption {
 	return func(s *Sender) { s.onUnrecorded = f }
 }
 
@@ -291,7 +292,7 @@ func (s *Sender) sendHeld(ctx context.Context, r Request, attempt int, token str
 		// Sent: acknowledging is right (a retry would send again). The
 		// record stays in progress; a late duplicate will be reported as
 		// unknown once its lease expires, never resent.
-		s.onUnrecorded(r, rec, cerr)
+		s.onUnrecorded(ctx, r, rec, cerr)
 	}
 	return Result{Status: Sent, Receipt: rec, Attempt: attempt}, nil
 }

@@ -205,7 +205,7 @@ func TestSentButUnrecordedStillCountsAsSent(t *testing.T) {
 	store, err := idempotency.NewMemory()
 	require.NoError(t, err)
 	var reported []string
-	s, err := NewSender(p, failingComplete{store}, WithUnrecordedHandler(func(r Request, rec Receipt, err error) {
+	s, err := NewSender(p, failingComplete{store}, WithUnrecordedHandler(func(_ context.Context, r Request, rec Receipt, err error) {
 		reported = append(reported, r.RequestID+" "+rec.ID+" "+err.Error())
 	}))
 	require.NoError(t, err)
