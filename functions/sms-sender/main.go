@@ -60,6 +60,6 @@ func newProvider(w function.Wiring[settings]) sms.Provider {
 // logUnrecorded reports a text that was sent but whose completion the
 // idempotency store could not record, with the record's logger.
 func logUnrecorded(ctx context.Context, r sms.Request, rec sms.Receipt, err error) {
-	logging.FromContext(ctx).WithFields(logrus.Fields{"sms_request_id": r.RequestID, "to": sms.MaskNumber(r.To), "provider_id": rec.ID}).WithError(err).
+	logging.FromContext(ctx).WithFields(logrus.Fields{logging.FieldSMSRequestID: r.RequestID, "to": sms.MaskNumber(r.To), "provider_id": rec.ID}).WithError(err).
 		Error("sms sent but its completion could not be recorded; a redelivery will be reported, not resent")
 }
