@@ -25,7 +25,7 @@ type settings struct {
 	Provider string          `env:"PROVIDER" default:"sns" oneof:"sns twilio" doc:"provider"`
 	Queues   map[string]bool `env:"QUEUES,required" doc:"queues"`
 	Count    int             `env:"COUNT" min:"1" max:"1000" doc:"0 = unknown"`
-	ignored  string
+	Untagged string          // no env tag: not read
 }
 
 func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
