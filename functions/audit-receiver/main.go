@@ -5,8 +5,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/sirupsen/logrus"
@@ -19,11 +17,6 @@ import (
 
 func main() { function.Main("audit-receiver", build) }
 
-func build(_ context.Context, w function.Wiring[settings]) (any, error) {
-	h := &handler{store: audit.NewStore(dynamodb.NewFromConfig(w.AWS), w.Settings.TableName), metrics: w.Metrics}
-	return function.Processor(h.handle, processorOptions(w.Settings, sqs.NewFromConfig(w.AWS), w.Log)...)
-}
-
 // processorOptions configures the batch processor from cfg: the consumer's
 // options (dead letters, receive count), concurrency, the retry budget's
 // backoff and the message versions audit-receiver understands.
@@ -32,4 +25,9 @@ func processorOptions(cfg settings, client function.SQSAPI, log logrus.FieldLogg
 		batch.WithConcurrency(cfg.Concurrency),
 		batch.WithBackoff(client, batch.ExponentialBackoff(cfg.BackoffBase, cfg.BackoffMax)),
 		batch.Accept(message.TypeAudit, "1"))
+}
+
+func build(w *function.Wiring[settings]) (any, error) {
+	h := &handler{store: audit.NewStore(dynamodb.NewFromConfig(w.AWS), w.Settings.TableName), metrics: w.Metrics}
+	return function.Processor(h.handle, processorOptions(w.Settings, sqs.NewFromConfig(w.AWS), w.Log)...)
 }

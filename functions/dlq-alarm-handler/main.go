@@ -6,8 +6,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -18,24 +16,21 @@ import (
 
 func main() { function.Main("dlq-alarm-handler", build) }
 
-func build(_ context.Context, w function.Wiring[settings]) (any, error) {
-	cfg := w.Settings
-	store, err := w.IdempotencyStore(cfg.TableName, cfg.Retention)
-	if err != nil {
-		return nil, err
-	}
-	h := &handler{env: cfg.Environment, store: store, notifiers: notifiers(w), log: w.Log, leaseMargin: cfg.LeaseMargin,
-		sampler: dlq.NewSampler(sqs.NewFromConfig(w.AWS), cfg.SampleVisibility), sampleSize: cfg.SampleSize, deadQueues: cfg.DeadLetterQueues}
-	return h.handle, nil
-}
-
 // notifiers are the notifications topic and, when WEBHOOK_SECRET_ARN is
 // set, the webhook.
-func notifiers(w function.Wiring[settings]) []namedNotifier {
+func notifiers(w *function.Wiring[settings]) []namedNotifier {
 	cfg := w.Settings
 	out := []namedNotifier{{"sns", dlq.SNSNotifier{Client: sns.NewFromConfig(w.AWS), TopicARN: cfg.TopicARN}}}
 	if cfg.WebhookSecretARN != "" {
 		out = append(out, namedNotifier{"webhook", dlq.NewWebhookNotifier(secretsmanager.NewFromConfig(w.AWS), cfg.WebhookSecretARN, w.HTTPClient(cfg.WebhookTimeout))})
 	}
 	return out
+}
+
+func build(w *function.Wiring[settings]) (any, error) {
+	cfg := w.Settings
+	h := &handler{env: cfg.Environment, notifiers: notifiers(w), log: w.Log, leaseMargin: cfg.LeaseMargin,
+		store:   w.IdempotencyStore(cfg.TableName, cfg.Retention),
+		sampler: dlq.NewSampler(sqs.NewFromConfig(w.AWS), cfg.SampleVisibility), sampleSize: cfg.SampleSize, deadQueues: cfg.DeadLetterQueues}
+	return h.handle, nil
 }

@@ -21,30 +21,8 @@ import (
 
 func main() { function.Main("sms-sender", build) }
 
-func build(_ context.Context, w function.Wiring[settings]) (any, error) {
-	cfg := w.Settings
-	store, err := w.IdempotencyStore(cfg.TableName, cfg.Retention)
-	if err != nil {
-		return nil, err
-	}
-	sender, err := sms.NewSender(newProvider(w), store,
-		sms.WithRate(cfg.RatePerSecond),
-		sms.WithResendOnUnknown(cfg.ResendOnUnknown),
-		sms.WithSendTimeout(cfg.ProviderTimeout, sms.DefaultSendMargin),
-		sms.WithUnrecordedHandler(logUnrecorded))
-	if err != nil {
-		return nil, err
-	}
-	client := sqs.NewFromConfig(w.AWS)
-	h := &handler{sender: sender, metrics: w.Metrics}
-	return function.Processor(h.handle, append(cfg.Consumer.Options(client, w.Log),
-		batch.WithConcurrency(cfg.Concurrency),
-		batch.WithBackoff(client, batch.ExponentialBackoff(cfg.BackoffBase, cfg.BackoffMax)),
-		batch.Accept(message.TypeSMS, "1"))...)
-}
-
 // newProvider is the SMS provider SMS_PROVIDER names.
-func newProvider(w function.Wiring[settings]) sms.Provider {
+func newProvider(w *function.Wiring[settings]) sms.Provider {
 	cfg := w.Settings
 	if cfg.Provider == "sns" {
 		return sms.NewSNS(sns.NewFromConfig(w.AWS))
@@ -62,4 +40,22 @@ func newProvider(w function.Wiring[settings]) sms.Provider {
 func logUnrecorded(ctx context.Context, r sms.Request, rec sms.Receipt, err error) {
 	logging.FromContext(ctx).WithFields(logrus.Fields{logging.FieldSMSRequestID: r.RequestID, "to": sms.MaskNumber(r.To), "provider_id": rec.ID}).WithError(err).
 		Error("sms sent but its completion could not be recorded; a redelivery will be reported, not resent")
+}
+
+func build(w *function.Wiring[settings]) (any, error) {
+	cfg := w.Settings
+	sender, err := sms.NewSender(newProvider(w), w.IdempotencyStore(cfg.TableName, cfg.Retention),
+		sms.WithRate(cfg.RatePerSecond),
+		sms.WithResendOnUnknown(cfg.ResendOnUnknown),
+		sms.WithSendTimeout(cfg.ProviderTimeout, sms.DefaultSendMargin),
+		sms.WithUnrecordedHandler(logUnrecorded))
+	if err != nil {
+		return nil, err
+	}
+	client := sqs.NewFromConfig(w.AWS)
+	h := &handler{sender: sender, metrics: w.Metrics}
+	return function.Processor(h.handle, append(cfg.Consumer.Options(client, w.Log),
+		batch.WithConcurrency(cfg.Concurrency),
+		batch.WithBackoff(client, batch.ExponentialBackoff(cfg.BackoffBase, cfg.BackoffMax)),
+		batch.Accept(message.TypeSMS, "1"))...)
 }

@@ -4,7 +4,7 @@
 //
 //	func main() { function.Main("audit-receiver", build) }
 //
-//	func build(ctx context.Context, w function.Wiring[settings]) (any, error) {
+//	func build(w *function.Wiring[settings]) (any, error) {
 //		h := &handler{store: audit.NewStore(dynamodb.NewFromConfig(w.AWS), w.Settings.TableName), metrics: w.Metrics}
 //		return function.Processor(h.handle, processorOptions(w.Settings, sqs.NewFromConfig(w.AWS), w.Log)...)
 //	}
@@ -68,6 +68,8 @@ func Load[S Settings](getenv func(string) string) (S, error) {
 }
 
 // Wiring is what Main builds once per container for a function's build.
+// Its constructors (IdempotencyStore) keep their first error for Main to
+// report with build's, so build need not check each.
 type Wiring[S Settings] struct {
 	// Name is the function's folder under functions/.
 	Name     string
@@ -80,29 +82,32 @@ type Wiring[S Settings] struct {
 	// Metrics writes embedded-metric-format lines with the Function and
 	// Environment dimensions.
 	Metrics *metrics.Recorder
+
+	err error
 }
 
 // HTTPClient returns the client for a third-party HTTP API (an SMS
 // provider, a webhook): bounded by timeout and traced (tracing.Transport).
-func (Wiring[S]) HTTPClient(timeout time.Duration) *http.Client {
+func (*Wiring[S]) HTTPClient(timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, Transport: tracing.Transport(nil)}
 }
 
 // IdempotencyStore is the DynamoDB idempotency store on table, keeping
-// records for retention.
-func (w Wiring[S]) IdempotencyStore(table string, retention time.Duration) (*idempotency.DynamoDBStore, error) {
+// records for retention. Should it fail, Main reports why once build
+// returns.
+func (w *Wiring[S]) IdempotencyStore(table string, retention time.Duration) *idempotency.DynamoDBStore {
 	store, err := idempotency.NewDynamoDB(dynamodb.NewFromConfig(w.AWS), table, idempotency.WithRetention(retention))
-	if err != nil {
-		return nil, fmt.Errorf("build idempotency store: %w", err)
+	if err != nil && w.err == nil {
+		w.err = fmt.Errorf("build idempotency store: %w", err)
 	}
-	return store, nil
+	return store
 }
 
 // Main runs the function name: it wires it (see the package documentation),
 // calls build and hands the handler build returns to lambda.Start. An
 // error before that is printed to stderr and exits the process with status
 // 1: Lambda reports the init failure and retries the cold start.
-func Main[S Settings](name string, build func(context.Context, Wiring[S]) (any, error)) {
+func Main[S Settings](name string, build func(*Wiring[S]) (any, error)) {
 	ctx := context.Background()
 	h, err := wire(ctx, name, os.Getenv, os.Stdout, build)
 	if err != nil {
@@ -113,7 +118,7 @@ func Main[S Settings](name string, build func(context.Context, Wiring[S]) (any, 
 }
 
 // wire is Main up to lambda.Start; logs and metrics go to out.
-func wire[S Settings](ctx context.Context, name string, getenv func(string) string, out io.Writer, build func(context.Context, Wiring[S]) (any, error)) (any, error) {
+func wire[S Settings](ctx context.Context, name string, getenv func(string) string, out io.Writer, build func(*Wiring[S]) (any, error)) (any, error) {
 	s, err := Load[S](getenv)
 	if err != nil {
 		return nil, err
@@ -125,8 +130,8 @@ func wire[S Settings](ctx context.Context, name string, getenv func(string) stri
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	tracing.InstrumentAWS(&w.AWS)
-	h, err := build(ctx, w)
-	if err != nil {
+	h, err := build(&w)
+	if err = errors.Join(w.err, err); err != nil {
 		return nil, err
 	}
 	ready := logrus.Fields{}

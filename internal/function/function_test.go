@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -40,7 +41,7 @@ func TestWireReportsEverySettingProblem(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	called := false
 	_, err := wire(context.Background(), "fn", env(map[string]string{"MODE": "b", "LOG_LEVEL": "loud"}), &bytes.Buffer{},
-		func(context.Context, Wiring[testSettings]) (any, error) { called = true; return nil, nil })
+		func(*Wiring[testSettings]) (any, error) { called = true; return nil, nil })
 	require.False(t, called)
 	for _, want := range []string{"DLQ_URL is required", "TABLE is required", "THE_SECRET_ARN is required with MODE b",
 		`LOG_LEVEL must be trace, debug, info, warn, warning, error, fatal or panic, got "loud"`} {
@@ -54,7 +55,7 @@ func TestWireBuildsOnceAndLogsReady(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	var out bytes.Buffer
 	h, err := wire(context.Background(), "fn", env(map[string]string{"TABLE": "t", "DLQ_URL": "https://sqs/dlq", "LOG_LEVEL": "debug", "OFFLOAD_ENV": "dev", "THE_SECRET_ARN": "arn:s"}), &out,
-		func(_ context.Context, w Wiring[testSettings]) (any, error) {
+		func(w *Wiring[testSettings]) (any, error) {
 			require.Equal(t, "t", w.Settings.Table)
 			require.Equal(t, "a", w.Settings.Mode)
 			require.Equal(t, 262144, w.Settings.DLQMaxBytes)
@@ -85,8 +86,23 @@ func TestBuildErrorStopsWiring(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	var out bytes.Buffer
 	_, err := wire(context.Background(), "fn", env(map[string]string{"TABLE": "t", "DLQ_URL": "u"}), &out,
-		func(context.Context, Wiring[testSettings]) (any, error) { return nil, errors.New("no table") })
+		func(*Wiring[testSettings]) (any, error) { return nil, errors.New("no table") })
 	require.EqualError(t, err, "no table")
+	require.NotContains(t, out.String(), "ready")
+}
+
+// A constructor's error is reported after build, with build's own.
+func TestWiringConstructorErrorsAreReported(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-east-1")
+	var out bytes.Buffer
+	_, err := wire(context.Background(), "fn", env(map[string]string{"TABLE": "t", "DLQ_URL": "u"}), &out,
+		func(w *Wiring[testSettings]) (any, error) {
+			require.Nil(t, w.IdempotencyStore("", 0))
+			require.NotNil(t, w.IdempotencyStore("t", time.Hour), "a later call still builds")
+			return "handler", errors.New("and build's own")
+		})
+	require.ErrorContains(t, err, "build idempotency store: new DynamoDB idempotency store: retention must be positive, got 0s\ntable name is required")
+	require.ErrorContains(t, err, "and build's own")
 	require.NotContains(t, out.String(), "ready")
 }
 
