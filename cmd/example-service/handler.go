@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/offload/offload/pkg/audit"
+	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/producer"
 	"github.com/offload/offload/pkg/sms"
 	"github.com/offload/offload/pkg/sms/phone"
@@ -126,7 +127,7 @@ func (s *service) postAudit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, "offload audit", m.MessageID, err)
 		return
 	}
-	s.log.Info("audit offloaded", "message_id", m.MessageID, "api_key_id", keyID(r.Context()), "sqs_message_id", res.MessageID, "duration_ms", ms(time.Since(start)))
+	s.log.Info("audit offloaded", logging.FieldAuditID, m.MessageID, logging.FieldClientKeyID, keyID(r.Context()), logging.FieldMessageID, res.MessageID, "duration_ms", ms(time.Since(start)))
 	writeJSON(w, http.StatusAccepted, map[string]string{"messageId": m.MessageID, "sqsMessageId": res.MessageID})
 }
 
@@ -149,7 +150,7 @@ func (s *service) postAuditSync(w http.ResponseWriter, r *http.Request) {
 	} else if out == audit.Duplicate {
 		status = http.StatusOK
 	}
-	s.log.Info("audit stored synchronously", "message_id", m.MessageID, "api_key_id", keyID(r.Context()), "outcome", out.String(), "duration_ms", ms(time.Since(start)))
+	s.log.Info("audit stored synchronously", logging.FieldAuditID, m.MessageID, logging.FieldClientKeyID, keyID(r.Context()), "outcome", out.String(), "duration_ms", ms(time.Since(start)))
 	writeJSON(w, status, map[string]string{"messageId": m.MessageID, "outcome": out.String()})
 }
 
@@ -201,7 +202,7 @@ func (s *service) postSMS(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, "offload sms", req.RequestID, err)
 		return
 	}
-	s.log.Info("sms offloaded", "request_id", req.RequestID, "api_key_id", keyID(r.Context()), "to", sms.MaskNumber(req.To), "sqs_message_id", res.MessageID, "duration_ms", ms(time.Since(start)))
+	s.log.Info("sms offloaded", logging.FieldSMSRequestID, req.RequestID, logging.FieldClientKeyID, keyID(r.Context()), "to", sms.MaskNumber(req.To), logging.FieldMessageID, res.MessageID, "duration_ms", ms(time.Since(start)))
 	writeJSON(w, http.StatusAccepted, map[string]string{"requestId": req.RequestID, "sqsMessageId": res.MessageID})
 }
 
@@ -210,11 +211,11 @@ func (s *service) postSMS(w http.ResponseWriter, r *http.Request) {
 // again cannot help), else 503 (retry with the same id).
 func (s *service) fail(w http.ResponseWriter, op, key string, err error) {
 	if tooLarge(err) {
-		s.log.Warn(op+" refused: too large", "key", key, "error", err)
+		s.log.Warn(op+" refused: too large", logging.FieldIdempotencyKey, key, "error", err)
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s %s: the message is too large for the queue: %v", op, key, sizeReason(err)))
 		return
 	}
-	s.log.Error(op+" failed", "key", key, "error", err)
+	s.log.Error(op+" failed", logging.FieldIdempotencyKey, key, "error", err)
 	writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("%s %s failed; retry with the same id", op, key))
 }
 

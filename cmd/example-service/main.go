@@ -42,6 +42,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/offload/offload/pkg/audit"
+	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/producer"
 	"github.com/offload/offload/pkg/tracing"
@@ -123,7 +124,7 @@ func realMain(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("service", "example-service")
+	log := slog.New(logging.NewSlogHandler(os.Stderr, nil)).With("service", "example-service") // masked like the functions' logs
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
@@ -166,7 +167,7 @@ func realMain(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.addr, err)
 	}
-	log.Info("listening", "url", "http://"+ln.Addr().String(), "api_keys_secret", s.apiKeysSecret,
+	log.Info("listening", "url", "http://"+ln.Addr().String(), "api_keys_from", s.apiKeysSecret, // a field named *secret* would be redacted: this is the secret's name, not its value
 		"rate_per_second", s.rate, "burst", s.burst)
 	err = serve(ctx, newServer(handler, log), ln, s.shutdownTimeout)
 	log.Info("stopped", "error", err)

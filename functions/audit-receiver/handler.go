@@ -58,7 +58,7 @@ func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 	if err != nil {
 		return err
 	}
-	log := logging.FromContext(ctx).WithField("audit_key", rec.Key).WithField("key_source", rec.KeySource).WithField("write", out.String())
+	log := logging.FromContext(ctx).WithField(logging.FieldAuditID, rec.Key).WithField("key_source", rec.KeySource).WithField("write", out.String())
 	switch out {
 	case audit.Duplicate:
 		log.Info("duplicate delivery: item already stored with the same content")

@@ -51,7 +51,7 @@ func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 		}
 		return batch.Permanent(batch.ClassValidation, err.Error(), err)
 	}
-	log := logging.FromContext(ctx).WithFields(logrus.Fields{"sms_request_id": r.RequestID, "to": sms.MaskNumber(r.To)})
+	log := logging.FromContext(ctx).WithFields(logrus.Fields{logging.FieldSMSRequestID: r.RequestID, "to": sms.MaskNumber(r.To)})
 	res, err := h.sender.Send(ctx, r)
 	if err == nil {
 		log = log.WithFields(logrus.Fields{"provider": res.Receipt.Provider, "provider_id": res.Receipt.ID, "sms": res.Status.String()})

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -209,32 +208,6 @@ func TestConflictingReuseOfARequestID(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, classConflict, *f.sqs.dead["m2"].MessageAttributes[message.AttrFailureClass].StringValue)
 	require.EqualValues(t, 1, f.prov.calls.Load())
-}
-
-func TestSettings(t *testing.T) {
-	t.Parallel()
-	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-	s, err := loadSettings(env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u"}))
-	require.NoError(t, err)
-	require.Equal(t, "sns", s.Provider)
-	require.Equal(t, 10.0, s.RatePerSecond)
-	require.False(t, s.ResendOnUnknown)
-	require.Equal(t, 10*time.Second, s.ProviderTimeout)
-	require.Equal(t, 262144, s.DLQMaxBytes)
-	require.Equal(t, 10*time.Minute, s.BackoffMax)
-	s, err = loadSettings(env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER_TIMEOUT": "1500ms", "DLQ_MAX_MESSAGE_BYTES": "65536", "MAX_RECEIVE_COUNT": "12"}))
-	require.NoError(t, err)
-	require.Equal(t, 1500*time.Millisecond, s.ProviderTimeout)
-	require.Equal(t, 65536, s.DLQMaxBytes)
-	require.Equal(t, 12, s.MaxReceiveCount)
-
-	_, err = loadSettings(env(map[string]string{"SMS_PROVIDER": "twilio", "SMS_RATE_PER_SECOND": "-1", "SMS_RESEND_ON_UNKNOWN": "maybe", "SMS_BACKOFF_MAX": "0s", "SMS_PROVIDER_TIMEOUT": "soon", "DLQ_MAX_MESSAGE_BYTES": "12", "MAX_RECEIVE_COUNT": "0"}))
-	for _, want := range []string{"IDEMPOTENCY_TABLE_NAME", "DLQ_URL", "TWILIO_SECRET_ARN is required", "SMS_RATE_PER_SECOND", "SMS_RESEND_ON_UNKNOWN", "SMS_BACKOFF_MAX", "SMS_PROVIDER_TIMEOUT", "DLQ_MAX_MESSAGE_BYTES", "MAX_RECEIVE_COUNT"} {
-		require.ErrorContains(t, err, want)
-	}
-	_, err = loadSettings(env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER": "carrier-pigeon"}))
-	require.ErrorContains(t, err, "sns or twilio")
-	require.True(t, strings.Contains(err.Error(), "carrier-pigeon"))
 }
 
 type staticCreds sms.TwilioCredentials

@@ -24,7 +24,7 @@ func TestUnrecordedIsLoggedWithTheRecordsLogger(t *testing.T) {
 		WithField(logging.FieldMessageID, "msg-1")
 	ctx := logging.WithContext(context.Background(), base)
 
-	unrecorded(ctx, sms.Request{RequestID: "order-17", To: "+14155550123", Body: "secret body"}, sms.Receipt{Provider: "sns", ID: "sns-1"}, errors.New("dynamodb down"))
+	logUnrecorded(ctx, sms.Request{RequestID: "order-17", To: "+14155550123", Body: "secret body"}, sms.Receipt{Provider: "sns", ID: "sns-1"}, errors.New("dynamodb down"))
 
 	var line map[string]any
 	require.NoError(t, json.Unmarshal(out.Bytes(), &line), out.String())

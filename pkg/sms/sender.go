@@ -132,10 +132,8 @@ func WithSendTimeout(timeout, margin time.Duration) SenderOption {
 
 // WithUnrecordedHandler is called when a text was sent but its completion
 // could not be recorded (the idempotency store failed three times). The send
-// still counts as done; the handler should log it. ctx is the one Send was
-// called with: log through it (logging.FromContext), so that the line
-// carries its invocation's request id, trace and record even when one
-// environment serves several invocations at once.
+// still counts as done; the handler should log it, with the logger of ctx
+// (the Send's context: logging.FromContext has the record's fields).
 func WithUnrecordedHandler(f func(ctx context.Context, r Request, rec Receipt, err error)) SenderOption {
 	return func(s *Sender) { s.onUnrecorded = f }
 }

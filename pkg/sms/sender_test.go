@@ -205,14 +205,15 @@ func TestSentButUnrecordedStillCountsAsSent(t *testing.T) {
 	store, err := idempotency.NewMemory()
 	require.NoError(t, err)
 	var reported []string
-	s, err := NewSender(p, failingComplete{store}, WithUnrecordedHandler(func(_ context.Context, r Request, rec Receipt, err error) {
-		reported = append(reported, r.RequestID+" "+rec.ID+" "+err.Error())
+	type key struct{}
+	s, err := NewSender(p, failingComplete{store}, WithUnrecordedHandler(func(ctx context.Context, r Request, rec Receipt, err error) {
+		reported = append(reported, r.RequestID+" "+rec.ID+" "+err.Error()+" "+ctx.Value(key{}).(string))
 	}))
 	require.NoError(t, err)
-	res, err := s.Send(context.Background(), req)
+	res, err := s.Send(context.WithValue(context.Background(), key{}, "the record's logger"), req)
 	require.NoError(t, err, "acknowledge: a retry would send again")
 	require.Equal(t, Sent, res.Status)
-	require.Equal(t, []string{"r-1 msg-1 dynamodb down"}, reported)
+	require.Equal(t, []string{"r-1 msg-1 dynamodb down the record's logger"}, reported, "the handler gets Send's context")
 	_, err = s.Send(context.Background(), req)
 	require.ErrorIs(t, err, ErrInProgress, "a redelivery meanwhile sends nothing")
 	require.EqualValues(t, 1, p.calls.Load())

@@ -114,7 +114,7 @@ func TestAuditPipelineHundredMessages(t *testing.T) {
 			successes[l.str("message_id")] = append(successes[l.str("message_id")], rc)
 		}
 		if l.str("write") == "duplicate" {
-			duplicates = append(duplicates, l.str("audit_key"))
+			duplicates = append(duplicates, l.str("audit_id"))
 		}
 	}
 	for key, id := range sqsIDs {

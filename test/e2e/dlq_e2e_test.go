@@ -97,7 +97,7 @@ func TestPoisonMessageToAlarmToRedrive(t *testing.T) {
 	stack.WaitForQueueEmpty(t, stack.Outputs.AuditQueueURL, time.Minute)
 	// Exactly once: a second delivery would have been logged as a duplicate write.
 	for _, l := range functionLogs(t, "audit-receiver") {
-		require.False(t, l.str("audit_key") == key && l.str("write") == "duplicate", "redriven twice: %v", l)
+		require.False(t, l.str("audit_id") == key && l.str("write") == "duplicate", "redriven twice: %v", l)
 	}
 
 	// The alarm recovers and says so.
