@@ -59,4 +59,3 @@ func build(w *function.Wiring[settings]) (any, error) {
 		batch.WithBackoff(client, batch.ExponentialBackoff(cfg.BackoffBase, cfg.BackoffMax)),
 		batch.Accept(message.TypeSMS, "1"))...)
 }
-

@@ -355,7 +355,16 @@ func (h *ccHarness) checkLogs(invs []*ccInvoke, folder string) {
 	for _, inv := range invs {
 		byRequest[inv.res.RequestID] = inv
 	}
+	started := false
 	for _, l := range h.functionLines(folder) {
+		if !started && !strings.HasPrefix(l.raw, "START RequestId: ") {
+			// Init output, before any invoke: its "ready" line lists the
+			// settings, which name every invoke's queues here (one function
+			// serves them all). No invoke's context exists yet to mix up.
+			require.Empty(t, l.str("request_id"), "an init line with a request id: %s", l.raw)
+			continue
+		}
+		started = true
 		o := requireOneOwner(t, invs, "log line", l.raw)
 		for _, marker := range []string{"START RequestId: ", "END RequestId: ", "REPORT RequestId: "} {
 			if rest, ok := strings.CutPrefix(l.raw, marker); ok {
