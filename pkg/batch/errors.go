@@ -37,7 +37,8 @@ type permanence interface{ Permanent() bool }
 // PermanentError is a failure that retrying cannot fix. The processor sends the
 // record to the dead-letter queue with Class and Reason as message attributes.
 type PermanentError struct {
-	// Class is a short category, e.g. ClassDecode or ClassValidation.
+	// Class is one of pkg/message's Class constants, e.g.
+	// message.ClassConflict.
 	Class string
 	// Reason is a one-line, human-readable explanation. It is stored on the
 	// dead-lettered message and must not contain payload data.

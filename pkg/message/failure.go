@@ -27,8 +27,9 @@ const (
 	// messageId stored with another text or time, an SMS requestId reused for
 	// another number, body or sender. Kept for a human, never overwritten.
 	ClassConflict = "conflict"
-	// ClassRejected: the SMS provider refused the request (invalid or
-	// unsubscribed number, bad sender): nothing was sent, retrying cannot help.
+	// ClassRejected: the downstream refused the request — the SMS provider
+	// (invalid or unsubscribed number, bad sender), or a recipient who opted
+	// out: nothing was done, retrying cannot help.
 	ClassRejected = "rejected"
 	// ClassUnknownOutcome: the SMS may or may not have been sent (provider
 	// 5xx, timeout, or an attempt that died holding its lease). Reported,
