@@ -162,11 +162,11 @@ func TestBatchOutcomes(t *testing.T) {
 	require.Len(t, dead, 3)
 	class := func(id string) string { return *dead[id].MessageAttributes[message.AttrFailureClass].StringValue }
 	reason := func(id string) string { return *dead[id].MessageAttributes[message.AttrFailureReason].StringValue }
-	require.Equal(t, "conflict", class("s3"))
+	require.Equal(t, message.ClassConflict, class("s3"))
 	require.Contains(t, reason("s3"), "messageId a at 2026-11-26T23:12:43.0000000Z is already stored with different content")
 	require.NotContains(t, reason("s3"), "signed out", "no payload in reasons")
-	require.Equal(t, batch.ClassDecode, class("s4"))
-	require.Equal(t, batch.ClassValidation, class("s5"))
+	require.Equal(t, message.ClassDecode, class("s4"))
+	require.Equal(t, message.ClassValidation, class("s5"))
 	require.Contains(t, reason("s5"), "auditText is empty")
 	require.Equal(t, `{"auditText":`, *dead["s4"].MessageBody, "the original body is kept for redrive")
 }
@@ -198,7 +198,7 @@ func TestAcceptedVersions(t *testing.T) {
 	require.Len(t, f.store.items, 2, "v1 and the message without attributes are stored")
 	require.Len(t, f.sqs.dead, 2)
 	for _, d := range f.sqs.dead {
-		require.Equal(t, batch.ClassUnsupportedVersion, aws.ToString(d.MessageAttributes[message.AttrFailureClass].StringValue))
+		require.Equal(t, message.ClassUnsupportedVersion, aws.ToString(d.MessageAttributes[message.AttrFailureClass].StringValue))
 	}
 	require.Contains(t, aws.ToString(f.sqs.dead[0].MessageAttributes[message.AttrFailureReason].StringValue)+
 		aws.ToString(f.sqs.dead[1].MessageAttributes[message.AttrFailureReason].StringValue), `version "2"`)

@@ -22,7 +22,7 @@ func (c creds) Invalidate()                                                {}
 func TestRealClientSendsAndIsRecorded(t *testing.T) {
 	s := start(t)
 	tw := sms.NewTwilio(creds{sms.TwilioCredentials{AccountSID: "ACtest", AuthToken: "tok", From: "+15005550006"}}, sms.WithTwilioURL(s.URL))
-	rec, err := tw.Send(context.Background(), sms.Message{RequestID: "req-00001", To: "+447700900123", Body: "code req-00001 is 42"})
+	rec, err := tw.Send(context.Background(), sms.Request{RequestID: "req-00001", To: "+447700900123", Body: "code req-00001 is 42"})
 	require.NoError(t, err)
 	require.Regexp(t, `^SM[0-9a-f]{32}$`, rec.ID)
 	got := s.Accepted()
@@ -37,7 +37,7 @@ func TestRealClientSendsAndIsRecorded(t *testing.T) {
 func TestWrongCredentialsAre401(t *testing.T) {
 	s := start(t)
 	tw := sms.NewTwilio(creds{sms.TwilioCredentials{AccountSID: "ACtest", AuthToken: "wrong", From: "+15005550006"}}, sms.WithTwilioURL(s.URL))
-	_, err := tw.Send(context.Background(), sms.Message{To: "+447700900123", Body: "x"})
+	_, err := tw.Send(context.Background(), sms.Request{To: "+447700900123", Body: "x"})
 	require.Error(t, err)
 	require.Empty(t, s.Accepted())
 }
@@ -53,11 +53,11 @@ func TestFaultModes(t *testing.T) {
 	s.Fail("req-00004", Throttle)
 	ctx := context.Background()
 
-	_, err := tw.Send(ctx, sms.Message{To: "+447700900123", Body: "req-00002"})
+	_, err := tw.Send(ctx, sms.Request{To: "+447700900123", Body: "req-00002"})
 	require.Error(t, err)
-	_, err = tw.Send(ctx, sms.Message{To: "+447700900123", Body: "req-00003"})
+	_, err = tw.Send(ctx, sms.Request{To: "+447700900123", Body: "req-00003"})
 	require.Error(t, err)
-	_, err = tw.Send(ctx, sms.Message{To: "+447700900123", Body: "req-00004"})
+	_, err = tw.Send(ctx, sms.Request{To: "+447700900123", Body: "req-00004"})
 	require.Error(t, err)
 	require.Equal(t, sms.Retryable, sms.KindOf(err))
 	d, ok := sms.RetryAfterOf(err)
@@ -65,7 +65,7 @@ func TestFaultModes(t *testing.T) {
 	require.Equal(t, 2*time.Second, d)
 
 	// Once only: the throttled key is accepted on the next try.
-	_, err = tw.Send(ctx, sms.Message{To: "+447700900123", Body: "req-00004"})
+	_, err = tw.Send(ctx, sms.Request{To: "+447700900123", Body: "req-00004"})
 	require.NoError(t, err)
 
 	keys := map[string]bool{}
