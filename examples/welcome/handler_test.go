@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
 
+	"github.com/offload/offload/internal/function"
 	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/message"
@@ -70,15 +71,16 @@ func record(id, body string) events.SQSMessage {
 		EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:signups", Attributes: map[string]string{"ApproximateReceiveCount": "1"}}
 }
 
-// One batch through the processor main builds: each record goes where its
+// One batch through the processor build makes, with the default settings: each record goes where its
 // error (or none) says.
 func TestEachRecordGoesWhereItsErrorSays(t *testing.T) {
 	t.Parallel()
 	greeter := &fakeGreeter{}
 	sqsFake := &fakeSQS{dead: map[string]*sqs.SendMessageInput{}, visibility: map[string]int32{}}
 	h := &handler{greeter: greeter}
-	proc, err := batch.New(h.handle, processorOptions(sqsFake, "https://sqs.us-east-1.amazonaws.com/123456789012/signups-dlq",
-		logging.New(logging.WithOutput(discard{})))...)
+	cfg, err := function.Load[settings](env(map[string]string{"DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/signups-dlq"}))
+	require.NoError(t, err)
+	proc, err := batch.New(h.handle, processorOptions(cfg, sqsFake, logging.New(logging.WithOutput(discard{})))...)
 	require.NoError(t, err)
 
 	resp, err := proc.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
