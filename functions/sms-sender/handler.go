@@ -26,7 +26,7 @@ const notStartedRetry = time.Second
 
 // Sender sends one request at most once (sms.Sender).
 type Sender interface {
-	Send(ctx context.Context, r sms.Request) (sms.Result, error)
+	Send(ctx context.Context, r sms.Request, opts ...sms.SendOption) (sms.Result, error)
 }
 
 // Counter counts events as metrics (metrics.Recorder).
@@ -52,7 +52,11 @@ func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 		return batch.Permanent(batch.ClassValidation, err.Error(), err)
 	}
 	log := logging.FromContext(ctx).WithFields(logrus.Fields{"sms_request_id": r.RequestID, "to": sms.MaskNumber(r.To)})
-	res, err := h.sender.Send(ctx, r)
+	var opts []sms.SendOption
+	if at, ok := batch.FirstEnqueuedAt(msg); ok {
+		opts = append(opts, sms.EnqueuedAt(at)) // a request older than its record could prove is refused
+	}
+	res, err := h.sender.Send(ctx, r, opts...)
 	if err == nil {
 		log = log.WithFields(logrus.Fields{"provider": res.Receipt.Provider, "provider_id": res.Receipt.ID, "sms": res.Status.String()})
 		if res.Status == sms.AlreadySent {
@@ -66,8 +70,13 @@ func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 	}
 
 	var unknown *sms.UnknownOutcomeError
+	var expired *sms.ExpiredError
 	var perr *sms.Error
 	switch {
+	case errors.As(err, &expired):
+		log.WithError(err).Error("sms request older than its idempotency record could be: not sent")
+		h.metrics.Count("SMSExpired", 1)
+		return batch.Permanent(sms.ClassExpired, expired.Error(), err)
 	case errors.Is(err, sms.ErrConflict):
 		h.metrics.Count("SMSConflict", 1)
 		return batch.Permanent(classConflict, fmt.Sprintf("requestId %s was used before for a different number, body or sender", r.RequestID), err)

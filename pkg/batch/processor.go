@@ -674,6 +674,10 @@ func (p *Processor) deadLetter(ctx context.Context, rec *events.SQSMessage, pe *
 	attrs[message.AttrOriginalMessageID] = str(rec.MessageId)
 	attrs[message.AttrReceiveCount] = str(strconv.Itoa(receiveCount(rec)))
 	attrs[message.AttrFailedAt] = str(p.now().UTC().Format(time.RFC3339))
+	if t, ok := FirstEnqueuedAt(*rec); ok {
+		// Kept across redrives, which give the message a new SentTimestamp.
+		attrs[message.AttrFirstEnqueuedAt] = str(t.UTC().Format(message.FirstEnqueuedLayout))
+	}
 
 	names := make([]string, 0, len(rec.MessageAttributes))
 	for name := range rec.MessageAttributes {
@@ -719,6 +723,21 @@ func (p *Processor) deadLetter(ctx context.Context, rec *events.SQSMessage, pe *
 		return c.dropped, c.trimmed, fmt.Errorf("dead-letter %s to %s: %w", rec.MessageId, p.dlqURL, err)
 	}
 	return c.dropped, c.trimmed, nil
+}
+
+// FirstEnqueuedAt is when rec was first enqueued: its
+// message.AttrFirstEnqueuedAt attribute (set on dead letters and kept by
+// redrives), else its SentTimestamp. ok is false when it carries neither.
+func FirstEnqueuedAt(rec events.SQSMessage) (time.Time, bool) {
+	if a, ok := rec.MessageAttributes[message.AttrFirstEnqueuedAt]; ok && a.StringValue != nil {
+		if t, err := time.Parse(time.RFC3339, *a.StringValue); err == nil {
+			return t, true
+		}
+	}
+	if ms, err := strconv.ParseInt(rec.Attributes["SentTimestamp"], 10, 64); err == nil && ms > 0 {
+		return time.UnixMilli(ms), true
+	}
+	return time.Time{}, false
 }
 
 // producerRank orders the producer's attributes first when space is short.

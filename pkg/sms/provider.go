@@ -61,6 +61,12 @@ const (
 // automatically; alarms and runbooks match on this value.
 const ClassUnknownOutcome = "unknown-outcome"
 
+// ClassExpired is the failure class of a request dead-lettered because it
+// was first enqueued longer ago than the idempotency records are kept
+// (ExpiredError): an earlier send could no longer be detected, so it is not
+// sent. A request redriven again and again outlives its record this way.
+const ClassExpired = "expired"
+
 // String is the kind as logged and stored as a failure class.
 func (k Kind) String() string {
 	switch k {
