@@ -110,7 +110,7 @@ func setup(t *testing.T) fixture {
 	sender, err := sms.NewSender(f.prov, f.store)
 	require.NoError(t, err)
 	h := &handler{sender: sender, metrics: f.count}
-	f.proc, err = batch.New(h.handle, batch.WithConcurrency(5), batch.WithDeadLetter(f.sqs, "https://sqs/123456789012/sms-dlq"),
+	f.proc, err = batch.New(h.handle, batch.WithConcurrency(5), batch.WithDeadLetter(f.sqs, "https://sqs/123456789012/sms-dlq"), batch.WithFirstEnqueueTime(),
 		batch.WithBackoff(f.sqs, batch.ExponentialBackoff(5*time.Second, time.Minute)), batch.WithLogger(logging.New(logging.WithOutput(f.logs))))
 	require.NoError(t, err)
 	return f

@@ -83,6 +83,7 @@ func realMain(ctx context.Context) error {
 		batch.WithConcurrency(cfg.Concurrency),
 		batch.WithDeadLetter(sqsClient, cfg.DLQURL),
 		batch.WithDeadLetterMaxBytes(cfg.DLQMaxBytes),
+		batch.WithFirstEnqueueTime(), // a redriven request's age survives (sms.ExpiredError)
 		batch.WithMaxReceiveCount(cfg.MaxReceiveCount),
 		batch.WithBackoff(sqsClient, batch.ExponentialBackoff(cfg.BackoffBase, cfg.BackoffMax)),
 		batch.Accept(message.TypeSMS, "1"),

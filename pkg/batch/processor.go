@@ -148,6 +148,13 @@ func WithMaxReceiveCount(n int) Option { return func(p *Processor) { p.maxReceiv
 // sent to the DLQ is trimmed to it (package documentation, "Dead letters").
 func WithDeadLetterMaxBytes(n int) Option { return func(p *Processor) { p.dlqMaxBytes = n } }
 
+// WithFirstEnqueueTime makes every dead letter carry when its record was
+// first enqueued (message.AttrFirstEnqueuedAt: the record's own, else its
+// SentTimestamp; FirstEnqueuedAt), for consumers whose deduplication records
+// expire (sms-sender): a redrive gives the message a new SentTimestamp. It
+// takes one of SQS's 10 attributes, so one copied attribute fewer fits.
+func WithFirstEnqueueTime() Option { return func(p *Processor) { p.firstEnqueued = true } }
+
 // Accept declares a message type and the versions of it the handler
 // understands (offload.type / offload.version, set by pkg/producer). Call it
 // once per type. With at least one Accept, a record declaring another type or
@@ -186,6 +193,8 @@ type Processor struct {
 	spanName    string
 	dlqMaxBytes int
 	maxReceives int
+	// firstEnqueued: dead letters carry AttrFirstEnqueuedAt.
+	firstEnqueued bool
 	accepts     []accepted
 	queueURLs   sync.Map // source ARN → queue URL
 }
@@ -674,7 +683,7 @@ func (p *Processor) deadLetter(ctx context.Context, rec *events.SQSMessage, pe *
 	attrs[message.AttrOriginalMessageID] = str(rec.MessageId)
 	attrs[message.AttrReceiveCount] = str(strconv.Itoa(receiveCount(rec)))
 	attrs[message.AttrFailedAt] = str(p.now().UTC().Format(time.RFC3339))
-	if t, ok := FirstEnqueuedAt(*rec); ok {
+	if t, ok := FirstEnqueuedAt(*rec); ok && p.firstEnqueued {
 		// Kept across redrives, which give the message a new SentTimestamp.
 		attrs[message.AttrFirstEnqueuedAt] = str(t.UTC().Format(message.FirstEnqueuedLayout))
 	}

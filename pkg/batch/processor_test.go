@@ -345,7 +345,7 @@ func TestDeadLetterCarriesTheFirstEnqueueTime(t *testing.T) {
 	h := func(context.Context, events.SQSMessage) error {
 		return batch.Permanent(batch.ClassValidation, "bad", nil)
 	}
-	p, _ := newProcessor(t, h, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"))
+	p, _ := newProcessor(t, h, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"), batch.WithFirstEnqueueTime())
 	recs := records(2)
 	recs[0].Attributes["SentTimestamp"] = "1764201600123" // 2025-11-27T00:00:00.123Z
 	recs[1].Attributes["SentTimestamp"] = "1764201600123"
@@ -367,4 +367,11 @@ func TestDeadLetterCarriesTheFirstEnqueueTime(t *testing.T) {
 	require.Equal(t, int64(1764201600123), at.UnixMilli())
 	_, ok = batch.FirstEnqueuedAt(events.SQSMessage{})
 	require.False(t, ok)
+
+	plain := &fakeSQS{}
+	p2, _ := newProcessor(t, h, batch.WithDeadLetter(plain, "https://sqs.local/123456789012/audit-dlq"))
+	_, err = p2.Process(context.Background(), events.SQSEvent{Records: recs[:1]})
+	require.NoError(t, err)
+	require.Len(t, plain.sent, 1)
+	require.NotContains(t, plain.sent[0].MessageAttributes, message.AttrFirstEnqueuedAt, "only with WithFirstEnqueueTime: it costs a copied attribute")
 }
