@@ -195,8 +195,8 @@ type Processor struct {
 	maxReceives int
 	// firstEnqueued: dead letters carry AttrFirstEnqueuedAt.
 	firstEnqueued bool
-	accepts     []accepted
-	queueURLs   sync.Map // source ARN → queue URL
+	accepts       []accepted
+	queueURLs     sync.Map // source ARN → queue URL
 }
 
 // New returns a Processor for h, reporting every configuration problem at once.
