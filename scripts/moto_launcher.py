@@ -29,7 +29,9 @@ exactly-once guards end to end. POST a JSON object:
   {"service": "sns", "operation": "Publish", "match": "%2B4474", "count": 1, "delay_after_seconds": 8}
 
 service is the SigV4 signing name (dynamodb, sqs, sns, …); operation the API
-action; match (optional) a substring of the raw request body; count how many
+action; match (optional) a substring of the raw request body, and "also"
+(optional) a list of further substrings that must all occur too (e.g. a key
+and a status value of one UpdateItem); count how many
 matching calls it applies to (default 1; -1 = every one). "error" answers in
 the service's protocol without calling moto (after "delay_seconds", if set:
 a call that hangs and then fails, so a caller's timeout kills it before any
@@ -353,6 +355,8 @@ def _take_fault(service, operation, body):
                 continue
             if f.get("match") and f["match"] not in text and f["match"] not in urllib.parse.unquote_plus(text):
                 continue
+            if any(m not in text and m not in urllib.parse.unquote_plus(text) for m in f.get("also", [])):
+                continue
             if f["remaining"] > 0:
                 f["remaining"] -= 1
             f["fired"] += 1
@@ -393,6 +397,7 @@ def _faults_api(request):
             "service": str(f["service"]),
             "operation": str(f["operation"]),
             "match": f.get("match") or "",
+            "also": [str(m) for m in (f.get("also") or [])],
             "remaining": int(f.get("count", 1)),
             "fired": 0,
         }

@@ -19,7 +19,7 @@ const notStartedRetry = time.Second
 
 // Sender sends one request at most once (sms.Sender).
 type Sender interface {
-	Send(ctx context.Context, r sms.Request) (sms.Result, error)
+	Send(ctx context.Context, r sms.Request, opts ...sms.SendOption) (sms.Result, error)
 }
 
 // Counter counts events as metrics (metrics.Recorder).
@@ -45,7 +45,11 @@ func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 		return err
 	}
 	log := logging.FromContext(ctx).WithFields(logrus.Fields{logging.FieldSMSRequestID: r.RequestID, "to": sms.MaskNumber(r.To)})
-	res, err := h.sender.Send(ctx, r)
+	var opts []sms.SendOption
+	if at, ok := batch.FirstEnqueuedAt(msg); ok {
+		opts = append(opts, sms.EnqueuedAt(at)) // a request older than its record could prove is refused
+	}
+	res, err := h.sender.Send(ctx, r, opts...)
 	if err == nil {
 		log = log.WithFields(logrus.Fields{"provider": res.Receipt.Provider, "provider_id": res.Receipt.ID, "sms": res.Status.String()})
 		if res.Status == sms.AlreadySent {
@@ -59,8 +63,12 @@ func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 	}
 
 	var unknown *sms.UnknownOutcomeError
+	var expired *sms.ExpiredError
 	var perr *sms.Error
 	switch {
+	case errors.As(err, &expired):
+		log.WithError(err).Error("sms request older than its idempotency record could be: not sent")
+		h.metrics.Count("SMSExpired", 1)
 	case errors.Is(err, sms.ErrConflict):
 		h.metrics.Count("SMSConflict", 1)
 	case errors.As(err, &unknown):

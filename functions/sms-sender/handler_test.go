@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -108,7 +109,7 @@ func setup(t *testing.T) fixture {
 	sender, err := sms.NewSender(f.prov, f.store)
 	require.NoError(t, err)
 	h := &handler{sender: sender, metrics: f.count}
-	f.proc, err = batch.New(h.handle, batch.WithConcurrency(5), batch.WithDeadLetter(f.sqs, "https://sqs/123456789012/sms-dlq"),
+	f.proc, err = batch.New(h.handle, batch.WithConcurrency(5), batch.WithDeadLetter(f.sqs, "https://sqs/123456789012/sms-dlq"), batch.WithFirstEnqueueTime(),
 		batch.WithBackoff(f.sqs, batch.ExponentialBackoff(5*time.Second, time.Minute)), batch.WithLogger(logging.New(logging.WithOutput(f.logs))))
 	require.NoError(t, err)
 	return f
@@ -286,4 +287,49 @@ func TestRecordsWithoutTimeToSendAreNotStarted(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
 	require.EqualValues(t, 2, f.prov.calls.Load())
+}
+
+// A request redriven more than once can arrive after its idempotency record
+// expired (each redrive gives it a new SentTimestamp and a new retention in
+// the queue). Its first-enqueue time, carried across redrives, says it is
+// older than the records are kept: it is dead-lettered as expired, never
+// sent — the record of an earlier send may be gone. Failed before the age
+// check: both old requests were sent.
+func TestARequestOlderThanItsRecordCouldBeIsNotSent(t *testing.T) {
+	t.Parallel()
+	f := setup(t) // records kept 24 h (idempotency.DefaultRetention)
+	now := time.Now()
+	redriven := rec("m-redriven", reqBody("r-old", "+447400000011"))
+	redriven.Attributes["SentTimestamp"] = strconv.FormatInt(now.Add(-time.Minute).UnixMilli(), 10) // re-sent a minute ago
+	first := now.Add(-30 * 24 * time.Hour).UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	redriven.MessageAttributes = map[string]events.SQSMessageAttribute{
+		"offload.first-enqueued-at": {DataType: "String", StringValue: aws.String(first)},
+	}
+	old := rec("m-old", reqBody("r-old-2", "+447400000012"))
+	old.Attributes["SentTimestamp"] = strconv.FormatInt(now.Add(-25*time.Hour).UnixMilli(), 10) // no attribute: SentTimestamp counts
+	young := rec("m-young", reqBody("r-young", "+447400000013"))
+	young.Attributes["SentTimestamp"] = strconv.FormatInt(now.Add(-time.Minute).UnixMilli(), 10)
+	young.MessageAttributes = map[string]events.SQSMessageAttribute{
+		"offload.first-enqueued-at": {DataType: "String", StringValue: aws.String(now.Add(-23 * time.Hour).UTC().Format("2006-01-02T15:04:05.000Z07:00"))},
+	}
+
+	resp, err := f.proc.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{redriven, old, young}})
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	require.Len(t, f.prov.sent, 1, "only the young request is sent")
+	require.Equal(t, "+447400000013", f.prov.sent[0].To)
+
+	require.Len(t, f.sqs.dead, 2)
+	for _, id := range []string{"m-redriven", "m-old"} {
+		d := f.sqs.dead[id]
+		require.NotNil(t, d, id)
+		require.Equal(t, "expired", *d.MessageAttributes[message.AttrFailureClass].StringValue, id)
+		reason := *d.MessageAttributes[message.AttrFailureReason].StringValue
+		require.Contains(t, reason, "longer than idempotency records are kept (24h0m0s", id)
+		require.Contains(t, reason, "not sent", id)
+	}
+	require.Contains(t, *f.sqs.dead["m-redriven"].MessageAttributes[message.AttrFailureReason].StringValue, "first enqueued 720h")
+	require.Equal(t, first, *f.sqs.dead["m-redriven"].MessageAttributes["offload.first-enqueued-at"].StringValue,
+		"the dead letter keeps the first enqueue time: a further redrive is refused too")
+	require.Equal(t, 2, f.count.n["SMSExpired"])
 }

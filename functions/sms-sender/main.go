@@ -56,6 +56,7 @@ func build(w *function.Wiring[settings]) (any, error) {
 	h := &handler{sender: sender, metrics: w.Metrics}
 	return function.Processor(h.handle, append(cfg.Consumer.Options(client, w.Log),
 		batch.WithConcurrency(cfg.Concurrency),
+		batch.WithFirstEnqueueTime(), // a redriven request's age survives (sms.ExpiredError)
 		batch.WithBackoff(client, batch.ExponentialBackoff(cfg.BackoffBase, cfg.BackoffMax)),
 		batch.Accept(message.TypeSMS, "1"))...)
 }

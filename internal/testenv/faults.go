@@ -18,6 +18,8 @@ type Fault struct {
 	Operation string `json:"operation"`
 	// Match, when set, must occur in the raw request body.
 	Match string `json:"match,omitempty"`
+	// Also are further substrings that must all occur in the body too.
+	Also []string `json:"also,omitempty"`
 	// Count is how many matching calls it applies to (0 means 1; -1 every one).
 	Count int `json:"count,omitempty"`
 	// Error answers the call without doing it.

@@ -148,6 +148,13 @@ func WithMaxReceiveCount(n int) Option { return func(p *Processor) { p.maxReceiv
 // sent to the DLQ is trimmed to it (package documentation, "Dead letters").
 func WithDeadLetterMaxBytes(n int) Option { return func(p *Processor) { p.dlqMaxBytes = n } }
 
+// WithFirstEnqueueTime makes every dead letter carry when its record was
+// first enqueued (message.AttrFirstEnqueuedAt: the record's own, else its
+// SentTimestamp; FirstEnqueuedAt), for consumers whose deduplication records
+// expire (sms-sender): a redrive gives the message a new SentTimestamp. It
+// takes one of SQS's 10 attributes, so one copied attribute fewer fits.
+func WithFirstEnqueueTime() Option { return func(p *Processor) { p.firstEnqueued = true } }
+
 // Accept declares a message type and the versions of it the handler
 // understands (offload.type / offload.version, set by pkg/producer). Call it
 // once per type. With at least one Accept, a record declaring another type or
@@ -186,8 +193,10 @@ type Processor struct {
 	spanName    string
 	dlqMaxBytes int
 	maxReceives int
-	accepts     []accepted
-	queueURLs   sync.Map // source ARN → queue URL
+	// firstEnqueued: dead letters carry AttrFirstEnqueuedAt.
+	firstEnqueued bool
+	accepts       []accepted
+	queueURLs     sync.Map // source ARN → queue URL
 }
 
 // New returns a Processor for h, reporting every configuration problem at once.
@@ -674,6 +683,10 @@ func (p *Processor) deadLetter(ctx context.Context, rec *events.SQSMessage, pe *
 	attrs[message.AttrOriginalMessageID] = str(rec.MessageId)
 	attrs[message.AttrReceiveCount] = str(strconv.Itoa(receiveCount(rec)))
 	attrs[message.AttrFailedAt] = str(p.now().UTC().Format(time.RFC3339))
+	if t, ok := FirstEnqueuedAt(*rec); ok && p.firstEnqueued {
+		// Kept across redrives, which give the message a new SentTimestamp.
+		attrs[message.AttrFirstEnqueuedAt] = str(t.UTC().Format(message.FirstEnqueuedLayout))
+	}
 
 	names := make([]string, 0, len(rec.MessageAttributes))
 	for name := range rec.MessageAttributes {
@@ -719,6 +732,21 @@ func (p *Processor) deadLetter(ctx context.Context, rec *events.SQSMessage, pe *
 		return c.dropped, c.trimmed, fmt.Errorf("dead-letter %s to %s: %w", rec.MessageId, p.dlqURL, err)
 	}
 	return c.dropped, c.trimmed, nil
+}
+
+// FirstEnqueuedAt is when rec was first enqueued: its
+// message.AttrFirstEnqueuedAt attribute (set on dead letters and kept by
+// redrives), else its SentTimestamp. ok is false when it carries neither.
+func FirstEnqueuedAt(rec events.SQSMessage) (time.Time, bool) {
+	if a, ok := rec.MessageAttributes[message.AttrFirstEnqueuedAt]; ok && a.StringValue != nil {
+		if t, err := time.Parse(time.RFC3339, *a.StringValue); err == nil {
+			return t, true
+		}
+	}
+	if ms, err := strconv.ParseInt(rec.Attributes["SentTimestamp"], 10, 64); err == nil && ms > 0 {
+		return time.UnixMilli(ms), true
+	}
+	return time.Time{}, false
 }
 
 // producerRank orders the producer's attributes first when space is short.

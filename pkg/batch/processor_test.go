@@ -336,3 +336,44 @@ func TestEmptyBatch(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
 }
+
+// A dead letter carries when its record was first enqueued: the record's own
+// offload.first-enqueued-at (a redriven record), else its SentTimestamp — a
+// redrive gives the message a new SentTimestamp, so consumers whose records
+// expire (sms-sender) can still tell how old the request is.
+func TestDeadLetterCarriesTheFirstEnqueueTime(t *testing.T) {
+	t.Parallel()
+	dlq := &fakeSQS{}
+	h := func(context.Context, events.SQSMessage) error {
+		return batch.Permanent(message.ClassValidation, "bad", nil)
+	}
+	p, _ := newProcessor(t, h, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"), batch.WithFirstEnqueueTime())
+	recs := records(2)
+	recs[0].Attributes["SentTimestamp"] = "1764201600123" // 2025-11-27T00:00:00.123Z
+	recs[1].Attributes["SentTimestamp"] = "1764201600123"
+	recs[1].MessageAttributes[message.AttrFirstEnqueuedAt] = events.SQSMessageAttribute{DataType: "String", StringValue: aws.String("2025-11-01T08:00:00.000Z")}
+	_, err := p.Process(context.Background(), events.SQSEvent{Records: recs})
+	require.NoError(t, err)
+	require.Len(t, dlq.sent, 2)
+	got := map[string]string{}
+	for _, in := range dlq.sent {
+		got[aws.ToString(in.MessageAttributes[message.AttrOriginalMessageID].StringValue)] = aws.ToString(in.MessageAttributes[message.AttrFirstEnqueuedAt].StringValue)
+	}
+	require.Equal(t, map[string]string{"msg-1": "2025-11-27T00:00:00.123Z", "msg-2": "2025-11-01T08:00:00.000Z"}, got)
+
+	at, ok := batch.FirstEnqueuedAt(recs[1])
+	require.True(t, ok)
+	require.True(t, at.Equal(time.Date(2025, 11, 1, 8, 0, 0, 0, time.UTC)), "the attribute wins over SentTimestamp")
+	at, ok = batch.FirstEnqueuedAt(recs[0])
+	require.True(t, ok)
+	require.Equal(t, int64(1764201600123), at.UnixMilli())
+	_, ok = batch.FirstEnqueuedAt(events.SQSMessage{})
+	require.False(t, ok)
+
+	plain := &fakeSQS{}
+	p2, _ := newProcessor(t, h, batch.WithDeadLetter(plain, "https://sqs.local/123456789012/audit-dlq"))
+	_, err = p2.Process(context.Background(), events.SQSEvent{Records: recs[:1]})
+	require.NoError(t, err)
+	require.Len(t, plain.sent, 1)
+	require.NotContains(t, plain.sent[0].MessageAttributes, message.AttrFirstEnqueuedAt, "only with WithFirstEnqueueTime: it costs a copied attribute")
+}

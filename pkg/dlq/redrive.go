@@ -248,6 +248,19 @@ func resendEntry(id string, m types.Message, fifo bool) types.SendMessageBatchRe
 		}
 		e.MessageAttributes[name] = types.MessageAttributeValue{DataType: v.DataType, StringValue: v.StringValue, BinaryValue: v.BinaryValue}
 	}
+	if _, ok := m.MessageAttributes[message.AttrFirstEnqueuedAt]; !ok {
+		// The re-sent copy gets a new SentTimestamp: carry the first
+		// enqueue time (SQS keeps the original enqueue time in the DLQ of a
+		// standard queue) so consumers can tell how old the request is.
+		if ms, err := strconv.ParseInt(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil && ms > 0 &&
+			len(e.MessageAttributes) < message.MaxAttributes {
+			if e.MessageAttributes == nil {
+				e.MessageAttributes = map[string]types.MessageAttributeValue{}
+			}
+			e.MessageAttributes[message.AttrFirstEnqueuedAt] = types.MessageAttributeValue{DataType: aws.String("String"),
+				StringValue: aws.String(time.UnixMilli(ms).UTC().Format(message.FirstEnqueuedLayout))}
+		}
+	}
 	if h := m.Attributes[string(types.MessageSystemAttributeNameAWSTraceHeader)]; h != "" {
 		e.MessageSystemAttributes = map[string]types.MessageSystemAttributeValue{
 			string(types.MessageSystemAttributeNameForSendsAWSTraceHeader): {DataType: aws.String("String"), StringValue: aws.String(h)},

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/pkg/message"
 )
 
 // moveTaskSQS is an SQS whose StartMessageMoveTask works, as in AWS: the task
@@ -105,4 +107,26 @@ func TestRedriveFallsBackToTheMoverWhenTheTaskIsRefused(t *testing.T) {
 	require.Equal(t, "mover", p.Method)
 	require.True(t, p.Done)
 	require.Equal(t, 2, f.receives, "two empty receives end the mover")
+}
+
+// A redriven copy keeps the first enqueue time, or takes it from the dead
+// letter's SentTimestamp (SQS keeps the original enqueue time in a DLQ),
+// because the copy gets a new SentTimestamp of its own.
+func TestResendKeepsTheFirstEnqueueTime(t *testing.T) {
+	t.Parallel()
+	bare := types.Message{MessageId: aws.String("a"), Body: aws.String("{}"),
+		Attributes: map[string]string{"SentTimestamp": "1764201600123"},
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			message.AttrFailureClass: {DataType: aws.String("String"), StringValue: aws.String("unknown-outcome")},
+		}}
+	e := resendEntry("0", bare, false)
+	require.Equal(t, "2025-11-27T00:00:00.123Z", aws.ToString(e.MessageAttributes[message.AttrFirstEnqueuedAt].StringValue))
+	require.NotContains(t, e.MessageAttributes, message.AttrFailureClass, "failure attributes are dropped")
+
+	carried := bare
+	carried.MessageAttributes = map[string]types.MessageAttributeValue{
+		message.AttrFirstEnqueuedAt: {DataType: aws.String("String"), StringValue: aws.String("2025-11-01T08:00:00.000Z")},
+	}
+	e = resendEntry("0", carried, false)
+	require.Equal(t, "2025-11-01T08:00:00.000Z", aws.ToString(e.MessageAttributes[message.AttrFirstEnqueuedAt].StringValue), "kept across redrives")
 }

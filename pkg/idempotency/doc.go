@@ -28,6 +28,13 @@
 // no-op. Release leaves a "released" record (the work did not happen) that
 // the next Begin takes afresh.
 //
+// A caller whose side effect starts later than its claim passes DeferStart to
+// Begin and calls Start immediately before the side effect: until then the
+// record says "acquired, not started", and a lease that expires on it is
+// taken over as not done (StatusAcquired) instead of StatusLeaseExpired. A
+// holder that dies, or cannot write its Release, before starting therefore
+// leaves a record that says the work did not happen.
+//
 // Records expire after a retention period (WithRetention) through an expiry
 // attribute (unix seconds) that DynamoDB's TTL deletes; an expired record
 // counts as absent even before TTL removes it.

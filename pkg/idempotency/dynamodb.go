@@ -31,7 +31,13 @@ const (
 	attrAttempt    = "attempt"
 	attrUpdatedAt  = "updated_at"
 	attrToken      = "attempt_token"
+	// attrPhase is "acquired" while a DeferStart claim has not started its
+	// work; absent once it has (or when the claim did not defer its start).
+	attrPhase = "phase"
 )
+
+// phaseAcquired is attrPhase's one value.
+const phaseAcquired = "acquired"
 
 // Item status values.
 const (
@@ -78,7 +84,7 @@ func NewDynamoDB(client DynamoDBAPI, table string, opts ...Option) (*DynamoDBSto
 	}
 	return &DynamoDBStore{client: client, table: table, o: o, names: map[string]string{
 		"#k": o.keyAttr, "#exp": o.ttlAttr, "#st": attrStatus, "#lease": attrLeaseUntil,
-		"#att": attrAttempt, "#upd": attrUpdatedAt, "#res": attrResult, "#rsn": attrReason, "#tok": attrToken,
+		"#att": attrAttempt, "#upd": attrUpdatedAt, "#res": attrResult, "#rsn": attrReason, "#tok": attrToken, "#ph": attrPhase,
 	}}, nil
 }
 
@@ -106,14 +112,18 @@ func isConditionFailed(err error) bool {
 	return errors.As(err, &cf)
 }
 
+// Retention is how long a record is kept after its last write (WithRetention).
+func (d *DynamoDBStore) Retention() time.Duration { return d.o.retention }
+
 // Begin implements Store. One token is written by every write of this call,
 // so that a write which committed although its answer was lost (the SDK
 // retried it and the retry failed the condition) is recognised on the re-read
 // as this call's own.
-func (d *DynamoDBStore) Begin(ctx context.Context, key, payloadHash string, lease time.Duration) (Outcome, error) {
+func (d *DynamoDBStore) Begin(ctx context.Context, key, payloadHash string, lease time.Duration, opts ...BeginOption) (Outcome, error) {
 	if err := checkBegin(key, lease); err != nil {
 		return Outcome{}, err
 	}
+	bo := beginOpts(opts)
 	token := newToken()
 	// What this call's last write would have made of the record.
 	mine := StatusAcquired
@@ -128,6 +138,9 @@ func (d *DynamoDBStore) Begin(ctx context.Context, key, payloadHash string, leas
 		item[attrAttempt] = numAV(1)
 		item[attrUpdatedAt] = strAV(now.UTC().Format(time.RFC3339Nano))
 		item[attrToken] = strAV(token)
+		if bo.deferStart {
+			item[attrPhase] = strAV(phaseAcquired)
+		}
 		_, err := d.client.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                 &d.table,
 			Item:                      item,
@@ -174,26 +187,44 @@ func (d *DynamoDBStore) Begin(ctx context.Context, key, payloadHash string, leas
 		if rec.leaseUntil > now.UnixMilli() {
 			return Outcome{Status: StatusInProgress, LeaseUntil: time.UnixMilli(rec.leaseUntil), Attempt: rec.attempt}, nil
 		}
-		// Take over the expired lease, unless someone else just did.
+		// Take over the expired lease, unless someone else just did (or,
+		// for a claim that had not started, its holder started after all:
+		// the condition on the phase then fails and the re-read sees it).
 		mine = StatusLeaseExpired
+		update := "SET #lease = :until, #exp = :exp, #att = #att + :one, #upd = :at, #tok = :tok"
+		cond := "#st = :inprog AND #lease = :old"
+		names := d.namesFor("#lease", "#exp", "#st", "#att", "#upd", "#tok")
+		values := map[string]types.AttributeValue{
+			":until": numAV(until.UnixMilli()), ":exp": numAV(until.Add(d.o.retention).Unix()), ":one": numAV(1),
+			":at": strAV(now.UTC().Format(time.RFC3339Nano)), ":inprog": strAV(statusInProgress), ":old": numAV(rec.leaseUntil),
+			":tok": strAV(token),
+		}
+		if rec.phase == phaseAcquired {
+			// The expired attempt never started its work: not done, acquire.
+			mine = StatusAcquired
+			cond += " AND #ph = :acq"
+			names["#ph"] = d.names["#ph"]
+			values[":acq"] = strAV(phaseAcquired)
+			if bo.deferStart {
+				update += ", #ph = :acq"
+			} else {
+				update += " REMOVE #ph"
+			}
+		}
 		_, err = d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                &d.table,
-			Key:                      d.key(key),
-			UpdateExpression:         aws.String("SET #lease = :until, #exp = :exp, #att = #att + :one, #upd = :at, #tok = :tok"),
-			ConditionExpression:      aws.String("#st = :inprog AND #lease = :old"),
-			ExpressionAttributeNames: d.namesFor("#lease", "#exp", "#st", "#att", "#upd", "#tok"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":until": numAV(until.UnixMilli()), ":exp": numAV(until.Add(d.o.retention).Unix()), ":one": numAV(1),
-				":at": strAV(now.UTC().Format(time.RFC3339Nano)), ":inprog": strAV(statusInProgress), ":old": numAV(rec.leaseUntil),
-				":tok": strAV(token),
-			},
+			TableName:                 &d.table,
+			Key:                       d.key(key),
+			UpdateExpression:          &update,
+			ConditionExpression:       &cond,
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: values,
 		})
 		if err == nil {
-			return Outcome{Status: StatusLeaseExpired, LeaseUntil: time.UnixMilli(until.UnixMilli()), Attempt: rec.attempt + 1, Token: token}, nil
+			return Outcome{Status: mine, LeaseUntil: time.UnixMilli(until.UnixMilli()), Attempt: rec.attempt + 1, Token: token}, nil
 		}
 		if !isConditionFailed(err) {
 			if rec, found, gerr := d.get(ctx, key); gerr == nil && found && rec.token == token && rec.status == statusInProgress {
-				return d.own(rec, StatusLeaseExpired), nil
+				return d.own(rec, mine), nil
 			}
 			return Outcome{}, fmt.Errorf("begin %s: take over expired lease in %s: %w", key, d.table, err)
 		}
@@ -215,6 +246,7 @@ type dynRecord struct {
 	expiresAt  int64
 	attempt    int
 	token      string
+	phase      string
 }
 
 func (d *DynamoDBStore) get(ctx context.Context, key string) (dynRecord, bool, error) {
@@ -238,6 +270,8 @@ func (d *DynamoDBStore) get(ctx context.Context, key string) (dynRecord, bool, e
 				r.reason = x.Value
 			case attrToken:
 				r.token = x.Value
+			case attrPhase:
+				r.phase = x.Value
 			}
 		case *types.AttributeValueMemberN:
 			i, err := strconv.ParseInt(x.Value, 10, 64)
@@ -283,7 +317,8 @@ func (d *DynamoDBStore) finish(ctx context.Context, op, key, token, status, extr
 		names[extra] = d.names[extra]
 		values[":extra"] = value
 	}
-	update += " REMOVE #lease"
+	update += " REMOVE #lease, #ph"
+	names["#ph"] = d.names["#ph"]
 	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &d.table,
 		Key:                       d.key(key),
@@ -308,6 +343,43 @@ func (d *DynamoDBStore) finish(ctx context.Context, op, key, token, status, extr
 	// The condition failed, so an in-progress record with our token can only
 	// be one whose expiry passed between the write and the read.
 	return skipped(finishCheck(op, key, rec.status == statusInProgress && rec.token != token, rec.status == status, rec.token == token, rec.attempt))
+}
+
+// Start implements Store: the claim's "acquired" phase is removed, on the
+// condition that the record is in progress under the attempt's token and its
+// lease has not run out. Removing an absent phase changes nothing, so a
+// repeat (the SDK's retry of a Start that committed) succeeds too.
+func (d *DynamoDBStore) Start(ctx context.Context, key, token string) error {
+	if err := checkToken("start", key, token); err != nil {
+		return err
+	}
+	now := d.o.now()
+	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &d.table,
+		Key:                      d.key(key),
+		UpdateExpression:         aws.String("SET #upd = :at REMOVE #ph"),
+		ConditionExpression:      aws.String("attribute_exists(#k) AND #st = :inprog AND #tok = :tok AND #lease > :nowms AND #exp > :now"),
+		ExpressionAttributeNames: d.namesFor("#k", "#st", "#tok", "#lease", "#exp", "#upd", "#ph"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":at": strAV(now.UTC().Format(time.RFC3339Nano)), ":inprog": strAV(statusInProgress), ":tok": strAV(token),
+			":nowms": numAV(now.UnixMilli()), ":now": numAV(now.Unix()),
+		},
+	})
+	if err == nil {
+		return nil
+	}
+	if !isConditionFailed(err) {
+		return fmt.Errorf("start %s: update item in %s: %w", key, d.table, err)
+	}
+	rec, found, gerr := d.get(ctx, key)
+	if gerr != nil {
+		return fmt.Errorf("start %s: condition failed, then: %w", key, gerr)
+	}
+	if !found || rec.expiresAt <= now.Unix() {
+		return fmt.Errorf("start %s: %w", key, ErrNotHeld)
+	}
+	return skipped(startCheck(key, rec.status == statusInProgress, rec.token == token, rec.phase != phaseAcquired,
+		rec.leaseUntil > now.UnixMilli(), rec.attempt))
 }
 
 // Complete implements Store.

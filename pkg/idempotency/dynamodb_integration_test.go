@@ -21,7 +21,7 @@ import (
 
 // createTable makes a table with a string partition key and TTL on expires_at,
 // as the Terraform table module does, and deletes it after the test.
-func createTable(t *testing.T, client *dynamodb.Client, keyAttr string) string {
+func createTable(t testing.TB, client *dynamodb.Client, keyAttr string) string {
 	t.Helper()
 	ctx := context.Background()
 	name := testenv.UniqueName("idem")
@@ -180,3 +180,36 @@ func TestIntegrationDynamoDBStaleHolderIsFencedOut(t *testing.T) {
 	require.Equal(t, "in_progress", got.Item["status"].(*types.AttributeValueMemberS).Value)
 	require.Equal(t, current.Token, got.Item["attempt_token"].(*types.AttributeValueMemberS).Value)
 }
+
+// The cost of the start mark: one more conditional UpdateItem per send.
+// go test -tags integration -run '^$' -bench IntegrationDynamoDBSend ./pkg/idempotency/
+func benchmarkSend(b *testing.B, start bool) {
+	client := dynamodb.NewFromConfig(testenv.AWSConfig(b))
+	table := createTable(b, client, "id")
+	s, err := idempotency.NewDynamoDB(client, table)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	prefix := testenv.UniqueName("bench")
+	i := 0
+	for b.Loop() {
+		i++
+		key := prefix + strconv.Itoa(i)
+		out, err := s.Begin(ctx, key, "h", time.Minute, idempotency.DeferStart())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if start {
+			if err := s.Start(ctx, key, out.Token); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.Complete(ctx, key, out.Token, []byte("r")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkIntegrationDynamoDBSendWithoutStart(b *testing.B) { benchmarkSend(b, false) }
+func BenchmarkIntegrationDynamoDBSendWithStart(b *testing.B)    { benchmarkSend(b, true) }

@@ -16,16 +16,20 @@ type Status int
 // The statuses Begin reports.
 const (
 	// StatusAcquired: no record existed (or it had expired or been
-	// released). The caller holds a new lease (Outcome.Token) and must
-	// Complete, Release or MarkUnknown it.
+	// released, or an earlier attempt that claimed it with DeferStart let
+	// its lease run out before it called Start: its work never began). The
+	// caller holds a new lease (Outcome.Token) and must Complete, Release
+	// or MarkUnknown it.
 	StatusAcquired Status = iota + 1
 	// StatusInProgress: another caller holds an unexpired lease.
 	StatusInProgress
 	// StatusCompleted: the work was done; Outcome.Result holds its result.
 	StatusCompleted
 	// StatusLeaseExpired: a previous attempt's lease ran out without Complete,
-	// Release or MarkUnknown. The caller now holds a fresh lease and decides
-	// whether the side effect may be repeated (Outcome.Attempt counts tries).
+	// Release or MarkUnknown, after its work may have started (it called
+	// Start, or claimed the key without DeferStart). The caller now holds a
+	// fresh lease and decides whether the side effect may be repeated
+	// (Outcome.Attempt counts tries).
 	StatusLeaseExpired
 	// StatusUnknown: an earlier holder could not tell whether the side effect
 	// happened and marked the key (Outcome.Reason). Terminal.
@@ -76,8 +80,9 @@ type Outcome struct {
 	// LeaseUntil is when the current lease ends (Acquired, LeaseExpired: the
 	// caller's; InProgress: the other holder's).
 	LeaseUntil time.Time
-	// Attempt counts the leases granted for the key: 1 when Acquired, +1
-	// per LeaseExpired takeover.
+	// Attempt counts the leases granted for the key: 1 when a new record is
+	// written, +1 per takeover of an expired lease (LeaseExpired, or
+	// Acquired when the expired attempt had not started).
 	Attempt int
 	// Token identifies this Begin's attempt (Acquired, LeaseExpired): the
 	// caller passes it to Complete, Release or MarkUnknown, which only act
@@ -94,10 +99,26 @@ type Outcome struct {
 // conditioned on the token: a stale holder gets ErrLeaseLost and changes
 // nothing; the same attempt repeating a call that already took effect gets
 // nil.
+//
+// A claim made with DeferStart records that the work has not started yet;
+// the holder calls Start immediately before the side effect. A lease that
+// expires on a claim whose work never started is taken over as not done
+// (StatusAcquired), not as a possible side effect (StatusLeaseExpired): a
+// holder that died — or could not write its Release — before starting
+// leaves a record that says "not done".
 type Store interface {
 	// Begin claims key for work on a payload with the given hash, for lease.
 	// It returns ErrPayloadMismatch when the key exists with another hash.
-	Begin(ctx context.Context, key, payloadHash string, lease time.Duration) (Outcome, error)
+	// With DeferStart the work counts as started only once Start is called.
+	Begin(ctx context.Context, key, payloadHash string, lease time.Duration, opts ...BeginOption) (Outcome, error)
+	// Start records that the attempt's work begins now (call it immediately
+	// before the side effect, and do not start the side effect when it
+	// fails). It is a no-op for a claim made without DeferStart and when
+	// repeated. It returns ErrLeaseLost when another attempt holds the key
+	// or the attempt's lease has run out (a lease that ran out may be taken
+	// over as never started: do not start then), ErrNotHeld when the record
+	// is not in progress.
+	Start(ctx context.Context, key, token string) error
 	// Complete marks the attempt's in-progress record done with result (may
 	// be nil).
 	Complete(ctx context.Context, key, token string, result []byte) error
@@ -109,6 +130,39 @@ type Store interface {
 	// outcome (reason: one line, no payload data). Begin reports
 	// StatusUnknown from then on.
 	MarkUnknown(ctx context.Context, key, token, reason string) error
+}
+
+// BeginOption qualifies one Begin.
+type BeginOption func(*beginOptions)
+
+type beginOptions struct {
+	deferStart bool
+}
+
+func beginOpts(opts []BeginOption) beginOptions {
+	var o beginOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// DeferStart makes Begin's claim say "acquired, work not started": the work
+// counts as started once the holder calls Start. Until then an expired lease
+// is taken over as never started (StatusAcquired). The marker is only
+// written by a claim of a new, expired or released record, or of one whose
+// expired attempt never started; a takeover after a start (LeaseExpired)
+// keeps the record started whatever the option, so the evidence that the
+// side effect may have happened is never erased. Records without the marker
+// (written without the option, or by older code) count as started.
+func DeferStart() BeginOption { return func(o *beginOptions) { o.deferStart = true } }
+
+// Retainer is implemented by stores that know how long they keep a record
+// after its last write (both stores here): a record of a request first seen
+// at t is kept at least until t plus the retention, so a caller can tell a
+// request too old for its record to prove it was not done before.
+type Retainer interface {
+	Retention() time.Duration
 }
 
 // newToken returns a random attempt token (128 bits, hex).
@@ -230,4 +284,21 @@ func finishCheck(op, key string, inProgress, alreadyDone, ownToken bool, attempt
 		return fmt.Errorf("%s %s: attempt %d holds the lease: %w", op, key, attempt, ErrLeaseLost)
 	}
 	return fmt.Errorf("%s %s: %w", op, key, ErrNotHeld)
+}
+
+// startCheck is the rule of Start for a record that exists: the attempt with
+// the record's token may start an in-progress record whose lease has not run
+// out (nil), and repeat a Start (errSkip); anything else is refused.
+func startCheck(key string, inProgress, ownToken, started, leaseLive bool, attempt int) error {
+	switch {
+	case ownToken && inProgress && started:
+		return errSkip
+	case ownToken && inProgress && leaseLive:
+		return nil
+	case ownToken && inProgress:
+		return fmt.Errorf("start %s: attempt %d's lease ran out before it started: %w", key, attempt, ErrLeaseLost)
+	case inProgress:
+		return fmt.Errorf("start %s: attempt %d holds the lease: %w", key, attempt, ErrLeaseLost)
+	}
+	return fmt.Errorf("start %s: %w", key, ErrNotHeld)
 }

@@ -25,6 +25,8 @@ type memRecord struct {
 	expiresAt  time.Time
 	attempt    int
 	token      string
+	// started is false while a DeferStart claim has not called Start.
+	started bool
 }
 
 // MemoryStore is a Store in process memory, guarded by a mutex: for tests,
@@ -57,11 +59,15 @@ func (s *MemoryStore) live(key string, now time.Time) *memRecord {
 	return r
 }
 
+// Retention is how long a record is kept after its last write (WithRetention).
+func (s *MemoryStore) Retention() time.Duration { return s.o.retention }
+
 // Begin implements Store.
-func (s *MemoryStore) Begin(_ context.Context, key, payloadHash string, lease time.Duration) (Outcome, error) {
+func (s *MemoryStore) Begin(_ context.Context, key, payloadHash string, lease time.Duration, opts ...BeginOption) (Outcome, error) {
 	if err := checkBegin(key, lease); err != nil {
 		return Outcome{}, err
 	}
+	bo := beginOpts(opts)
 	now := s.o.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -69,7 +75,7 @@ func (s *MemoryStore) Begin(_ context.Context, key, payloadHash string, lease ti
 	if r == nil || r.state == stateReleased {
 		until := now.Add(lease)
 		tok := newToken()
-		s.records[key] = &memRecord{state: stateInProgress, hash: payloadHash, leaseUntil: until, expiresAt: until.Add(s.o.retention), attempt: 1, token: tok}
+		s.records[key] = &memRecord{state: stateInProgress, hash: payloadHash, leaseUntil: until, expiresAt: until.Add(s.o.retention), attempt: 1, token: tok, started: !bo.deferStart}
 		return Outcome{Status: StatusAcquired, LeaseUntil: until, Attempt: 1, Token: tok}, nil
 	}
 	if r.hash != payloadHash {
@@ -88,7 +94,31 @@ func (s *MemoryStore) Begin(_ context.Context, key, payloadHash string, lease ti
 	r.leaseUntil = now.Add(lease)
 	r.expiresAt = r.leaseUntil.Add(s.o.retention)
 	r.token = newToken()
+	if !r.started {
+		// The expired attempt never started its work: not done, acquire.
+		r.started = !bo.deferStart
+		return Outcome{Status: StatusAcquired, LeaseUntil: r.leaseUntil, Attempt: r.attempt, Token: r.token}, nil
+	}
 	return Outcome{Status: StatusLeaseExpired, LeaseUntil: r.leaseUntil, Attempt: r.attempt, Token: r.token}, nil
+}
+
+// Start implements Store.
+func (s *MemoryStore) Start(_ context.Context, key, token string) error {
+	if err := checkToken("start", key, token); err != nil {
+		return err
+	}
+	now := s.o.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.live(key, now)
+	if r == nil {
+		return fmt.Errorf("start %s: %w", key, ErrNotHeld)
+	}
+	if err := startCheck(key, r.state == stateInProgress, r.token == token, r.started, now.Before(r.leaseUntil), r.attempt); err != nil {
+		return skipped(err)
+	}
+	r.started = true
+	return nil
 }
 
 // finish moves the attempt's in-progress record to the final state to. It

@@ -35,6 +35,10 @@ const (
 	// 5xx, timeout, or an attempt that died holding its lease). Reported,
 	// never resent automatically.
 	ClassUnknownOutcome = "unknown-outcome"
+	// ClassExpired: the SMS request was first enqueued longer ago than its
+	// idempotency record is kept (a request redriven again and again): an
+	// earlier send could no longer be detected, so it is not sent.
+	ClassExpired = "expired"
 	// ClassUnclassified: a permanent failure that named no class.
 	ClassUnclassified = "unclassified"
 )

@@ -27,7 +27,18 @@ const (
 	AttrReceiveCount = "offload.receive-count"
 	// AttrFailedAt is the RFC 3339 time the record was dead-lettered.
 	AttrFailedAt = "offload.failed-at"
+	// AttrFirstEnqueuedAt is the RFC 3339 time (milliseconds) the message
+	// was first enqueued, carried across dead-lettering and redrives, which
+	// give it a new SentTimestamp: the batch processor sets it on a dead
+	// letter from the record's SentTimestamp when the record does not carry
+	// it already, and the DLQ mover keeps it (or sets it from the dead
+	// letter's SentTimestamp). Consumers whose deduplication records expire
+	// (sms-sender) refuse a message older than what their records can prove.
+	AttrFirstEnqueuedAt = "offload.first-enqueued-at"
 )
+
+// FirstEnqueuedLayout is AttrFirstEnqueuedAt's time layout.
+const FirstEnqueuedLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // Payload types produced by offload's own services.
 const (

@@ -80,6 +80,48 @@ func (e *ConflictError) FailureClass() string { return message.ClassConflict }
 // Permanent is always true: the same id keeps standing for the first content.
 func (e *ConflictError) Permanent() bool { return true }
 
+// RetentionMargin is kept off the idempotency retention when judging a
+// request's age: an allowance for the clocks of SQS (SentTimestamp) and of
+// the function differing.
+const RetentionMargin = 5 * time.Minute
+
+// ExpiredError says a request was first enqueued longer ago than the
+// idempotency store keeps its records (less RetentionMargin): its record, if
+// it was ever sent, may be gone, so sending it could send it twice. It is
+// not sent. Permanent (class message.ClassExpired).
+type ExpiredError struct {
+	RequestID  string
+	EnqueuedAt time.Time
+	Age        time.Duration
+	Retention  time.Duration
+}
+
+// Error names the request, its age and the retention.
+func (e *ExpiredError) Error() string {
+	return fmt.Sprintf("sms request %s: first enqueued %s ago (%s), longer than idempotency records are kept (%s, less a %s margin): an earlier send could not be detected, not sent",
+		e.RequestID, e.Age.Round(time.Second), e.EnqueuedAt.UTC().Format(time.RFC3339), e.Retention, RetentionMargin)
+}
+
+// FailureClass is message.ClassExpired.
+func (e *ExpiredError) FailureClass() string { return message.ClassExpired }
+
+// Permanent is always true: the request only gets older.
+func (e *ExpiredError) Permanent() bool { return true }
+
+// SendOption qualifies one Send.
+type SendOption func(*sendOptions)
+
+type sendOptions struct {
+	enqueuedAt time.Time
+}
+
+// EnqueuedAt tells Send when the request was first enqueued (the queue
+// message's message.AttrFirstEnqueuedAt, else its SentTimestamp:
+// batch.FirstEnqueuedAt). When the store reports its retention
+// (idempotency.Retainer), a request older than that is refused with
+// *ExpiredError instead of risking a second text.
+func EnqueuedAt(t time.Time) SendOption { return func(o *sendOptions) { o.enqueuedAt = t } }
+
 // UnknownOutcomeError says the text may or may not have been sent — a
 // previous attempt died between the provider accepting it and the record
 // being completed, or the provider never answered — and that the sender will
@@ -144,6 +186,15 @@ func WithRate(perSecond float64) SenderOption {
 // prefer a possible duplicate to a possibly lost text.
 func WithResendOnUnknown(on bool) SenderOption { return func(s *Sender) { s.resendOnUnknown = on } }
 
+// WithLease sets how long a claim outlives the invocation's deadline (extra,
+// default 5 s) and the claim's length when the context has no deadline
+// (fallback, default 1 min: a service calling Send outside Lambda). A shorter
+// lease hands a crashed attempt's request on sooner, as "unknown" once its
+// send started and as "not sent" before that.
+func WithLease(extra, fallback time.Duration) SenderOption {
+	return func(s *Sender) { s.leaseExtra, s.leaseFallback = extra, fallback }
+}
+
 // WithSendTimeout bounds each provider call to timeout and refuses to start
 // one when the context has less than timeout+margin left: a call cut at the
 // record's deadline would leave an unknown outcome, while a record that is
@@ -176,6 +227,22 @@ func NewSender(provider Provider, store idempotency.Store, opts ...SenderOption)
 		return nil, fmt.Errorf("sms: send timeout must be positive and margin not negative, got %s and %s", s.sendTimeout, s.sendMargin)
 	}
 	return s, nil
+}
+
+// fresh refuses a request first enqueued longer ago than the store keeps
+// its records: a record is never written before its request was enqueued,
+// and kept for the retention after its last write, so a younger request
+// always finds the record of an earlier send.
+func (s *Sender) fresh(r Request, enqueuedAt time.Time) error {
+	rs, ok := s.store.(idempotency.Retainer)
+	if !ok || enqueuedAt.IsZero() {
+		return nil
+	}
+	retention := rs.Retention()
+	if age := time.Since(enqueuedAt); age > retention-RetentionMargin {
+		return &ExpiredError{RequestID: r.RequestID, EnqueuedAt: enqueuedAt, Age: age, Retention: retention}
+	}
+	return nil
 }
 
 // timeToSend returns ErrNoTimeToSend (as a Retryable *Error) when ctx ends
@@ -224,9 +291,11 @@ func (s *Sender) retryStore(ctx context.Context, call func(context.Context) erro
 }
 
 // release gives the lease back after a definite non-send. A release that
-// cannot be written leaves the record in progress until its lease ends; the
-// next delivery then reports it as unknown (never resends), so the error is
-// joined to cause.
+// cannot be written leaves the record in progress until its lease ends: when
+// the send had not started (no Start was written), the next delivery after
+// the lease takes the record over as not sent and sends; after a Start (the
+// provider refused, or too little time was left once started) it reports the
+// request as unknown, never resends. The error is joined to cause.
 func (s *Sender) release(ctx context.Context, r Request, token string, cause error) error {
 	if err := s.retryStore(ctx, func(c context.Context) error { return s.store.Release(c, r.RequestID, token) }); err != nil {
 		return errors.Join(cause, fmt.Errorf("release sms %s: %w", r.RequestID, err))
@@ -234,22 +303,51 @@ func (s *Sender) release(ctx context.Context, r Request, token string, cause err
 	return cause
 }
 
+// start records, fenced by token, that the send begins (Store.Start), then
+// checks once more that the provider call can finish in time. Any error
+// means the provider is not called: a lease lost to another delivery is
+// ErrInProgress; a Start that could not be written is released (best
+// effort: if the release fails too, the record still says "not started").
+func (s *Sender) start(ctx context.Context, r Request, token string) error {
+	if err := s.store.Start(ctx, r.RequestID, token); err != nil {
+		if errors.Is(err, idempotency.ErrLeaseLost) {
+			return fmt.Errorf("%w: %s: %w", ErrInProgress, r.RequestID, err)
+		}
+		return s.release(ctx, r, token, fmt.Errorf("start sms %s: not sent: %w", r.RequestID, err))
+	}
+	if err := s.timeToSend(ctx, r); err != nil {
+		return s.release(ctx, r, token, err) // the Start write used the time up
+	}
+	return nil
+}
+
 // Send sends r unless an earlier delivery did. The error is one of: a
-// *message.ValidationError, *ConflictError and *UnknownOutcomeError
-// (permanent), a provider *Error (its Kind says: Rejected is permanent,
+// *message.ValidationError, *ConflictError, *ExpiredError and
+// *UnknownOutcomeError (permanent), a provider *Error (its Kind says: Rejected is permanent,
 // Retryable transient; a Retryable wrapping ErrNoTimeToSend was never
 // started), ErrInProgress or a store error (transient). The permanent ones
 // and the provider's *Error say their failure class and permanence
 // (FailureClass, Permanent), so a pkg/batch handler returns them as they are.
-func (s *Sender) Send(ctx context.Context, r Request) (Result, error) {
+func (s *Sender) Send(ctx context.Context, r Request, opts ...SendOption) (Result, error) {
 	if err := r.Validate(); err != nil {
+		return Result{}, err
+	}
+	var so sendOptions
+	for _, o := range opts {
+		o(&so)
+	}
+	if err := s.fresh(r, so.enqueuedAt); err != nil {
 		return Result{}, err
 	}
 	if err := s.timeToSend(ctx, r); err != nil {
 		return Result{}, err // not started: nothing to release
 	}
 	lease := idempotency.LeaseFor(ctx, s.leaseExtra, s.leaseFallback)
-	out, err := s.store.Begin(ctx, r.RequestID, r.PayloadHash(), lease)
+	// The claim says "not started" until start() is written right before
+	// the provider call: a lease that runs out before then (a crash, a
+	// timeout, a release that could not be written) is taken over as not
+	// sent.
+	out, err := s.store.Begin(ctx, r.RequestID, r.PayloadHash(), lease, idempotency.DeferStart())
 	switch {
 	case errors.Is(err, idempotency.ErrPayloadMismatch):
 		return Result{}, &ConflictError{RequestID: r.RequestID}
@@ -269,7 +367,7 @@ func (s *Sender) Send(ctx context.Context, r Request) (Result, error) {
 		return Result{}, &UnknownOutcomeError{RequestID: r.RequestID, Reason: out.Reason}
 	case idempotency.StatusLeaseExpired:
 		if !s.resendOnUnknown {
-			reason := fmt.Sprintf("attempt %d's lease expired before it was completed: the provider may have sent it", out.Attempt-1)
+			reason := fmt.Sprintf("attempt %d's lease expired after it started sending and before it was completed: the provider may have sent it", out.Attempt-1)
 			if err := s.retryStore(ctx, func(c context.Context) error { return s.store.MarkUnknown(c, r.RequestID, out.Token, reason) }); err != nil {
 				return Result{}, fmt.Errorf("mark sms %s unknown: %w", r.RequestID, err)
 			}
@@ -292,6 +390,9 @@ func (s *Sender) sendHeld(ctx context.Context, r Request, attempt int, token str
 	}
 	if err := s.timeToSend(ctx, r); err != nil {
 		return Result{}, s.release(ctx, r, token, err) // the wait for a slot used the time up
+	}
+	if err := s.start(ctx, r, token); err != nil {
+		return Result{}, err
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, s.sendTimeout)
 	rec, err := s.provider.Send(sendCtx, r)

@@ -3,6 +3,7 @@ package sms
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -56,7 +57,7 @@ func newSender(t *testing.T, p Provider, opts ...SenderOption) (*Sender, *idempo
 	store, err := idempotency.NewMemory(idempotency.WithClock(clk.Now))
 	require.NoError(t, err)
 	// A short lease beyond the deadline, so that tests can let it expire.
-	shortLease := func(s *Sender) { s.leaseExtra, s.leaseFallback = time.Second, 30*time.Second }
+	shortLease := WithLease(time.Second, 30*time.Second)
 	s, err := NewSender(p, store, append([]SenderOption{shortLease}, opts...)...)
 	require.NoError(t, err)
 	return s, store, clk
@@ -163,9 +164,10 @@ func TestCrashBetweenAcceptAndCompleteIsReportedNotResent(t *testing.T) {
 	t.Parallel()
 	p := &scriptedProvider{}
 	s, store, clk := newSender(t, p)
-	// The crashed attempt: lease taken, provider called, nothing completed.
-	_, err := store.Begin(context.Background(), req.RequestID, req.PayloadHash(), 5*time.Second)
+	// The crashed attempt: lease taken, send started, provider called, nothing completed.
+	held, err := store.Begin(context.Background(), req.RequestID, req.PayloadHash(), 5*time.Second, idempotency.DeferStart())
 	require.NoError(t, err)
+	require.NoError(t, store.Start(context.Background(), req.RequestID, held.Token))
 	_, err = p.Send(context.Background(), Request{To: req.To, Body: req.Body})
 	require.NoError(t, err)
 
@@ -369,4 +371,150 @@ func TestReleaseThatCannotBeWrittenIsBoundedAndReported(t *testing.T) {
 	require.Equal(t, Rejected, KindOf(err), "the provider's verdict stands")
 	require.ErrorContains(t, err, "release sms r-1")
 	require.Equal(t, 4, store.calls, "bounded")
+}
+
+// alwaysFailingRelease is a store whose Release never gets written.
+type alwaysFailingRelease struct {
+	idempotency.Store
+	calls atomic.Int32
+}
+
+func (f *alwaysFailingRelease) Release(context.Context, string, string) error {
+	f.calls.Add(1)
+	return errors.New("dynamodb: throttled")
+}
+
+// A definite non-send before the provider call (here: the wait for a send
+// slot used the time up) whose release can never be written: after the
+// lease, the redelivery finds a record that says "not started" and sends it,
+// once — not "in progress" and then unknown. Failed before the start mark:
+// the redelivery was dead-lettered as unknown-outcome, nothing ever sent.
+func TestReleaseThatCannotBeWrittenBeforeTheSendLeavesItNotSent(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{}
+	clk := &clock{now: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)}
+	mem, err := idempotency.NewMemory(idempotency.WithClock(clk.Now))
+	require.NoError(t, err)
+	store := &alwaysFailingRelease{Store: mem}
+	s, err := NewSender(p, store, WithLease(time.Second, 30*time.Second), WithRate(1), WithSendTimeout(2500*time.Millisecond, 0))
+	require.NoError(t, err)
+	_, err = s.Send(context.Background(), Request{RequestID: "r-0", To: req.To, Body: "x"}) // uses the burst
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_, err = s.Send(ctx, req) // waits ~1 s for its slot, then has too little time left
+	require.ErrorIs(t, err, ErrNoTimeToSend)
+	require.ErrorContains(t, err, "release sms r-1", "the release was tried and failed")
+	require.GreaterOrEqual(t, store.calls.Load(), int32(4), "retried")
+	_, err = s.Send(context.Background(), req)
+	require.ErrorIs(t, err, ErrInProgress, "during the lease the record still holds the key")
+
+	clk.Add(time.Minute) // the lease (≤ 3 s + 1 s) is over
+	res, err := s.Send(context.Background(), req)
+	require.NoError(t, err, "not started: taken over as not sent")
+	require.Equal(t, Sent, res.Status)
+	require.Equal(t, 2, res.Attempt)
+	res, err = s.Send(context.Background(), req)
+	require.NoError(t, err)
+	require.Equal(t, AlreadySent, res.Status)
+	require.EqualValues(t, 2, p.calls.Load(), "r-0 once, r-1 once")
+	require.Len(t, p.sent, 2)
+}
+
+// failingStart is a store whose Start cannot be written.
+type failingStart struct {
+	idempotency.Store
+	err error
+}
+
+func (f failingStart) Start(context.Context, string, string) error { return f.err }
+
+// A send whose start cannot be recorded is not made: the provider is never
+// called without the record saying so. Its release failing too, the record
+// says "not started" and the redelivery after the lease sends it.
+func TestSendIsNotMadeWhenItsStartCannotBeRecorded(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{}
+	clk := &clock{now: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)}
+	mem, err := idempotency.NewMemory(idempotency.WithClock(clk.Now))
+	require.NoError(t, err)
+	s, err := NewSender(p, &alwaysFailingRelease{Store: failingStart{Store: mem, err: errors.New("dynamodb: 500")}}, WithLease(time.Second, 30*time.Second))
+	require.NoError(t, err)
+	_, err = s.Send(context.Background(), req)
+	require.ErrorContains(t, err, "start sms r-1: not sent")
+	require.NotEqual(t, Rejected, KindOf(err))
+	var u *UnknownOutcomeError
+	require.False(t, errors.As(err, &u), "nothing was sent: not an unknown outcome")
+	require.Zero(t, p.calls.Load())
+
+	healthy, err := NewSender(p, mem, WithLease(time.Second, 30*time.Second))
+	require.NoError(t, err)
+	clk.Add(time.Minute)
+	res, err := healthy.Send(context.Background(), req)
+	require.NoError(t, err)
+	require.Equal(t, Sent, res.Status)
+	require.EqualValues(t, 1, p.calls.Load())
+}
+
+// A holder whose Start is refused because another delivery took the key
+// over sends nothing and releases nothing.
+func TestStartRefusedForALostLeaseSendsNothing(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{}
+	mem, err := idempotency.NewMemory()
+	require.NoError(t, err)
+	s, err := NewSender(p, failingStart{Store: mem, err: fmt.Errorf("start r-1: %w", idempotency.ErrLeaseLost)})
+	require.NoError(t, err)
+	_, err = s.Send(context.Background(), req)
+	require.ErrorIs(t, err, ErrInProgress)
+	require.Zero(t, p.calls.Load())
+	_, err = s.Send(context.Background(), req)
+	require.ErrorIs(t, err, ErrInProgress, "not released: the lease is not this attempt's to give back")
+}
+
+// After the send started, a definite refusal whose release cannot be written
+// still ends as unknown: the record says a send started and nothing else
+// can say otherwise. Reported, never resent.
+func TestReleaseThatCannotBeWrittenAfterTheStartIsReportedAsUnknown(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{errs: []error{&Error{Provider: "fake", Kind: Retryable, Code: "20429"}}}
+	clk := &clock{now: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)}
+	mem, err := idempotency.NewMemory(idempotency.WithClock(clk.Now))
+	require.NoError(t, err)
+	s, err := NewSender(p, &alwaysFailingRelease{Store: mem}, WithLease(time.Second, 30*time.Second))
+	require.NoError(t, err)
+	_, err = s.Send(context.Background(), req)
+	require.Equal(t, Retryable, KindOf(err))
+	clk.Add(time.Minute)
+	_, err = s.Send(context.Background(), req)
+	var u *UnknownOutcomeError
+	require.ErrorAs(t, err, &u)
+	require.Contains(t, u.Reason, "started sending")
+	require.EqualValues(t, 1, p.calls.Load())
+}
+
+// A request older than the store keeps its records is refused before any
+// store call: an earlier send's record may be gone.
+func TestRequestOlderThanTheRetentionIsRefused(t *testing.T) {
+	t.Parallel()
+	p := &scriptedProvider{}
+	store, err := idempotency.NewMemory(idempotency.WithRetention(time.Hour))
+	require.NoError(t, err)
+	s, err := NewSender(p, store)
+	require.NoError(t, err)
+	_, err = s.Send(context.Background(), req, EnqueuedAt(time.Now().Add(-time.Hour+RetentionMargin/2)))
+	var e *ExpiredError
+	require.ErrorAs(t, err, &e, "within the margin of the retention: refused")
+	require.Equal(t, time.Hour, e.Retention)
+	require.Contains(t, e.Error(), "sms request r-1: first enqueued 57m")
+	require.Contains(t, e.Error(), "(1h0m0s, less a 5m0s margin)")
+	require.Zero(t, p.calls.Load())
+
+	res, err := s.Send(context.Background(), req, EnqueuedAt(time.Now().Add(-50*time.Minute)))
+	require.NoError(t, err)
+	require.Equal(t, Sent, res.Status)
+	res, err = s.Send(context.Background(), req)
+	require.NoError(t, err, "no enqueue time: not judged")
+	require.Equal(t, AlreadySent, res.Status)
 }

@@ -11,7 +11,9 @@
 #   queue retention + DLQ retention + visibility timeout
 # (pkg/idempotency counts from the record's last write, which is never before
 # the request was first enqueued). A request redriven a second time may
-# outlive its record.
+# outlive its record: sms-sender then refuses it (class expired) by its first
+# enqueue time, which dead letters and redrives carry
+# (offload.first-enqueued-at), rather than risk a second text.
 # dlq-alarm-handler: Lambda retries an SNS event for at most the maximum event
 # age; its failure record waits in the failures queue for that queue's
 # retention (someone may replay it); plus the function's timeout. Records live

@@ -61,8 +61,79 @@ type DeadLetter struct {
 	Class, Reason string
 	// ReceiveCount is its offload.receive-count, else the DLQ's own count.
 	ReceiveCount int
-	// Notified says whether a notification named it.
+	// Arrived is when it entered the DLQ (its SentTimestamp there).
+	Arrived time.Time
+	// Notified says whether a notification named it (its DLQ message id).
 	Notified bool
+	// RequestNamed says whether a notification named an earlier dead
+	// letter of the same request (one a redrive then moved back, giving
+	// the request's next dead letter a new id).
+	RequestNamed bool
+	// Counted says whether an ALARM notification for its DLQ was sent
+	// after it arrived (it was among the messages the notification counted).
+	Counted bool
+}
+
+// notification is what the campaign reads of one DLQ notification.
+type notification struct {
+	Queue     string    `json:"queue"`
+	State     string    `json:"state"`
+	ChangedAt time.Time `json:"changedAt"`
+	Visible   int       `json:"messageCount"`
+	InFlight  int       `json:"inFlight"`
+	Messages  []struct {
+		MessageID     string `json:"messageId"`
+		FailureReason string `json:"failureReason"`
+	} `json:"messages"`
+}
+
+// parseNotification reads an SNS-enveloped dlq-alarm-handler notification
+// (the JSON form the notifications topic gives SQS subscribers); ok is false
+// for anything else.
+func parseNotification(body string) (notification, bool) {
+	var env struct {
+		Message   string    `json:"Message"`
+		Timestamp time.Time `json:"Timestamp"`
+	}
+	if err := json.Unmarshal([]byte(body), &env); err != nil || env.Message == "" {
+		env.Message = body
+	}
+	var n notification
+	var kind struct {
+		Kind string `json:"kind"`
+	}
+	if json.Unmarshal([]byte(env.Message), &kind) != nil || kind.Kind != "offload.dlq-alarm" || json.Unmarshal([]byte(env.Message), &n) != nil {
+		return notification{}, false
+	}
+	if !env.Timestamp.IsZero() {
+		n.ChangedAt = env.Timestamp // when it was sent, after the sample
+	}
+	return n, true
+}
+
+// attribute marks each dead letter named, request-named or counted by the
+// notifications.
+func attribute(dls []DeadLetter, notes []notification, queueOf func(Kind) string) {
+	for i := range dls {
+		d := &dls[i]
+		d.Notified, d.RequestNamed, d.Counted = false, false, false
+		for _, n := range notes {
+			if n.Queue != queueOf(d.Kind) {
+				continue
+			}
+			for _, m := range n.Messages {
+				switch {
+				case m.MessageID == d.MessageID:
+					d.Notified = true
+				case d.RequestID != "" && strings.Contains(m.FailureReason, d.RequestID):
+					d.RequestNamed = true
+				}
+			}
+			if n.State == "ALARM" && n.Visible+n.InFlight > 0 && !d.Arrived.IsZero() && !n.ChangedAt.Before(d.Arrived) {
+				d.Counted = true
+			}
+		}
+	}
 }
 
 // Report is the campaign's accounting.
@@ -81,6 +152,8 @@ type Report struct {
 	Killed int
 	// Redrive is the redrive command's last line (or its failure).
 	Redrive string
+	// Notifications is how many DLQ notifications were read.
+	Notifications int
 	// UnknownReceived is how many unknown outcomes the provider did receive.
 	UnknownReceived int
 	// Duration is the campaign's wall time.
@@ -139,11 +212,15 @@ func (r *runner) account(ctx context.Context, start time.Time) (*Report, error) 
 	// Notifications: the DLQ alarms are evaluated every alarm period (10 s
 	// locally); read until every dead letter was named, or none came for
 	// 20 s, or a minute has passed (this only feeds the report).
-	var notes strings.Builder
-	allNamed := func() bool {
-		for i := range rep.DeadLetters {
-			rep.DeadLetters[i].Notified = strings.Contains(notes.String(), rep.DeadLetters[i].MessageID)
+	var notes []notification
+	queueOf := func(k Kind) string {
+		if k == SMS {
+			return queueName(st.Outputs.SMSDLQURL)
 		}
+		return queueName(st.Outputs.AuditDLQURL)
+	}
+	allNamed := func() bool {
+		attribute(rep.DeadLetters, notes, queueOf)
 		return !slices.ContainsFunc(rep.DeadLetters, func(d DeadLetter) bool { return !d.Notified })
 	}
 	last, until := time.Now(), time.Now().Add(time.Minute)
@@ -153,7 +230,10 @@ func (r *runner) account(ctx context.Context, start time.Time) (*Report, error) 
 			return nil, fmt.Errorf("read notifications: %w", err)
 		}
 		for _, m := range out.Messages {
-			notes.WriteString(aws.ToString(m.Body))
+			if n, ok := parseNotification(aws.ToString(m.Body)); ok {
+				notes = append(notes, n)
+				rep.Notifications++
+			}
 			_, _ = st.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(r.env.Notifications.QueueURL), ReceiptHandle: m.ReceiptHandle})
 			last = time.Now()
 		}
@@ -274,6 +354,9 @@ func readDLQ(ctx context.Context, c *sqs.Client, url string, k Kind) ([]DeadLett
 			}
 			seen[aws.ToString(m.MessageId)] = true
 			d := DeadLetter{Kind: k, MessageID: aws.ToString(m.MessageId)}
+			if ms, err := strconv.ParseInt(m.Attributes[string(sqstypes.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
+				d.Arrived = time.UnixMilli(ms)
+			}
 			var b struct {
 				MessageID string `json:"messageId"`
 				RequestID string `json:"requestId"`
@@ -357,15 +440,22 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "dlq redrive: %s\n", r.Redrive)
 
 	classes := map[string]int{}
-	notified := 0
+	notified, requestNamed, counted, neither := 0, 0, 0, 0
 	for _, d := range r.DeadLetters {
 		k := string(d.Kind) + " " + d.Class
 		if d.Class == "" {
 			k = string(d.Kind) + " (no reason: receive count " + strconv.Itoa(d.ReceiveCount) + ")"
 		}
 		classes[k]++
-		if d.Notified {
+		switch {
+		case d.Notified:
 			notified++
+		case d.RequestNamed:
+			requestNamed++
+		case d.Counted:
+			counted++
+		default:
+			neither++
 		}
 	}
 	keys := make([]string, 0, len(classes))
@@ -378,6 +468,8 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "; %s: %d", k, classes[k])
 	}
 	fmt.Fprintf(w, "\ndead letters named in a DLQ notification: %d of %d\n", notified, len(r.DeadLetters))
+	fmt.Fprintf(w, "dead letters named or counted: %d of %d (%d notification(s) read): named %d; request named under an earlier dead letter (redriven since) %d; counted (in the DLQ when an ALARM notification gave its count) %d; neither (arrived after the last notification, the alarm already in ALARM) %d\n",
+		notified+requestNamed+counted, len(r.DeadLetters), r.Notifications, notified, requestNamed, counted, neither)
 	fmt.Fprintf(w, "unknown outcomes: %d, of which the provider received %d\n", r.count(Unknown), r.UnknownReceived)
 	if n := r.count(NotAccepted); n > 0 {
 		fmt.Fprintf(w, "not accepted by SQS (reported to the producer): %d\n", n)
@@ -436,4 +528,9 @@ func Classify(k Kind, effects int, dl *DeadLetter, notAccepted bool) Verdict {
 		v.Outcome = Lost
 	}
 	return v
+}
+
+// queueName is the last path element of a queue URL.
+func queueName(url string) string {
+	return url[strings.LastIndex(url, "/")+1:]
 }

@@ -2,10 +2,14 @@ package chaos
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/pkg/dlq"
 )
 
 func TestClassify(t *testing.T) {
@@ -64,4 +68,48 @@ func TestReportLastLineAndFailure(t *testing.T) {
 	rep.Verdicts[s.Requests[1].ID] = Verdict{Outcome: Lost}
 	require.True(t, rep.Failed())
 	require.Contains(t, rep.LastLine(), " lost=1 ")
+}
+
+// The accounting reads the notifications as the notifications topic delivers
+// them to SQS (the handler's JSON inside an SNS envelope) and tells named,
+// named under an earlier dead letter, counted, and neither apart.
+func TestNotificationAccounting(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	n := dlq.Notification{Environment: "local",
+		Alarm: dlq.Alarm{Name: "p-sms-dlq-not-empty", State: dlq.StateAlarm, PreviousState: dlq.StateOK, ChangedAt: t0},
+		Sample: &dlq.Sample{QueueName: "p-sms-dlq", Visible: 2, Messages: []dlq.SampledMessage{
+			{MessageID: "dl-1", FailureReason: "sms request chaos-s-000001: outcome unknown, not resent: …", FailureClass: "unknown-outcome"},
+			{MessageID: "dl-2", FailureReason: "sms request chaos-s-000002: outcome unknown, not resent: …", FailureClass: "unknown-outcome"},
+		}}}
+	inner, err := json.Marshal(n)
+	require.NoError(t, err)
+	env, err := json.Marshal(map[string]any{"Type": "Notification", "Message": string(inner), "Timestamp": t0.Add(time.Second)})
+	require.NoError(t, err)
+	parsed, ok := parseNotification(string(env))
+	require.True(t, ok)
+	require.Equal(t, "p-sms-dlq", parsed.Queue)
+	require.Equal(t, 2, parsed.Visible)
+	require.Len(t, parsed.Messages, 2)
+	_, ok = parseNotification(`{"Message":"{\"kind\":\"something-else\"}"}`)
+	require.False(t, ok)
+
+	dls := []DeadLetter{
+		{Kind: SMS, MessageID: "dl-1", RequestID: "chaos-s-000001", Arrived: t0.Add(-time.Second)},   // named
+		{Kind: SMS, MessageID: "dl-9", RequestID: "chaos-s-000002", Arrived: t0.Add(time.Minute)},    // dl-2 redriven, died again
+		{Kind: SMS, MessageID: "dl-3", RequestID: "chaos-s-000003", Arrived: t0.Add(-time.Second)},   // in the DLQ, not sampled
+		{Kind: SMS, MessageID: "dl-4", RequestID: "chaos-s-000004", Arrived: t0.Add(time.Minute)},    // later, alarm already in ALARM
+		{Kind: Audit, MessageID: "dl-1", RequestID: "chaos-a-000001", Arrived: t0.Add(-time.Second)}, // another DLQ
+	}
+	attribute(dls, []notification{parsed}, func(k Kind) string {
+		if k == SMS {
+			return "p-sms-dlq"
+		}
+		return "p-audit-dlq"
+	})
+	got := func(d DeadLetter) [3]bool { return [3]bool{d.Notified, d.RequestNamed, d.Counted} }
+	require.Equal(t, [3]bool{true, false, true}, got(dls[0]))
+	require.Equal(t, [3]bool{false, true, false}, got(dls[1]))
+	require.Equal(t, [3]bool{false, false, true}, got(dls[2]))
+	require.Equal(t, [3]bool{false, false, false}, got(dls[3]))
+	require.Equal(t, [3]bool{false, false, false}, got(dls[4]))
 }

@@ -291,11 +291,12 @@ func (r *runner) launcherFault(f Fault) map[string]any {
 	case DDBCommitLost:
 		return ddb("PutItem", map[string]any{"error": err500, "after": true})
 	case LatencySpike:
-		op := "PutItem"
 		if f.Kind == SMS {
-			op = "UpdateItem" // the completion of a text that was sent
+			// The completion of a text that was sent: the UpdateItem that
+			// writes "completed" (not the Start before the provider call).
+			return ddb("UpdateItem", map[string]any{"delay_after_seconds": 4, "also": []string{`{"S":"completed"}`}})
 		}
-		return ddb(op, map[string]any{"delay_after_seconds": 4})
+		return ddb("PutItem", map[string]any{"delay_after_seconds": 4})
 	case FunctionTimeout:
 		return ddb("PutItem", map[string]any{"error": err500, "delay_seconds": 5})
 	case FunctionKill:

@@ -85,10 +85,12 @@ func TestSMSPipelineSendsEachRequestAtMostOnce(t *testing.T) {
 	stack.SendBatch(t, stack.Outputs.SMSQueueURL, badShape, rejected)
 
 	// A crash: the provider accepts, then completing the record hangs past
-	// the function's timeout and the runtime kills it.
+	// the function's timeout and the runtime kills it. The fault hits the
+	// UpdateItem that writes "completed", not the Start before the provider
+	// call (a hang there is a crash before the send: resent, once).
 	crashText := run + " crash window"
 	crashID := run + "-crash"
-	testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "UpdateItem", Match: crashID + "\"", DelaySeconds: 10,
+	testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "UpdateItem", Match: crashID + "\"", Also: []string{`{"S":"completed"}`}, DelaySeconds: 10,
 		Error: &testenv.FaultError{Status: 500, Code: "InternalServerError"}})
 	crash := request(crashID, number(300), crashText)
 	stack.Send(t, stack.Outputs.SMSQueueURL, crash)

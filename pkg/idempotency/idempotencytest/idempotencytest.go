@@ -246,6 +246,118 @@ func Run(t *testing.T, newStore NewStore) {
 		require.ErrorIs(t, s.Complete(ctx, key, stale.Token, nil), idempotency.ErrNotHeld, "completed by another attempt")
 	})
 
+	t.Run("ClaimThatNeverStartedIsAcquiredAgain", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, c, key := setup(t)
+		// The holder claimed the key, did not start, and could not write its
+		// Release (or died): its lease runs out.
+		first, err := s.Begin(ctx, key, "h1", lease, idempotency.DeferStart())
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusAcquired, first.Status)
+		again, err := s.Begin(ctx, key, "h1", lease, idempotency.DeferStart())
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusInProgress, again.Status, "the lease protects an unstarted claim too")
+
+		c.Advance(lease + time.Second)
+		second, err := s.Begin(ctx, key, "h1", 2*lease, idempotency.DeferStart())
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusAcquired, second.Status, "never started: not done, acquired again — not lease-expired")
+		require.Equal(t, 2, second.Attempt)
+		require.NotEqual(t, first.Token, second.Token)
+		require.True(t, second.LeaseUntil.Equal(c.Now().Add(2*lease)), "a fresh lease for the new holder")
+		require.ErrorIs(t, s.Start(ctx, key, first.Token), idempotency.ErrLeaseLost, "the first attempt cannot start any more")
+		require.ErrorIs(t, s.Release(ctx, key, first.Token), idempotency.ErrLeaseLost)
+
+		// The second attempt starts: from now on an expiry is a possible side effect.
+		require.NoError(t, s.Start(ctx, key, second.Token))
+		require.NoError(t, s.Start(ctx, key, second.Token), "a repeated Start (a retried request) is a no-op")
+		c.Advance(2*lease + time.Second)
+		third, err := s.Begin(ctx, key, "h1", lease, idempotency.DeferStart())
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusLeaseExpired, third.Status, "started, then expired: the work may have happened")
+		require.Equal(t, 3, third.Attempt)
+		require.NoError(t, s.Start(ctx, key, third.Token), "a takeover after a start is started already: Start is a no-op")
+
+		// A takeover after a start never erases it, even when the new holder
+		// defers its start and dies before calling Start.
+		c.Advance(lease + time.Second)
+		fourth, err := s.Begin(ctx, key, "h1", lease, idempotency.DeferStart())
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusLeaseExpired, fourth.Status)
+		c.Advance(lease + time.Second)
+		fifth, err := s.Begin(ctx, key, "h1", lease, idempotency.DeferStart())
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusLeaseExpired, fifth.Status, "the evidence of attempt 2's start is kept")
+		require.NoError(t, s.MarkUnknown(ctx, key, fifth.Token, "attempt 2 started and its lease expired"))
+	})
+
+	t.Run("StartIsFencedAndBoundedByTheLease", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, c, key := setup(t)
+		require.ErrorIs(t, s.Start(ctx, key, "t"), idempotency.ErrNotHeld, "no record")
+		held, err := s.Begin(ctx, key, "h1", lease, idempotency.DeferStart())
+		require.NoError(t, err)
+		require.Error(t, s.Start(ctx, key, ""), "an empty token holds nothing")
+		require.ErrorIs(t, s.Start(ctx, key, "someone-else"), idempotency.ErrLeaseLost)
+
+		// Its lease ran out before it started: it must not start, although
+		// nobody took the key over yet.
+		c.Advance(lease + time.Second)
+		err = s.Start(ctx, key, held.Token)
+		require.ErrorIs(t, err, idempotency.ErrLeaseLost)
+		require.ErrorContains(t, err, key)
+		next, err := s.Begin(ctx, key, "h1", lease, idempotency.DeferStart())
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusAcquired, next.Status, "the refused Start changed nothing")
+		require.NoError(t, s.Start(ctx, key, next.Token))
+		require.NoError(t, s.Complete(ctx, key, next.Token, []byte("r")))
+		require.ErrorIs(t, s.Start(ctx, key, next.Token), idempotency.ErrNotHeld, "completed: nothing to start")
+		done, err := s.Begin(ctx, key, "h1", lease, idempotency.DeferStart())
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusCompleted, done.Status)
+		require.Equal(t, []byte("r"), done.Result)
+	})
+
+	t.Run("ClaimWithoutDeferStartCountsAsStarted", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, c, key := setup(t)
+		held, err := s.Begin(ctx, key, "h1", lease)
+		require.NoError(t, err)
+		require.NoError(t, s.Start(ctx, key, held.Token), "Start on a claim that did not defer is a no-op")
+		c.Advance(lease + time.Second)
+		out, err := s.Begin(ctx, key, "h1", lease, idempotency.DeferStart())
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusLeaseExpired, out.Status, "without DeferStart the work may have started at Begin")
+
+		// A key whose unstarted claim expired, taken over by a Begin without
+		// DeferStart, counts as started from that Begin on.
+		other := key + "-b"
+		unstarted, err := s.Begin(ctx, other, "h1", lease, idempotency.DeferStart())
+		require.NoError(t, err)
+		c.Advance(lease + time.Second)
+		taken, err := s.Begin(ctx, other, "h1", lease)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusAcquired, taken.Status)
+		require.NotEqual(t, unstarted.Token, taken.Token)
+		c.Advance(lease + time.Second)
+		last, err := s.Begin(ctx, other, "h1", lease, idempotency.DeferStart())
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusLeaseExpired, last.Status)
+	})
+
+	t.Run("ReleasedAfterStartIsAcquirable", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, _, key := setup(t)
+		held, err := s.Begin(ctx, key, "h1", lease, idempotency.DeferStart())
+		require.NoError(t, err)
+		require.NoError(t, s.Start(ctx, key, held.Token))
+		require.NoError(t, s.Release(ctx, key, held.Token), "the provider refused: certainly not done")
+		out, err := s.Begin(ctx, key, "h1", lease, idempotency.DeferStart())
+		require.NoError(t, err)
+		require.Equal(t, idempotency.StatusAcquired, out.Status)
+		require.Equal(t, 1, out.Attempt)
+	})
+
 	t.Run("TokensAreUniquePerBegin", func(t *testing.T) {
 		t.Parallel()
 		ctx, s, _, key := setup(t)
