@@ -64,8 +64,8 @@ type service struct {
 	// smsSync sends POST /sms/sync's texts on the request path; nil: not
 	// configured (501).
 	smsSync SMSSender
-	keys   KeyChecker
-	limits *rateLimiter
+	keys    KeyChecker
+	limits  *rateLimiter
 	// requestTimeout bounds a write request's work (its SQS or DynamoDB
 	// calls), below the server's WriteTimeout so the client hears the answer.
 	requestTimeout time.Duration
