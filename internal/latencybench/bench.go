@@ -104,6 +104,9 @@ type Stats struct {
 	// Behind is the largest delay between a request's scheduled time and
 	// its send (the generator's own lag, included in the latencies).
 	Behind time.Duration
+	// ServiceCPU is the example service's CPU time per measured request
+	// (all its threads, from /proc; 0 where the system does not say).
+	ServiceCPU time.Duration
 }
 
 // Result is a whole run.
@@ -251,9 +254,13 @@ func Run(ctx context.Context, c Config, out io.Writer) (res Result, err error) {
 				return res, err
 			}
 		}
+		cpu0 := processCPU(st.service.Process.Pid)
 		s, err := drive(ctx, client, st, ep, bodies[c.Warmup:], c.Rate, rng)
 		if err != nil {
 			return res, err
+		}
+		if cpu0 > 0 {
+			s.ServiceCPU = (processCPU(st.service.Process.Pid) - cpu0) / time.Duration(s.N)
 		}
 		res.Stats = append(res.Stats, s)
 		accepted[ep.Name] = c.Warmup + c.Requests
@@ -277,10 +284,12 @@ func Run(ctx context.Context, c Config, out io.Writer) (res Result, err error) {
 	res.StoredOK = gotAudit >= wantAudit && gotSMS >= wantSMS
 	res.Stored = fmt.Sprintf("after SIGTERM the audit queue holds %d messages for %d requests answered 202 (buffered and durable, warm-up included), the SMS queue %d for %d", gotAudit, wantAudit, gotSMS, wantSMS)
 
-	fmt.Fprintf(out, "\n%-42s %6s %6s %10s %10s %10s %10s %12s\n", "endpoint", "n", "errors", "p50_ms", "p99_ms", "p99.9_ms", "max_ms", "gen_lag_ms")
+	fmt.Fprintf(out, "\n%-42s %6s %6s %10s %10s %10s %10s %11s %15s\n", "endpoint", "n", "errors", "p50_ms", "p99_ms", "p99.9_ms", "max_ms", "gen_lag_ms", "service_cpu_us")
 	for _, s := range res.Stats {
-		fmt.Fprintf(out, "%-42s %6d %6d %10s %10s %10s %10s %12s\n", s.Endpoint.Label, s.N, s.Errors, msString(s.P50), msString(s.P99), msString(s.P999), msString(s.Max), msString(s.Behind))
+		fmt.Fprintf(out, "%-42s %6d %6d %10s %10s %10s %10s %11s %15.1f\n", s.Endpoint.Label, s.N, s.Errors, msString(s.P50), msString(s.P99), msString(s.P999), msString(s.Max), msString(s.Behind),
+			float64(s.ServiceCPU)/1e3)
 	}
+	fmt.Fprintln(out, "(latency: client-side, from each request's scheduled arrival to the last byte of its answer; gen_lag: the generator's worst delay behind its schedule, included; service_cpu: the service's CPU time per request, all threads, background flushes included)")
 	fmt.Fprintln(out, "\n"+res.Stored)
 	fmt.Fprintf(out, "load average at the end: %s (other work on the machine shares its CPUs with the stack and shows in the tails)\n", loadAverage())
 	return res, nil
@@ -614,6 +623,25 @@ func (st *stack) stop() error {
 	}
 	st.logs = nil
 	return errors.Join(errs...)
+}
+
+// processCPU is the CPU time pid's threads have used so far (Linux
+// schedstat, nanoseconds), or 0 where the system does not say.
+func processCPU(pid int) time.Duration {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0
+	}
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+			if ns, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				sum += time.Duration(ns)
+			}
+		}
+	}
+	return sum
 }
 
 // loadAverage is the 1-, 5- and 15-minute load average where the system
