@@ -43,6 +43,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -101,6 +102,12 @@ type settings struct {
 	// replaces Twilio's API base URL (the local stand-in). Without a
 	// secret, /sms/sync answers 501.
 	twilioSecret, twilioURL string
+	// cpuProfile, when set, receives a CPU profile of the whole run
+	// (written at shutdown), for profiling the request path.
+	cpuProfile string
+	// logLevel is the lowest level logged (debug adds a line per buffered
+	// audit record).
+	logLevel slog.Level
 }
 
 // Server limits. WriteTimeout leaves the request timeout room to answer.
@@ -134,6 +141,8 @@ func parseFlags(args []string) (settings, error) {
 	fs.DurationVar(&s.auditFlushInterval, "audit-flush-interval", 100*time.Millisecond, "POST /audit: the longest a buffered record waits before it is sent")
 	fs.StringVar(&s.twilioSecret, "twilio-secret", os.Getenv("TWILIO_SECRET_ARN"),
 		`Secrets Manager secret with Twilio credentials for POST /sms/sync: {"account_sid","auth_token","from"} (optional)`)
+	fs.TextVar(&s.logLevel, "log-level", levelOr("EXAMPLE_SERVICE_LOG_LEVEL", slog.LevelInfo), "lowest level logged: debug, info, warn, error (EXAMPLE_SERVICE_LOG_LEVEL)")
+	fs.StringVar(&s.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file at shutdown (go tool pprof)")
 	fs.StringVar(&s.twilioURL, "twilio-url", os.Getenv("TWILIO_API_URL"), "Twilio API base URL (default Twilio's; the local stand-in in make run)")
 	if err := fs.Parse(args); err != nil {
 		return s, err
@@ -162,7 +171,17 @@ func realMain(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("service", "example-service")
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: s.logLevel})).With("service", "example-service")
+	if s.cpuProfile != "" {
+		f, perr := os.Create(s.cpuProfile)
+		if perr != nil {
+			return fmt.Errorf("cpu profile: %w", perr)
+		}
+		if perr := pprof.StartCPUProfile(f); perr != nil {
+			return fmt.Errorf("cpu profile: %w", perr)
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
@@ -304,6 +323,14 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, drain time.Du
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+func levelOr(name string, def slog.Level) *slog.Level {
+	l := def
+	if v := os.Getenv(name); v != "" {
+		_ = l.UnmarshalText([]byte(v))
+	}
+	return &l
 }
 
 func envOr(name, def string) string {

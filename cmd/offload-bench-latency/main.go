@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -36,7 +37,13 @@ func main() {
 	flag.DurationVar(&c.SMSP99, "sms-p99", 1500*time.Millisecond, "the Twilio stand-in's 99th-percentile latency")
 	flag.StringVar(&c.LogDir, "log-dir", ".local", "where the service's and the stand-in's logs go")
 	flag.Uint64Var(&c.Seed, "seed", 1, "seed of the request mix and the arrival times")
+	only := flag.String("only", "", "comma-separated endpoints to measure (audit_async,audit_durable,audit_sync,sms_enqueue,sms_sync; default all)")
+	serviceArgs := flag.String("service-args", "", "extra flags for the example service, space-separated (e.g. --cpuprofile .local/service.pprof)")
 	flag.Parse()
+	if *only != "" {
+		c.Only = strings.Split(*only, ",")
+	}
+	c.ServiceArgs = strings.Fields(*serviceArgs)
 
 	res, err := latencybench.Run(ctx, c, os.Stdout)
 	if err != nil {
