@@ -16,8 +16,8 @@ go vet ./... || fail=1
 go vet -tags integration ./... || fail=1
 go vet -tags e2e ./... || fail=1
 
-step "doc comments (every exported identifier of pkg/, cmd/, functions/, internal/)"
-go run ./scripts/doccheck pkg cmd functions internal || fail=1
+step "doc comments (every exported identifier of pkg/, cmd/, functions/, internal/, examples/)"
+go run ./scripts/doccheck pkg cmd functions internal examples || fail=1
 
 step staticcheck
 "$bin/staticcheck" -tags integration,e2e ./... || fail=1

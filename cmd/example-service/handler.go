@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/offload/offload/pkg/audit"
+	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/producer"
 	"github.com/offload/offload/pkg/sms"
 	"github.com/offload/offload/pkg/sms/phone"
@@ -150,7 +151,7 @@ func (s *service) postAudit(w http.ResponseWriter, r *http.Request) {
 	// One synchronous log write per record was a tenth of this path's CPU
 	// (make bench-latency's profile): the success line is Debug here; a
 	// record that is then not enqueued is logged at Error by the buffer.
-	s.log.Debug("audit buffered", "message_id", m.MessageID, "api_key_id", keyID(r.Context()))
+	s.log.Debug("audit buffered", logging.FieldAuditID, m.MessageID, logging.FieldClientKeyID, keyID(r.Context()))
 	writeJSON(w, http.StatusAccepted, map[string]string{"messageId": m.MessageID, "status": "queued"})
 }
 
@@ -176,7 +177,7 @@ func (s *service) postAuditDurable(w http.ResponseWriter, r *http.Request, m aud
 		s.fail(w, "offload audit", m.MessageID, err)
 		return
 	}
-	s.log.Info("audit offloaded", "message_id", m.MessageID, "api_key_id", keyID(r.Context()), "sqs_message_id", res.MessageID, "duration_ms", ms(time.Since(start)))
+	s.log.Info("audit offloaded", logging.FieldAuditID, m.MessageID, logging.FieldClientKeyID, keyID(r.Context()), logging.FieldMessageID, res.MessageID, "duration_ms", ms(time.Since(start)))
 	writeJSON(w, http.StatusAccepted, map[string]string{"messageId": m.MessageID, "sqsMessageId": res.MessageID, "status": "enqueued"})
 }
 
@@ -199,7 +200,7 @@ func (s *service) postAuditSync(w http.ResponseWriter, r *http.Request) {
 	} else if out == audit.Duplicate {
 		status = http.StatusOK
 	}
-	s.log.Info("audit stored synchronously", "message_id", m.MessageID, "api_key_id", keyID(r.Context()), "outcome", out.String(), "duration_ms", ms(time.Since(start)))
+	s.log.Info("audit stored synchronously", logging.FieldAuditID, m.MessageID, logging.FieldClientKeyID, keyID(r.Context()), "outcome", out.String(), "duration_ms", ms(time.Since(start)))
 	writeJSON(w, status, map[string]string{"messageId": m.MessageID, "outcome": out.String()})
 }
 
@@ -262,7 +263,7 @@ func (s *service) postSMS(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, "offload sms", req.RequestID, err)
 		return
 	}
-	s.log.Info("sms offloaded", "request_id", req.RequestID, "api_key_id", keyID(r.Context()), "to", sms.MaskNumber(req.To), "sqs_message_id", res.MessageID, "duration_ms", ms(time.Since(start)))
+	s.log.Info("sms offloaded", logging.FieldSMSRequestID, req.RequestID, logging.FieldClientKeyID, keyID(r.Context()), "to", sms.MaskNumber(req.To), logging.FieldMessageID, res.MessageID, "duration_ms", ms(time.Since(start)))
 	writeJSON(w, http.StatusAccepted, map[string]string{"requestId": req.RequestID, "sqsMessageId": res.MessageID})
 }
 
@@ -292,7 +293,7 @@ func (s *service) postSMSSync(w http.ResponseWriter, r *http.Request) {
 	if res.Status == sms.AlreadySent {
 		status = http.StatusOK
 	}
-	s.log.Info("sms sent synchronously", "request_id", req.RequestID, "api_key_id", keyID(r.Context()), "to", sms.MaskNumber(req.To),
+	s.log.Info("sms sent synchronously", logging.FieldSMSRequestID, req.RequestID, logging.FieldClientKeyID, keyID(r.Context()), "to", sms.MaskNumber(req.To),
 		"provider", res.Receipt.Provider, "status", res.Status.String(), "duration_ms", ms(time.Since(start)))
 	writeJSON(w, status, map[string]string{"requestId": req.RequestID, "status": res.Status.String(),
 		"provider": res.Receipt.Provider, "providerMessageId": res.Receipt.ID})
@@ -320,7 +321,7 @@ func (s *service) failSMSSync(w http.ResponseWriter, req sms.Request, err error,
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
 	}
-	s.log.Warn("sms sync send failed", "request_id", req.RequestID, "to", sms.MaskNumber(req.To), "status", status, "error", err, "duration_ms", ms(took))
+	s.log.Warn("sms sync send failed", logging.FieldSMSRequestID, req.RequestID, "to", sms.MaskNumber(req.To), "status", status, "error", err, "duration_ms", ms(took))
 	writeError(w, status, msg)
 }
 
@@ -330,19 +331,19 @@ func (s *service) failSMSSync(w http.ResponseWriter, req sms.Request, err error,
 // else 503 (retry with the same id).
 func (s *service) fail(w http.ResponseWriter, op, key string, err error) {
 	if tooLarge(err) {
-		s.log.Warn(op+" refused: too large", "key", key, "error", err)
+		s.log.Warn(op+" refused: too large", logging.FieldIdempotencyKey, key, "error", err)
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s %s: the message is too large for the queue: %v", op, key, sizeReason(err)))
 		return
 	}
 	if errors.Is(err, producer.ErrBufferFull) || errors.Is(err, producer.ErrClosed) {
 		// Back-pressure: SQS is slower than the requests arrive (or the
 		// service is stopping). Nothing was accepted.
-		s.log.Warn(op+" refused: buffer full", "key", key, "error", err)
+		s.log.Warn(op+" refused: buffer full", logging.FieldIdempotencyKey, key, "error", err)
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("%s %s: the service is busy; retry with the same id after Retry-After seconds", op, key))
 		return
 	}
-	s.log.Error(op+" failed", "key", key, "error", err)
+	s.log.Error(op+" failed", logging.FieldIdempotencyKey, key, "error", err)
 	writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("%s %s failed; retry with the same id", op, key))
 }
 

@@ -55,6 +55,7 @@ import (
 
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/idempotency"
+	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/producer"
 	"github.com/offload/offload/pkg/sms"
@@ -171,7 +172,7 @@ func realMain(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: s.logLevel})).With("service", "example-service")
+	log := slog.New(logging.NewSlogHandler(os.Stderr, s.logLevel)).With("service", "example-service") // masked like the functions' logs
 	if s.cpuProfile != "" {
 		f, perr := os.Create(s.cpuProfile)
 		if perr != nil {
@@ -263,7 +264,7 @@ func realMain(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.addr, err)
 	}
-	log.Info("listening", "url", "http://"+ln.Addr().String(), "api_keys_secret", s.apiKeysSecret,
+	log.Info("listening", "url", "http://"+ln.Addr().String(), "api_keys_from", s.apiKeysSecret, // a field named *secret* would be redacted: this is the secret's name, not its value
 		"rate_per_second", s.rate, "burst", s.burst, "audit_buffer", s.auditBuffer, "sms_sync", smsSync != nil)
 	err = serve(ctx, newServer(handler, log), ln, s.shutdownTimeout)
 	log.Info("stopped", "error", err)
@@ -278,7 +279,7 @@ func realMain(ctx context.Context, args []string) (err error) {
 func newAuditBuffer(p *producer.Publisher, size int, flushEvery time.Duration, log *slog.Logger) (*producer.AsyncPublisher, error) {
 	a, err := producer.NewAsync(p, producer.WithBufferSize(size), producer.WithFlushInterval(flushEvery),
 		producer.WithErrorWhenFull(), producer.WithFailureHandler(func(f producer.Failure) {
-			log.Error("audit record accepted with 202 was not enqueued", "message_id", f.Message.IdempotencyKey, "error", f.Err)
+			log.Error("audit record accepted with 202 was not enqueued", logging.FieldAuditID, f.Message.IdempotencyKey, "error", f.Err)
 		}))
 	if err != nil {
 		return nil, fmt.Errorf("audit buffer: %w", err)

@@ -19,13 +19,13 @@ import (
 // and answers with err when set.
 type fakeProvider struct {
 	mu   sync.Mutex
-	sent []sms.Message
+	sent []sms.Request
 	err  error
 }
 
 func (p *fakeProvider) Name() string { return "fake" }
 
-func (p *fakeProvider) Send(_ context.Context, m sms.Message) (sms.Receipt, error) {
+func (p *fakeProvider) Send(_ context.Context, m sms.Request) (sms.Receipt, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.err != nil {
@@ -35,10 +35,10 @@ func (p *fakeProvider) Send(_ context.Context, m sms.Message) (sms.Receipt, erro
 	return sms.Receipt{Provider: "fake", ID: fmt.Sprint("SM-", len(p.sent))}, nil
 }
 
-func (p *fakeProvider) messages() []sms.Message {
+func (p *fakeProvider) messages() []sms.Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]sms.Message(nil), p.sent...)
+	return append([]sms.Request(nil), p.sent...)
 }
 
 // newFakeSender is the service's /sms/sync sender (sms.Sender over an
@@ -118,7 +118,7 @@ func TestPostSMSSyncSendsOnce(t *testing.T) {
 	status, out = send(t, srv.URL+"/sms/sync", `{"to":"07400 123456","region":"GB","body":"another text"}`, key)
 	require.Equal(t, http.StatusConflict, status, out)
 
-	require.Equal(t, []sms.Message{{RequestID: "order-17", To: "+447400123456", Body: "your code is 1234"}}, p.messages())
+	require.Equal(t, []sms.Request{{RequestID: "order-17", To: "+447400123456", Body: "your code is 1234"}}, p.messages())
 	require.Empty(t, smsQ.msgs)
 }
 

@@ -104,15 +104,38 @@ func run(args []string, out io.Writer) int {
 		}
 		return 2
 	}
+	// The stack's work directory goes with it; keep the runtime log (every
+	// function's log lines) for whoever has to explain a broken guarantee.
+	kept := keepRuntimeLog(repo, env)
 	if err := env.Down(); err != nil {
 		fmt.Fprintln(out, "chaos: teardown:", err)
 	}
 	env = nil
 	rep.Print(out)
 	if rep.Failed() {
+		if kept != "" {
+			fmt.Fprintln(out, "chaos: runtime log kept in", kept)
+		}
 		return 1
 	}
 	return 0
+}
+
+// keepRuntimeLog copies the campaign's runtime log to .local/chaos-runtime.log
+// and returns that path ("" when there is none or it cannot be copied).
+func keepRuntimeLog(repo string, env *chaos.Env) string {
+	if env.Stack == nil || env.Stack.RuntimeLog == "" {
+		return ""
+	}
+	b, err := os.ReadFile(env.Stack.RuntimeLog)
+	if err != nil {
+		return ""
+	}
+	dst := filepath.Join(repo, ".local", "chaos-runtime.log")
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil || os.WriteFile(dst, b, 0o644) != nil {
+		return ""
+	}
+	return dst
 }
 
 // repoRoot walks up from the working directory to the module's go.mod.

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/offload/offload/internal/localrt"
+	"github.com/offload/offload/pkg/logging"
 )
 
 func main() {
@@ -88,7 +89,7 @@ func realMain(ctx context.Context, args []string) error {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(logging.NewSlogHandler(os.Stderr, level)) // masked like the functions' logs
 
 	endpoint := os.Getenv("AWS_ENDPOINT_URL")
 	if endpoint == "" && !o.allowNoEndpoint {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/dlq"
+	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/producer"
 	"github.com/offload/offload/pkg/sms"
@@ -282,7 +283,7 @@ func (a *app) dlqPeek(ctx context.Context, args []string) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MESSAGE ID\tRECEIVES\tCLASS\tAGE\tBYTES\tREASON")
 	for _, m := range s.Messages {
-		reason := m.Reason()
+		reason := logging.Mask(m.Reason()) // a reason names no payload data, but masked all the same
 		age := "?"
 		if !m.SentAt.IsZero() {
 			age = time.Since(m.SentAt).Truncate(time.Second).String()

@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/offload/offload/pkg/logging"
 )
 
 func main() {
@@ -26,7 +28,7 @@ func main() {
 		return
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "offload:", err)
+		fmt.Fprintln(os.Stderr, "offload:", logging.Mask(err.Error())) // masked as pkg/logging masks logs
 		os.Exit(1)
 	}
 }

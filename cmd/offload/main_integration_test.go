@@ -107,13 +107,16 @@ func TestIntegrationPeekThenRedriveThenAuditGet(t *testing.T) {
 	path, client, out := env(t)
 	for i := range 4 {
 		_, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(out["audit_dlq_url"]), MessageBody: aws.String(fmt.Sprintf(`{"n":%d}`, i)),
-			MessageAttributes: map[string]types.MessageAttributeValue{message.AttrFailureReason: {DataType: aws.String("String"), StringValue: aws.String("auditText is empty")}}})
+			MessageAttributes: map[string]types.MessageAttributeValue{message.AttrFailureReason: {DataType: aws.String("String"), StringValue: aws.String("auditText is empty (for +447700900089, token=abc123)")}}})
 		require.NoError(t, err)
 	}
 	stdout, _, err := run(t, "--outputs", path, "dlq", "peek", "audit", "-n", "3")
 	require.NoError(t, err)
 	require.Contains(t, stdout, "4 message(s) waiting")
 	require.Equal(t, 3, strings.Count(stdout, "auditText is empty"), stdout)
+	// Masked as the functions' logs are (pkg/logging).
+	require.Equal(t, 3, strings.Count(stdout, "for +44********89, token=[REDACTED]"), stdout)
+	require.NotContains(t, stdout, "abc123")
 
 	stdout, stderr, err := run(t, "--outputs", path, "dlq", "redrive", "audit", "--rate", "50")
 	require.NoError(t, err)

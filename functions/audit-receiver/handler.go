@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -45,11 +44,7 @@ type handler struct {
 func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 	m, err := h.limits.Decode([]byte(msg.Body))
 	if err != nil {
-		var de *audit.DecodeError
-		if errors.As(err, &de) {
-			return batch.Permanent(batch.ClassDecode, de.Error(), err)
-		}
-		return batch.Permanent(batch.ClassValidation, err.Error(), err)
+		return err // decode or validation: classified and permanent (pkg/batch, Classified)
 	}
 	rec := audit.Record{Message: m, SQSMessageID: msg.MessageId}
 	rec.Key, rec.KeySource = key(m, msg)
@@ -58,7 +53,7 @@ func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 	if err != nil {
 		return err
 	}
-	log := logging.FromContext(ctx).WithField("audit_key", rec.Key).WithField("key_source", rec.KeySource).WithField("write", out.String())
+	log := logging.FromContext(ctx).WithField(logging.FieldAuditID, rec.Key).WithField("key_source", rec.KeySource).WithField("write", out.String())
 	switch out {
 	case audit.Duplicate:
 		log.Info("duplicate delivery: item already stored with the same content")
@@ -66,7 +61,7 @@ func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 	case audit.Conflict:
 		log.Warn("conflict: an item with this key holds different content; not overwritten")
 		h.metrics.Count("AuditConflict", 1)
-		return batch.Permanent("conflict", fmt.Sprintf("messageId %s at %s is already stored with different content",
+		return batch.Permanent(message.ClassConflict, fmt.Sprintf("messageId %s at %s is already stored with different content",
 			rec.Key, audit.FormatTime(m.AuditTime)), nil)
 	default:
 		h.metrics.Count("AuditStored", 1)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
 
+	"github.com/offload/offload/internal/function"
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/logging"
@@ -162,44 +162,13 @@ func TestBatchOutcomes(t *testing.T) {
 	require.Len(t, dead, 3)
 	class := func(id string) string { return *dead[id].MessageAttributes[message.AttrFailureClass].StringValue }
 	reason := func(id string) string { return *dead[id].MessageAttributes[message.AttrFailureReason].StringValue }
-	require.Equal(t, "conflict", class("s3"))
+	require.Equal(t, message.ClassConflict, class("s3"))
 	require.Contains(t, reason("s3"), "messageId a at 2026-11-26T23:12:43.0000000Z is already stored with different content")
 	require.NotContains(t, reason("s3"), "signed out", "no payload in reasons")
-	require.Equal(t, batch.ClassDecode, class("s4"))
-	require.Equal(t, batch.ClassValidation, class("s5"))
+	require.Equal(t, message.ClassDecode, class("s4"))
+	require.Equal(t, message.ClassValidation, class("s5"))
 	require.Contains(t, reason("s5"), "auditText is empty")
 	require.Equal(t, `{"auditText":`, *dead["s4"].MessageBody, "the original body is kept for redrive")
-}
-
-func TestSettings(t *testing.T) {
-	t.Parallel()
-	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-	s, err := loadSettings(env(map[string]string{"AUDIT_TABLE_NAME": "t", "DLQ_URL": "u"}))
-	require.NoError(t, err)
-	require.Equal(t, settings{TableName: "t", DLQURL: "u", Environment: "unknown", Concurrency: 10, BackoffBase: 5 * time.Second, BackoffMax: 10 * time.Minute,
-		DLQMaxBytes: batch.DefaultDeadLetterMaxBytes}, s)
-
-	s, err = loadSettings(env(map[string]string{"AUDIT_TABLE_NAME": "t", "DLQ_URL": "u", "DLQ_MAX_MESSAGE_BYTES": "65536", "AUDIT_BACKOFF_MAX": "600s", "MAX_RECEIVE_COUNT": "12"}))
-	require.NoError(t, err)
-	require.Equal(t, 65536, s.DLQMaxBytes)
-	require.Equal(t, 10*time.Minute, s.BackoffMax)
-	require.Equal(t, 12, s.MaxReceiveCount)
-
-	_, err = loadSettings(env(map[string]string{"AUDIT_CONCURRENCY": "0", "AUDIT_BACKOFF_MAX": "soon", "DLQ_MAX_MESSAGE_BYTES": "12", "MAX_RECEIVE_COUNT": "x"}))
-	for _, want := range []string{"AUDIT_TABLE_NAME is required", "DLQ_URL is required", "AUDIT_CONCURRENCY", "AUDIT_BACKOFF_MAX", "DLQ_MAX_MESSAGE_BYTES", "MAX_RECEIVE_COUNT"} {
-		require.ErrorContains(t, err, want)
-	}
-	require.False(t, errors.Is(err, nil))
-}
-
-// With the defaults and the stack's 12 receives, a record survives about an
-// hour of a failing dependency (terraform/stack/README.md, "Retry budget").
-func TestDefaultRetryBudgetIsAboutAnHour(t *testing.T) {
-	t.Parallel()
-	s, err := loadSettings(func(k string) string { return map[string]string{"AUDIT_TABLE_NAME": "t", "DLQ_URL": "u"}[k] })
-	require.NoError(t, err)
-	budget := batch.RetryBudget(batch.ExponentialBackoff(s.BackoffBase, s.BackoffMax), 12)
-	require.Equal(t, 3635*time.Second, budget)
 }
 
 // audit-receiver accepts audit version 1, and messages without the
@@ -209,7 +178,7 @@ func TestAcceptedVersions(t *testing.T) {
 	f := fixture{store: &memStore{items: map[string]audit.Record{}, fail: map[string]error{}},
 		sqs: &fakeSQS{visibility: map[string]int32{}}, count: &counter{n: map[string]int{}}}
 	h := &handler{store: f.store, metrics: f.count, limits: audit.Limits{Now: func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }}}
-	cfg := settings{DLQURL: "https://sqs/123456789012/audit-dlq", Concurrency: 1, BackoffBase: time.Second, BackoffMax: time.Minute, DLQMaxBytes: batch.DefaultDeadLetterMaxBytes}
+	cfg := settings{Consumer: function.Consumer{DLQURL: "https://sqs/123456789012/audit-dlq", DLQMaxBytes: batch.DefaultDeadLetterMaxBytes}, Concurrency: 1, BackoffBase: time.Second, BackoffMax: time.Minute}
 	proc, err := batch.New(h.handle, processorOptions(cfg, f.sqs, logging.New(logging.WithOutput(discard{})))...)
 	require.NoError(t, err)
 	body := func(text string) string { return `{"auditText":"` + text + `","auditTime":"2026-11-26T23:12:43Z"}` }
@@ -229,7 +198,7 @@ func TestAcceptedVersions(t *testing.T) {
 	require.Len(t, f.store.items, 2, "v1 and the message without attributes are stored")
 	require.Len(t, f.sqs.dead, 2)
 	for _, d := range f.sqs.dead {
-		require.Equal(t, batch.ClassUnsupportedVersion, aws.ToString(d.MessageAttributes[message.AttrFailureClass].StringValue))
+		require.Equal(t, message.ClassUnsupportedVersion, aws.ToString(d.MessageAttributes[message.AttrFailureClass].StringValue))
 	}
 	require.Contains(t, aws.ToString(f.sqs.dead[0].MessageAttributes[message.AttrFailureReason].StringValue)+
 		aws.ToString(f.sqs.dead[1].MessageAttributes[message.AttrFailureReason].StringValue), `version "2"`)

@@ -1,78 +1,33 @@
 // Command audit-receiver is the Lambda function behind the audit queue: it
 // stores each AuditMessage in the AuditMessages table once, however often it
-// is delivered. main only wires configuration and clients; handler.go does
-// the work.
+// is delivered. main only wires configuration and clients (internal/function);
+// handler.go does the work.
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/sirupsen/logrus"
 
+	"github.com/offload/offload/internal/function"
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/batch"
-	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/message"
-	"github.com/offload/offload/pkg/metrics"
-	"github.com/offload/offload/pkg/tracing"
 )
 
-func main() {
-	if err := realMain(context.Background()); err != nil {
-		// An init failure: Lambda reports it and retries the cold start.
-		fmt.Fprintln(os.Stderr, "audit-receiver:", err)
-		os.Exit(1)
-	}
-}
+func main() { function.Main("audit-receiver", build) }
 
-func realMain(ctx context.Context) error {
-	cfg, err := loadSettings(os.Getenv)
-	if err != nil {
-		return err
-	}
-	log := logging.New(logging.WithLevel(cfg.LogLevel))
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return fmt.Errorf("load AWS config: %w", err)
-	}
-	tracing.InstrumentAWS(&awsCfg)
-	sqsClient := sqs.NewFromConfig(awsCfg)
-	h := &handler{
-		store:   audit.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.TableName),
-		metrics: metrics.New(os.Stdout, "offload", map[string]string{"Function": "audit-receiver", "Environment": cfg.Environment}),
-	}
-	proc, err := batch.New(h.handle, processorOptions(cfg, sqsClient, log)...)
-	if err != nil {
-		return fmt.Errorf("build batch processor: %w", err)
-	}
-	log.WithField("table", cfg.TableName).Info("audit-receiver ready")
-	lambda.Start(proc.Process)
-	return nil
-}
-
-// sqsAPI is what the batch processor needs from SQS.
-type sqsAPI interface {
-	batch.DeadLetterAPI
-	batch.VisibilityAPI
-}
-
-// processorOptions configures the batch processor from cfg: concurrency,
-// dead letters (trimmed to the DLQ's size), the retry budget's backoff and the
-// message versions audit-receiver understands.
-func processorOptions(cfg settings, client sqsAPI, log logrus.FieldLogger) []batch.Option {
-	return []batch.Option{
+// processorOptions configures the batch processor from cfg: the consumer's
+// options (dead letters, receive count), concurrency, the retry budget's
+// backoff and the message versions audit-receiver understands.
+func processorOptions(cfg settings, client function.SQSAPI, log logrus.FieldLogger) []batch.Option {
+	return append(cfg.Consumer.Options(client, log),
 		batch.WithConcurrency(cfg.Concurrency),
-		batch.WithDeadLetter(client, cfg.DLQURL),
-		batch.WithDeadLetterMaxBytes(cfg.DLQMaxBytes),
-		batch.WithMaxReceiveCount(cfg.MaxReceiveCount),
 		batch.WithBackoff(client, batch.ExponentialBackoff(cfg.BackoffBase, cfg.BackoffMax)),
-		batch.Accept(message.TypeAudit, "1"),
-		batch.WithLogger(log),
-	}
+		batch.Accept(message.TypeAudit, "1"))
+}
+
+func build(w *function.Wiring[settings]) (any, error) {
+	h := &handler{store: audit.NewStore(dynamodb.NewFromConfig(w.AWS), w.Settings.TableName), metrics: w.Metrics}
+	return function.Processor(h.handle, processorOptions(w.Settings, sqs.NewFromConfig(w.AWS), w.Log)...)
 }

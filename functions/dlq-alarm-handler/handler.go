@@ -33,6 +33,9 @@ type handler struct {
 	store      idempotency.Store
 	notifiers  []namedNotifier
 	log        logrus.FieldLogger
+	// leaseMargin: a report's lease is the invocation's remaining time
+	// plus this (REPORT_LEASE_MARGIN).
+	leaseMargin time.Duration
 }
 
 // handle takes the SNS event carrying CloudWatch's alarm JSON, or the event of
@@ -65,7 +68,7 @@ func (h *handler) report(ctx context.Context, a dlq.Alarm) error {
 		return nil
 	}
 	key := "alarm|" + a.ChangeKey()
-	out, err := h.store.Begin(ctx, key, idempotency.HashPayload([]byte(key)), idempotency.LeaseFor(ctx, 5*time.Second, time.Minute))
+	out, err := h.store.Begin(ctx, key, idempotency.HashPayload([]byte(key)), idempotency.LeaseFor(ctx, h.leaseMargin, time.Minute))
 	if err != nil {
 		return fmt.Errorf("begin report of %s: %w", a.Name, err)
 	}

@@ -144,19 +144,6 @@ func TestNotAnAlarmIsAnError(t *testing.T) {
 	require.Empty(t, r.got)
 }
 
-func TestSettings(t *testing.T) {
-	t.Parallel()
-	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-	s, err := loadSettings(env(map[string]string{"NOTIFICATIONS_TOPIC_ARN": "arn", "IDEMPOTENCY_TABLE_NAME": "t", "DEAD_LETTER_QUEUES": " a-dlq, b-dlq ,"}))
-	require.NoError(t, err)
-	require.Equal(t, map[string]bool{"a-dlq": true, "b-dlq": true}, s.DeadLetterQueues)
-	require.Equal(t, 10, s.SampleSize)
-	_, err = loadSettings(env(map[string]string{"SAMPLE_SIZE": "99"}))
-	for _, want := range []string{"NOTIFICATIONS_TOPIC_ARN", "IDEMPOTENCY_TABLE_NAME", "DEAD_LETTER_QUEUES", "SAMPLE_SIZE"} {
-		require.ErrorContains(t, err, want)
-	}
-}
-
 // An invocation that died mid-report (a timeout) left its lease behind: a
 // retry during the lease fails (to be retried again), one after it reports.
 func TestReportOfADeadInvocationIsTakenOverNotLost(t *testing.T) {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -12,12 +11,6 @@ import (
 	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/sms"
-)
-
-// Failure classes of dead-lettered requests, besides decode and validation.
-const (
-	classRejected = "rejected" // the provider refused the number or request
-	classConflict = "conflict" // request id reused for other content
 )
 
 // notStartedRetry is how soon a request that was not started (too little
@@ -40,18 +33,18 @@ type handler struct {
 	metrics Counter
 }
 
-// handle decodes and sends one request and maps every failure to what the
-// queue must do with it. The body is never logged; the number only masked.
+// handle decodes and sends one request, counts what happened and says when a
+// retry may come. The errors of sms.Decode and sms.Sender say their own
+// failure class and permanence (pkg/batch, Classified), so they are returned
+// as they are: decode, validation, conflict, unknown outcome and rejection
+// are dead-lettered with their reason, the rest retried. The body is never
+// logged; the number only masked.
 func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 	r, err := sms.Decode([]byte(msg.Body))
 	if err != nil {
-		var de *sms.DecodeError
-		if errors.As(err, &de) {
-			return batch.Permanent(batch.ClassDecode, de.Error(), err)
-		}
-		return batch.Permanent(batch.ClassValidation, err.Error(), err)
+		return err
 	}
-	log := logging.FromContext(ctx).WithFields(logrus.Fields{"sms_request_id": r.RequestID, "to": sms.MaskNumber(r.To)})
+	log := logging.FromContext(ctx).WithFields(logrus.Fields{logging.FieldSMSRequestID: r.RequestID, "to": sms.MaskNumber(r.To)})
 	res, err := h.sender.Send(ctx, r)
 	if err == nil {
 		log = log.WithFields(logrus.Fields{"provider": res.Receipt.Provider, "provider_id": res.Receipt.ID, "sms": res.Status.String()})
@@ -70,14 +63,11 @@ func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 	switch {
 	case errors.Is(err, sms.ErrConflict):
 		h.metrics.Count("SMSConflict", 1)
-		return batch.Permanent(classConflict, fmt.Sprintf("requestId %s was used before for a different number, body or sender", r.RequestID), err)
 	case errors.As(err, &unknown):
 		log.WithError(err).Error("sms outcome unknown: reported, not resent")
 		h.metrics.Count("SMSUnknownOutcome", 1)
-		return batch.Permanent(sms.ClassUnknownOutcome, unknown.Error(), err)
 	case errors.As(err, &perr) && perr.Kind == sms.Rejected:
 		h.metrics.Count("SMSRejected", 1)
-		return batch.Permanent(classRejected, perr.Error(), err)
 	case errors.Is(err, sms.ErrNoTimeToSend):
 		// Never attempted: back on the queue as soon as pkg/batch allows
 		// (1 s; SQS still counts the receive), not after the backoff.
@@ -89,9 +79,8 @@ func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 		if d, ok := sms.RetryAfterOf(err); ok {
 			return batch.RetryAfter(d, err)
 		}
-		return err
-	default:
-		// ErrInProgress, store errors: transient, with the processor's backoff.
-		return err
 	}
+	// Permanent errors dead-letter themselves; ErrInProgress, store errors
+	// and retryable answers without a delay take the processor's backoff.
+	return err
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,13 +28,13 @@ import (
 type provider struct {
 	mu    sync.Mutex
 	fail  map[string][]error
-	sent  []sms.Message
+	sent  []sms.Request
 	calls atomic.Int32
 }
 
 func (p *provider) Name() string { return "fake" }
 
-func (p *provider) Send(_ context.Context, m sms.Message) (sms.Receipt, error) {
+func (p *provider) Send(_ context.Context, m sms.Request) (sms.Receipt, error) {
 	p.calls.Add(1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -175,12 +174,12 @@ func TestFailuresGoWhereTheyBelong(t *testing.T) {
 		return *f.sqs.dead[id].MessageAttributes[message.AttrFailureReason].StringValue
 	}
 	require.Len(t, f.sqs.dead, 4)
-	require.Equal(t, classRejected, class("m-rejected"))
+	require.Equal(t, message.ClassRejected, class("m-rejected"))
 	require.Contains(t, reason("m-rejected"), "21211")
-	require.Equal(t, sms.ClassUnknownOutcome, class("m-unknown"))
+	require.Equal(t, message.ClassUnknownOutcome, class("m-unknown"))
 	require.Contains(t, reason("m-unknown"), "not resent")
-	require.Equal(t, batch.ClassValidation, class("m-national"))
-	require.Equal(t, batch.ClassDecode, class("m-garbage"))
+	require.Equal(t, message.ClassValidation, class("m-national"))
+	require.Equal(t, message.ClassDecode, class("m-garbage"))
 
 	// The throttled request goes out on its next delivery; the unknown one never again.
 	resp, err = f.proc.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{ev.Records[1], ev.Records[2]}})
@@ -207,34 +206,8 @@ func TestConflictingReuseOfARequestID(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.proc.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{rec("m2", reqBody("r-1", "+447400000009"))}})
 	require.NoError(t, err)
-	require.Equal(t, classConflict, *f.sqs.dead["m2"].MessageAttributes[message.AttrFailureClass].StringValue)
+	require.Equal(t, message.ClassConflict, *f.sqs.dead["m2"].MessageAttributes[message.AttrFailureClass].StringValue)
 	require.EqualValues(t, 1, f.prov.calls.Load())
-}
-
-func TestSettings(t *testing.T) {
-	t.Parallel()
-	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-	s, err := loadSettings(env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u"}))
-	require.NoError(t, err)
-	require.Equal(t, "sns", s.Provider)
-	require.Equal(t, 10.0, s.RatePerSecond)
-	require.False(t, s.ResendOnUnknown)
-	require.Equal(t, 10*time.Second, s.ProviderTimeout)
-	require.Equal(t, 262144, s.DLQMaxBytes)
-	require.Equal(t, 10*time.Minute, s.BackoffMax)
-	s, err = loadSettings(env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER_TIMEOUT": "1500ms", "DLQ_MAX_MESSAGE_BYTES": "65536", "MAX_RECEIVE_COUNT": "12"}))
-	require.NoError(t, err)
-	require.Equal(t, 1500*time.Millisecond, s.ProviderTimeout)
-	require.Equal(t, 65536, s.DLQMaxBytes)
-	require.Equal(t, 12, s.MaxReceiveCount)
-
-	_, err = loadSettings(env(map[string]string{"SMS_PROVIDER": "twilio", "SMS_RATE_PER_SECOND": "-1", "SMS_RESEND_ON_UNKNOWN": "maybe", "SMS_BACKOFF_MAX": "0s", "SMS_PROVIDER_TIMEOUT": "soon", "DLQ_MAX_MESSAGE_BYTES": "12", "MAX_RECEIVE_COUNT": "0"}))
-	for _, want := range []string{"IDEMPOTENCY_TABLE_NAME", "DLQ_URL", "TWILIO_SECRET_ARN is required", "SMS_RATE_PER_SECOND", "SMS_RESEND_ON_UNKNOWN", "SMS_BACKOFF_MAX", "SMS_PROVIDER_TIMEOUT", "DLQ_MAX_MESSAGE_BYTES", "MAX_RECEIVE_COUNT"} {
-		require.ErrorContains(t, err, want)
-	}
-	_, err = loadSettings(env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER": "carrier-pigeon"}))
-	require.ErrorContains(t, err, "sns or twilio")
-	require.True(t, strings.Contains(err.Error(), "carrier-pigeon"))
 }
 
 type staticCreds sms.TwilioCredentials
@@ -280,7 +253,7 @@ func TestTwilioAcceptedThen500IsSentOnceAndDeadLetteredAsUnknown(t *testing.T) {
 	require.Equal(t, 1, deliveries, "dead-lettered on its first delivery, not redelivered")
 	require.EqualValues(t, 1, requests.Load(), "one text")
 	require.Len(t, f.sqs.dead, 1)
-	require.Equal(t, sms.ClassUnknownOutcome, *f.sqs.dead["m-500"].MessageAttributes[message.AttrFailureClass].StringValue)
+	require.Equal(t, message.ClassUnknownOutcome, *f.sqs.dead["m-500"].MessageAttributes[message.AttrFailureClass].StringValue)
 	require.Contains(t, *f.sqs.dead["m-500"].MessageAttributes[message.AttrFailureReason].StringValue, "20500", "the reason names the provider's answer")
 
 	// A duplicate delivery of the same request is reported again, never sent.
@@ -288,7 +261,7 @@ func TestTwilioAcceptedThen500IsSentOnceAndDeadLetteredAsUnknown(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
 	require.EqualValues(t, 1, requests.Load(), "still one text")
-	require.Equal(t, sms.ClassUnknownOutcome, *f.sqs.dead["m-500-dup"].MessageAttributes[message.AttrFailureClass].StringValue)
+	require.Equal(t, message.ClassUnknownOutcome, *f.sqs.dead["m-500-dup"].MessageAttributes[message.AttrFailureClass].StringValue)
 }
 
 // A batch delivered with too little time left for a provider call: nothing

@@ -24,7 +24,7 @@ func (c creds) Invalidate()                                                {}
 func TestRealClientSendsAndIsRecorded(t *testing.T) {
 	s := start(t)
 	tw := sms.NewTwilio(creds{sms.TwilioCredentials{AccountSID: "ACtest", AuthToken: "tok", From: "+15005550006"}}, sms.WithTwilioURL(s.URL))
-	rec, err := tw.Send(context.Background(), sms.Message{RequestID: "req-00001", To: "+447700900123", Body: "code req-00001 is 42"})
+	rec, err := tw.Send(context.Background(), sms.Request{RequestID: "req-00001", To: "+447700900123", Body: "code req-00001 is 42"})
 	require.NoError(t, err)
 	require.Regexp(t, `^SM[0-9a-f]{32}$`, rec.ID)
 	got := s.Accepted()
@@ -39,7 +39,7 @@ func TestRealClientSendsAndIsRecorded(t *testing.T) {
 func TestWrongCredentialsAre401(t *testing.T) {
 	s := start(t)
 	tw := sms.NewTwilio(creds{sms.TwilioCredentials{AccountSID: "ACtest", AuthToken: "wrong", From: "+15005550006"}}, sms.WithTwilioURL(s.URL))
-	_, err := tw.Send(context.Background(), sms.Message{To: "+447700900123", Body: "x"})
+	_, err := tw.Send(context.Background(), sms.Request{To: "+447700900123", Body: "x"})
 	require.Error(t, err)
 	require.Empty(t, s.Accepted())
 }
@@ -55,11 +55,11 @@ func TestFaultModes(t *testing.T) {
 	s.Fail("req-00004", Throttle)
 	ctx := context.Background()
 
-	_, err := tw.Send(ctx, sms.Message{To: "+447700900123", Body: "req-00002"})
+	_, err := tw.Send(ctx, sms.Request{To: "+447700900123", Body: "req-00002"})
 	require.Error(t, err)
-	_, err = tw.Send(ctx, sms.Message{To: "+447700900123", Body: "req-00003"})
+	_, err = tw.Send(ctx, sms.Request{To: "+447700900123", Body: "req-00003"})
 	require.Error(t, err)
-	_, err = tw.Send(ctx, sms.Message{To: "+447700900123", Body: "req-00004"})
+	_, err = tw.Send(ctx, sms.Request{To: "+447700900123", Body: "req-00004"})
 	require.Error(t, err)
 	require.Equal(t, sms.Retryable, sms.KindOf(err))
 	d, ok := sms.RetryAfterOf(err)
@@ -67,7 +67,7 @@ func TestFaultModes(t *testing.T) {
 	require.Equal(t, 2*time.Second, d)
 
 	// Once only: the throttled key is accepted on the next try.
-	_, err = tw.Send(ctx, sms.Message{To: "+447700900123", Body: "req-00004"})
+	_, err = tw.Send(ctx, sms.Request{To: "+447700900123", Body: "req-00004"})
 	require.NoError(t, err)
 
 	keys := map[string]bool{}
@@ -119,7 +119,7 @@ func TestLatencyDelaysTheAnswer(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 	tw := sms.NewTwilio(creds{sms.TwilioCredentials{AccountSID: "ACtest", AuthToken: "tok", From: "+15005550006"}}, sms.WithTwilioURL(s.URL))
 	start := time.Now()
-	_, err = tw.Send(context.Background(), sms.Message{RequestID: "r", To: "+447700900123", Body: "hi"})
+	_, err = tw.Send(context.Background(), sms.Request{RequestID: "r", To: "+447700900123", Body: "hi"})
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, time.Since(start), delay)
 	require.Len(t, s.Accepted(), 1)
@@ -132,7 +132,7 @@ func TestKeepAcceptedKeepsTheNewest(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 	tw := sms.NewTwilio(creds{sms.TwilioCredentials{AccountSID: "ACtest", AuthToken: "tok", From: "+15005550006"}}, sms.WithTwilioURL(s.URL))
 	for i := range 10 {
-		_, err := tw.Send(context.Background(), sms.Message{To: "+447700900123", Body: fmt.Sprint("m", i)})
+		_, err := tw.Send(context.Background(), sms.Request{To: "+447700900123", Body: fmt.Sprint("m", i)})
 		require.NoError(t, err)
 	}
 	var bodies []string

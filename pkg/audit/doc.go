@@ -8,7 +8,8 @@
 // fractional digits, a "Z", an offset, or no zone at all (DateTimeKind
 // Unspecified, read as UTC), and the old "\/Date(ms)\/" form is accepted too.
 // Decode turns a body into a Message and reports every problem as a
-// *DecodeError or *ValidationError, which a consumer treats as permanent.
+// *message.DecodeError or *message.ValidationError: permanent errors that
+// name their own failure class, which a consumer returns as they are.
 //
 // The table keeps the article's schema: messageId (S, HASH) and auditTime (S,
 // RANGE, UTC in .NET's round-trip "O" format, so it sorts as text). Store.Put

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/offload/offload/pkg/message"
 )
 
 // TimeLayout is how auditTime is written to the table and to JSON: UTC with
@@ -128,24 +130,8 @@ func parseMSDate(s string) (time.Time, error) {
 	return time.UnixMilli(ms).UTC(), nil
 }
 
-// DecodeError says a body is not an AuditMessage at all.
-type DecodeError struct{ Err error }
-
-// Error says why the body could not be decoded.
-func (e *DecodeError) Error() string { return "decode audit message: " + e.Err.Error() }
-
-// Unwrap returns the JSON or time parsing error.
-func (e *DecodeError) Unwrap() error { return e.Err }
-
-// ValidationError says a decoded AuditMessage breaks a rule. Reason never
-// contains the audit text.
-type ValidationError struct {
-	Field  string
-	Reason string
-}
-
-// Error names the field and the broken rule.
-func (e *ValidationError) Error() string { return "invalid audit message: " + e.Field + " " + e.Reason }
+// kind names the audit message in decode and validation errors.
+const kind = "audit message"
 
 // Limits bounds what Decode accepts as a plausible audit time.
 type Limits struct {
@@ -176,36 +162,39 @@ func Decode(body []byte) (Message, error) {
 	return Limits{}.Decode(body)
 }
 
-// Decode parses and validates one queue body. The error is a *DecodeError or a
-// *ValidationError (errors.Join of several when more than one rule fails).
+// Decode parses and validates one queue body. The error is a
+// *message.DecodeError or a *message.ValidationError listing every broken
+// rule; both say their class and that they are permanent, so a consumer
+// returns them as they are (pkg/batch dead-letters the record with the
+// error's message as its reason, which never contains the audit text).
 func (l Limits) Decode(body []byte) (Message, error) {
 	l = l.withDefaults()
 	var m Message
 	if !utf8.Valid(body) {
-		return Message{}, &DecodeError{Err: errors.New("body is not UTF-8")}
+		return Message{}, &message.DecodeError{Kind: kind, Err: errors.New("body is not UTF-8")}
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
-		return Message{}, &DecodeError{Err: err}
+		return Message{}, &message.DecodeError{Kind: kind, Err: err}
 	}
-	var errs []error
+	v := message.ValidationError{Kind: kind}
 	if strings.TrimSpace(m.AuditText) == "" {
-		errs = append(errs, &ValidationError{Field: "auditText", Reason: "is empty"})
+		v.Add("auditText", "is empty")
 	} else if len(m.AuditText) > MaxTextBytes {
-		errs = append(errs, &ValidationError{Field: "auditText", Reason: fmt.Sprintf("is %d bytes, more than %d", len(m.AuditText), MaxTextBytes)})
+		v.Add("auditText", fmt.Sprintf("is %d bytes, more than %d", len(m.AuditText), MaxTextBytes))
 	}
 	switch now := l.Now(); {
 	case m.AuditTime.IsZero():
-		errs = append(errs, &ValidationError{Field: "auditTime", Reason: "is missing or 0001-01-01T00:00:00 (an unset .NET DateTime)"})
+		v.Add("auditTime", "is missing or 0001-01-01T00:00:00 (an unset .NET DateTime)")
 	case m.AuditTime.Before(l.Earliest):
-		errs = append(errs, &ValidationError{Field: "auditTime", Reason: fmt.Sprintf("%s is before %s", FormatTime(m.AuditTime), FormatTime(l.Earliest))})
+		v.Add("auditTime", fmt.Sprintf("%s is before %s", FormatTime(m.AuditTime), FormatTime(l.Earliest)))
 	case m.AuditTime.After(now.Add(l.MaxSkew)):
-		errs = append(errs, &ValidationError{Field: "auditTime", Reason: fmt.Sprintf("%s is more than %s in the future", FormatTime(m.AuditTime), l.MaxSkew)})
+		v.Add("auditTime", fmt.Sprintf("%s is more than %s in the future", FormatTime(m.AuditTime), l.MaxSkew))
 	}
 	if len(m.MessageID) > 1024 {
-		errs = append(errs, &ValidationError{Field: "messageId", Reason: fmt.Sprintf("is %d bytes, more than 1024", len(m.MessageID))})
+		v.Add("messageId", fmt.Sprintf("is %d bytes, more than 1024", len(m.MessageID)))
 	}
-	if len(errs) > 0 {
-		return Message{}, errors.Join(errs...)
+	if err := v.Err(); err != nil {
+		return Message{}, err
 	}
 	return m, nil
 }

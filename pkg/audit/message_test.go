@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/message"
 )
 
 var now = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
@@ -77,8 +80,8 @@ func TestDecodeRejectsBadInputWithReasons(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name, body string
-		decode     bool     // a *DecodeError rather than validation
-		fields     []string // fields named by ValidationErrors
+		decode     bool     // a *message.DecodeError rather than validation
+		fields     []string // fields named by the *message.ValidationError
 	}{
 		{"not json", `audit: hello`, true, nil},
 		{"array", `[1,2]`, true, nil},
@@ -99,16 +102,22 @@ func TestDecodeRejectsBadInputWithReasons(t *testing.T) {
 			t.Parallel()
 			_, err := limits().Decode([]byte(tc.body))
 			require.Error(t, err)
-			var de *DecodeError
+			var de *message.DecodeError
 			require.Equal(t, tc.decode, errors.As(err, &de), "decode error? %v", err)
 			var fields []string
-			for _, e := range unwrapAll(err) {
-				var ve *ValidationError
-				if errors.As(e, &ve) {
-					fields = append(fields, ve.Field)
-				}
+			var ve *message.ValidationError
+			if errors.As(err, &ve) {
+				fields = ve.Fields()
 			}
 			require.ElementsMatch(t, tc.fields, fields, "%v", err)
+			class := message.ClassValidation
+			if tc.decode {
+				class = message.ClassDecode
+			}
+			pe, ok := batch.AsPermanent(err)
+			require.True(t, ok, "permanent for pkg/batch: %v", err)
+			require.Equal(t, class, pe.Class)
+			require.Equal(t, err.Error(), pe.Reason, "the reason is the error's own message")
 			require.NotContains(t, err.Error(), strings.Repeat("a", 100), "reasons never carry the text")
 		})
 	}
@@ -119,13 +128,6 @@ func TestDecodeAcceptsTimeAtSkewBoundary(t *testing.T) {
 	body := `{"auditText":"x","auditTime":"` + FormatTime(now.Add(24*time.Hour)) + `"}`
 	_, err := limits().Decode([]byte(body))
 	require.NoError(t, err)
-}
-
-func unwrapAll(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 func FuzzDecode(f *testing.F) {
@@ -140,14 +142,10 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		m, err := limits().Decode(body)
 		if err != nil {
-			var de *DecodeError
-			var ve *ValidationError
+			var de *message.DecodeError
+			var ve *message.ValidationError
 			if !errors.As(err, &de) && !errors.As(err, &ve) {
-				for _, e := range unwrapAll(err) {
-					if !errors.As(e, &ve) {
-						t.Fatalf("untyped error %T: %v", err, err)
-					}
-				}
+				t.Fatalf("untyped error %T: %v", err, err)
 			}
 			return
 		}

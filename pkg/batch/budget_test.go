@@ -100,7 +100,7 @@ func TestDeadLetterFitsTheQueueLimit(t *testing.T) {
 			dlq := &fakeSQS{}
 			reason := strings.Repeat("é", 2000) // multi-byte, longer than any room
 			h := func(context.Context, events.SQSMessage) error {
-				return batch.Permanent(batch.ClassValidation, reason, nil)
+				return batch.Permanent(message.ClassValidation, reason, nil)
 			}
 			p, logs := newProcessor(t, h, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"))
 			recs := records(1)
@@ -139,7 +139,7 @@ func TestDeadLetterMaxBytesOption(t *testing.T) {
 	t.Parallel()
 	dlq := &fakeSQS{}
 	h := func(context.Context, events.SQSMessage) error {
-		return batch.Permanent(batch.ClassValidation, strings.Repeat("r", 500), nil)
+		return batch.Permanent(message.ClassValidation, strings.Repeat("r", 500), nil)
 	}
 	p, _ := newProcessor(t, h, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"), batch.WithDeadLetterMaxBytes(1024))
 	recs := records(1)
@@ -186,7 +186,7 @@ func TestAcceptedVersions(t *testing.T) {
 	require.Len(t, dlq.sent, 2)
 	reasons := map[string]string{}
 	for _, in := range dlq.sent {
-		require.Equal(t, batch.ClassUnsupportedVersion, aws.ToString(in.MessageAttributes[message.AttrFailureClass].StringValue))
+		require.Equal(t, message.ClassUnsupportedVersion, aws.ToString(in.MessageAttributes[message.AttrFailureClass].StringValue))
 		reasons[aws.ToString(in.MessageAttributes[message.AttrOriginalMessageID].StringValue)] = aws.ToString(in.MessageAttributes[message.AttrFailureReason].StringValue)
 	}
 	require.Contains(t, reasons["msg-3"], `type "audit" version "2"`)
@@ -228,7 +228,7 @@ func TestVisibilityStaysWithinSQSMaximum(t *testing.T) {
 func BenchmarkDeadLetterAtTheLimit(b *testing.B) {
 	dlq := &fakeSQS{}
 	p, err := batch.New(func(context.Context, events.SQSMessage) error {
-		return batch.Permanent(batch.ClassValidation, strings.Repeat("r", 1024), nil)
+		return batch.Permanent(message.ClassValidation, strings.Repeat("r", 1024), nil)
 	}, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"), batch.Accept(message.TypeAudit, "1"),
 		batch.WithLogger(logging.New(logging.WithOutput(discardWriter{}))))
 	if err != nil {

@@ -4,7 +4,8 @@
 //
 // The handler's error says what happens to the record:
 //   - nil: the record is acknowledged.
-//   - a permanent error (Permanent; e.g. the body cannot be decoded or fails
+//   - a permanent error (Permanent, or any Classified error whose Permanent
+//     method answers true; e.g. the body cannot be decoded or fails
 //     validation): retrying cannot help. The record is sent at once to the
 //     dead-letter queue with its reason in message attributes (pkg/message),
 //     then acknowledged. If that send fails, it becomes a batch item failure
@@ -67,8 +68,16 @@
 // attributes (a producer that does not set them, such as the article's .NET
 // producer or the aws CLI) is taken as the current version.
 //
-// DecodeJSON turns a body into a typed value and reports every way it can
-// fail as a permanent decode or validation error.
+// # Errors
+//
+// A handler returns its domain errors as they are. An error that says its
+// own failure class and permanence (Classified: FailureClass, Permanent) —
+// message.DecodeError and message.ValidationError from every decoder, pkg/sms's
+// sender and provider errors — is read by the processor: the first error in
+// the chain with a Permanent method decides, and a permanent one is
+// dead-lettered with its class and its own message as the reason.
+// Permanent(class, reason, cause) is for a failure the handler decides on
+// itself. The classes are pkg/message's Class constants.
 //
 // # Tracing
 //

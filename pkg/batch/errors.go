@@ -6,19 +6,39 @@ import (
 	"time"
 )
 
-// Failure classes of permanent errors. Any short lower-case word is allowed;
-// these are the ones offload's own code uses.
-const (
-	// ClassDecode: the body cannot be turned into the expected type.
-	ClassDecode = "decode"
-	// ClassValidation: the body decodes but breaks a rule of the contract.
-	ClassValidation = "validation"
-)
+// Classified is the error contract between a handler's domain code and the
+// processor: an error that says its own failure class and whether retrying
+// can help, in the style of watermill's retry predicate — except that the
+// predicate is asked of the error, so a handler returns its domain errors as
+// they are instead of mapping them. message.DecodeError and
+// message.ValidationError implement it, as do pkg/sms's provider and sender
+// errors and PermanentError itself.
+//
+// The processor looks for the first error in the handler's error chain
+// (errors.As) with a Permanent method. Permanent() true: the record is
+// dead-lettered at once with FailureClass() as offload.failure-class and the
+// error's own message (Error, not the whole chain's) as
+// offload.failure-reason — one line where possible, never payload data.
+// Permanent() false (a retryable provider answer), or no such error: the
+// record is retried (RetryAfter sets when; it does not answer Permanent, so a
+// permanent error it wraps stays permanent).
+type Classified interface {
+	error
+	// FailureClass is the class written to offload.failure-class: one of
+	// pkg/message's Class constants.
+	FailureClass() string
+	// Permanent reports whether retrying cannot help.
+	Permanent() bool
+}
+
+// permanence is the part of Classified the processor decides on.
+type permanence interface{ Permanent() bool }
 
 // PermanentError is a failure that retrying cannot fix. The processor sends the
 // record to the dead-letter queue with Class and Reason as message attributes.
 type PermanentError struct {
-	// Class is a short category, e.g. ClassDecode or ClassValidation.
+	// Class is one of pkg/message's Class constants, e.g.
+	// message.ClassConflict.
 	Class string
 	// Reason is a one-line, human-readable explanation. It is stored on the
 	// dead-lettered message and must not contain payload data.
@@ -45,11 +65,30 @@ func (e *PermanentError) Error() string {
 // Unwrap returns the cause.
 func (e *PermanentError) Unwrap() error { return e.Err }
 
-// AsPermanent returns the *PermanentError in err's chain, if any.
+// FailureClass is Class.
+func (e *PermanentError) FailureClass() string { return e.Class }
+
+// Permanent is always true.
+func (e *PermanentError) Permanent() bool { return true }
+
+// AsPermanent says how the processor reads err: the *PermanentError in its
+// chain or, when the first error in the chain that has a Permanent method
+// (Classified) answers true, a *PermanentError built from it — its
+// FailureClass, its message as the reason, err as the cause. ok is false for
+// a transient error.
 func AsPermanent(err error) (*PermanentError, bool) {
-	var pe *PermanentError
-	ok := errors.As(err, &pe)
-	return pe, ok
+	var p permanence
+	if !errors.As(err, &p) || !p.Permanent() {
+		return nil, false
+	}
+	if pe, ok := p.(*PermanentError); ok {
+		return pe, true
+	}
+	pe := &PermanentError{Reason: p.(error).Error(), Err: err}
+	if c, ok := p.(interface{ FailureClass() string }); ok {
+		pe.Class = c.FailureClass()
+	}
+	return pe, true
 }
 
 // TransientError is a failure worth retrying later, after Backoff: the
@@ -77,13 +116,3 @@ func (e *TransientError) Error() string {
 
 // Unwrap returns the cause.
 func (e *TransientError) Unwrap() error { return e.Err }
-
-// ClassRetriesExhausted: the record failed transiently (or was never
-// attempted for lack of time) on the queue's last receive (WithMaxReceiveCount):
-// the processor dead-letters it with the last error as its reason instead of
-// leaving SQS to move it without one.
-const ClassRetriesExhausted = "retries-exhausted"
-
-// ClassUnsupportedVersion: the record declares a message type or version
-// (offload.type / offload.version) the consumer does not accept (Accept).
-const ClassUnsupportedVersion = "unsupported-version"

@@ -2,6 +2,7 @@ package batch_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,26 +12,37 @@ import (
 
 	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/logging"
+	"github.com/offload/offload/pkg/message"
 )
 
 type auditMessage struct {
 	AuditText string `json:"auditText"`
 }
 
-func (a *auditMessage) Validate() error {
-	if a.AuditText == "" {
-		return errors.New("auditText is empty")
+// decodeAudit is a domain decoder as the error contract wants it: its errors
+// say their own class (message.DecodeError, message.ValidationError).
+func decodeAudit(body string) (auditMessage, error) {
+	var a auditMessage
+	if err := json.Unmarshal([]byte(body), &a); err != nil {
+		return auditMessage{}, &message.DecodeError{Kind: "audit message", Err: err}
 	}
-	return nil
+	v := message.ValidationError{Kind: "audit message"}
+	if a.AuditText == "" {
+		v.Add("auditText", "is empty")
+	}
+	if err := v.Err(); err != nil {
+		return auditMessage{}, err
+	}
+	return a, nil
 }
 
 func Example() {
 	// In main: client := sqs.NewFromConfig(cfg); lambda.Start(p.Process).
 	client := &fakeSQS{}
 	handler := func(ctx context.Context, msg events.SQSMessage) error {
-		audit, err := batch.DecodeJSON[auditMessage](msg.Body)
+		audit, err := decodeAudit(msg.Body)
 		if err != nil {
-			return err // permanent: dead-lettered with its reason
+			return err // classified permanent: dead-lettered with its class and reason
 		}
 		if audit.AuditText == "flaky" {
 			return errors.New("table throttled") // transient: delivered again
@@ -59,9 +71,11 @@ func Example() {
 	// dead-lettered: 1 visibility changes: 1
 }
 
-func ExampleDecodeJSON() {
-	_, err := batch.DecodeJSON[auditMessage](`{"auditText": 42}`)
+func ExampleAsPermanent() {
+	// A domain error says its own class and permanence (batch.Classified);
+	// the processor reads it as AsPermanent does.
+	_, err := decodeAudit(`{"auditText": ""}`)
 	pe, _ := batch.AsPermanent(err)
 	fmt.Println(pe.Class, "-", pe.Reason)
-	// Output: decode - field "auditText": JSON number does not fit string
+	// Output: validation - invalid audit message: auditText is empty
 }

@@ -32,7 +32,7 @@ func TestLastReceiveTransientFailureIsDeadLetteredWithItsReason(t *testing.T) {
 	require.Equal(t, []string{"msg-1"}, failureIDs(resp))
 	require.Len(t, dlq.sent, 2)
 	for _, in := range dlq.sent {
-		require.Equal(t, batch.ClassRetriesExhausted, aws.ToString(in.MessageAttributes[message.AttrFailureClass].StringValue))
+		require.Equal(t, message.ClassRetriesExhausted, aws.ToString(in.MessageAttributes[message.AttrFailureClass].StringValue))
 		require.Contains(t, aws.ToString(in.MessageAttributes[message.AttrFailureReason].StringValue), "dynamodb: throttled")
 	}
 }
@@ -53,7 +53,7 @@ func TestLastReceiveSkippedRecordIsDeadLetteredNotLeftBare(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"msg-1"}, failureIDs(resp))
 	require.Len(t, dlq.sent, 1)
-	require.Equal(t, batch.ClassRetriesExhausted, aws.ToString(dlq.sent[0].MessageAttributes[message.AttrFailureClass].StringValue))
+	require.Equal(t, message.ClassRetriesExhausted, aws.ToString(dlq.sent[0].MessageAttributes[message.AttrFailureClass].StringValue))
 	require.Contains(t, aws.ToString(dlq.sent[0].MessageAttributes[message.AttrFailureReason].StringValue), "never attempted")
 }
 

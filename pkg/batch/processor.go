@@ -138,7 +138,7 @@ const DefaultDeadLetterMaxBytes = 256 * 1024
 // WithMaxReceiveCount tells the processor the source queue's redrive
 // maxReceiveCount. A record that fails transiently, or is skipped for the
 // deadline, on that receive (or a later one) is dead-lettered with class
-// ClassRetriesExhausted and the last error as its reason: SQS would otherwise
+// message.ClassRetriesExhausted and the last error as its reason: SQS would otherwise
 // move it on the next receive with no reason at all. Needs WithDeadLetter.
 // 0 (the default) leaves the last receive to SQS.
 func WithMaxReceiveCount(n int) Option { return func(p *Processor) { p.maxReceives = n } }
@@ -151,7 +151,7 @@ func WithDeadLetterMaxBytes(n int) Option { return func(p *Processor) { p.dlqMax
 // Accept declares a message type and the versions of it the handler
 // understands (offload.type / offload.version, set by pkg/producer). Call it
 // once per type. With at least one Accept, a record declaring another type or
-// version fails permanently with ClassUnsupportedVersion before the handler
+// version fails permanently with message.ClassUnsupportedVersion before the handler
 // runs; a record without the attributes (a producer that does not set them,
 // such as the aws CLI) is taken as the current version and handled.
 func Accept(msgType string, versions ...string) Option {
@@ -401,7 +401,7 @@ func exhausted(rec *events.SQSMessage, what string, cause error) *PermanentError
 		msg = msg[:i]
 	}
 	reason := fmt.Sprintf("%s on receive %d, the queue's last: %s", what, receiveCount(rec), msg)
-	return &PermanentError{Class: ClassRetriesExhausted, Reason: reason, Err: cause}
+	return &PermanentError{Class: message.ClassRetriesExhausted, Reason: reason, Err: cause}
 }
 
 // fail dead-letters rec for pe (or leaves it to the redrive policy when there
@@ -664,7 +664,7 @@ func (p *Processor) deadLetter(ctx context.Context, rec *events.SQSMessage, pe *
 	}
 	class := pe.Class
 	if class == "" {
-		class = "unclassified"
+		class = message.ClassUnclassified
 	}
 	c := &deadLetterCopy{attrs: make(map[string]types.MessageAttributeValue, message.MaxAttributes)}
 	attrs := c.attrs

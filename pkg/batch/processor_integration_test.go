@@ -88,7 +88,7 @@ func TestIntegrationPermanentFailureLandsInDLQWithReason(t *testing.T) {
 	require.NoError(t, err)
 
 	handler := func(_ context.Context, m events.SQSMessage) error {
-		a, err := batch.DecodeJSON[auditMessage](m.Body)
+		a, err := decodeAudit(m.Body)
 		if err != nil {
 			return err
 		}
@@ -114,8 +114,8 @@ func TestIntegrationPermanentFailureLandsInDLQWithReason(t *testing.T) {
 		require.True(t, ok, "attribute %s on the dead letter", name)
 		return aws.ToString(a.StringValue)
 	}
-	require.Equal(t, batch.ClassDecode, attr(message.AttrFailureClass))
-	require.Equal(t, "truncated JSON", attr(message.AttrFailureReason))
+	require.Equal(t, message.ClassDecode, attr(message.AttrFailureClass))
+	require.Equal(t, "decode audit message: unexpected end of JSON input", attr(message.AttrFailureReason))
 	require.Equal(t, src.arn, attr(message.AttrSourceQueue))
 	require.Equal(t, results[1].MessageID, attr(message.AttrOriginalMessageID))
 	require.Equal(t, "1", attr(message.AttrReceiveCount))

@@ -66,7 +66,7 @@ func TestPermanentFailureIsDeadLetteredAndAcknowledged(t *testing.T) {
 	dlq := &fakeSQS{}
 	h := func(_ context.Context, m events.SQSMessage) error {
 		if m.MessageId == "msg-2" {
-			return batch.Permanent(batch.ClassValidation, "auditText is empty", nil)
+			return batch.Permanent(message.ClassValidation, "auditText is empty", nil)
 		}
 		return nil
 	}
@@ -83,7 +83,7 @@ func TestPermanentFailureIsDeadLetteredAndAcknowledged(t *testing.T) {
 	require.Equal(t, recs[1].Body, aws.ToString(in.MessageBody), "the original body")
 	want := map[string]string{
 		message.AttrFailureReason:     "auditText is empty",
-		message.AttrFailureClass:      batch.ClassValidation,
+		message.AttrFailureClass:      message.ClassValidation,
 		message.AttrSourceQueue:       sourceARN,
 		message.AttrOriginalMessageID: "msg-2",
 		message.AttrReceiveCount:      "2",
@@ -102,7 +102,7 @@ func TestPermanentFailureIsDeadLetteredAndAcknowledged(t *testing.T) {
 
 	line := logs.byMessage(t)["msg-2"]
 	require.Equal(t, batch.OutcomeDeadLettered, line[logging.FieldOutcome])
-	require.Equal(t, batch.ClassValidation, line[logging.FieldErrorClass])
+	require.Equal(t, message.ClassValidation, line[logging.FieldErrorClass])
 	require.Equal(t, "auditText is empty", line["reason"])
 }
 
@@ -110,7 +110,7 @@ func TestDeadLetterSendFailureBecomesItemFailure(t *testing.T) {
 	t.Parallel()
 	dlq := &fakeSQS{sendErr: errors.New("AccessDenied")}
 	h := func(context.Context, events.SQSMessage) error {
-		return batch.Permanent(batch.ClassDecode, "invalid JSON at byte 1", nil)
+		return batch.Permanent(message.ClassDecode, "invalid JSON at byte 1", nil)
 	}
 	p, logs := newProcessor(t, h, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"))
 	resp, err := p.Process(context.Background(), events.SQSEvent{Records: records(2)})
@@ -123,7 +123,9 @@ func TestDeadLetterSendFailureBecomesItemFailure(t *testing.T) {
 
 func TestPermanentWithoutDeadLetterQueueIsItemFailure(t *testing.T) {
 	t.Parallel()
-	h := func(context.Context, events.SQSMessage) error { return batch.Permanent(batch.ClassDecode, "bad", nil) }
+	h := func(context.Context, events.SQSMessage) error {
+		return batch.Permanent(message.ClassDecode, "bad", nil)
+	}
 	p, _ := newProcessor(t, h)
 	resp, err := p.Process(context.Background(), events.SQSEvent{Records: records(1)})
 	require.NoError(t, err)
@@ -210,7 +212,7 @@ func TestFIFODeadLetteredRecordDoesNotStopGroup(t *testing.T) {
 	dlq := &fakeSQS{}
 	h := func(_ context.Context, m events.SQSMessage) error {
 		if m.MessageId == "msg-1" {
-			return batch.Permanent(batch.ClassDecode, "invalid JSON at byte 0", nil)
+			return batch.Permanent(message.ClassDecode, "invalid JSON at byte 0", nil)
 		}
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/tracing"
 	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
@@ -34,7 +35,7 @@ func TestRecordSpansContinueTheProducersTrace(t *testing.T) {
 		call.End()
 		switch m.MessageId {
 		case "msg-2":
-			return batch.Permanent(batch.ClassValidation, "bad", errors.New("invalid number +14155550123"))
+			return batch.Permanent(message.ClassValidation, "bad", errors.New("invalid number +14155550123"))
 		case "msg-3":
 			return errors.New("throttled")
 		case "msg-4":
@@ -72,7 +73,7 @@ func TestRecordSpansContinueTheProducersTrace(t *testing.T) {
 		require.Equal(t, "Root="+producerTrace+";Parent="+d.ID+";Sampled=1", handlerHeaders[i], "the handler's context carries the record's span")
 	}
 	require.EqualValues(t, 3, docs[2].Annotations["receive_count"])
-	require.Equal(t, batch.ClassValidation, docs[1].Annotations["error_class"])
+	require.Equal(t, message.ClassValidation, docs[1].Annotations["error_class"])
 	require.NotContains(t, docs[1].Cause.Exceptions[0].Message, "14155550123", "error messages are masked as in logs")
 	require.Contains(t, docs[3].Cause.Exceptions[0].Message, "boom")
 

@@ -28,7 +28,7 @@ func (a accepted) has(version string) bool {
 // from the message.
 const maxDeclaredBytes = 64
 
-// checkVersion returns a ClassUnsupportedVersion error when the record
+// checkVersion returns a message.ClassUnsupportedVersion error when the record
 // declares a type or version no Accept lists. A missing attribute means the
 // current one: a missing type matches every accepted type, a missing version
 // every accepted version.
@@ -62,7 +62,7 @@ func (p *Processor) checkVersion(rec *events.SQSMessage) error {
 	for _, a := range p.accepts {
 		acc = append(acc, a.typ+" "+strings.Join(a.versions, ","))
 	}
-	return Permanent(ClassUnsupportedVersion, fmt.Sprintf("unsupported message: type %s version %s (accepted: %s)",
+	return Permanent(message.ClassUnsupportedVersion, fmt.Sprintf("unsupported message: type %s version %s (accepted: %s)",
 		quote(hasType, typ), quote(hasVer, ver), strings.Join(acc, "; ")), nil)
 }
 

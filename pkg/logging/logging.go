@@ -36,6 +36,18 @@ const (
 	FieldIdempotencyKey = "idempotency_key"
 )
 
+// Domain ids have names of their own, never request_id (Lambda's request
+// id) or message_id (the SQS message id): docs/development.md, "Log fields".
+const (
+	// FieldAuditID is an audit record's messageId, its key in the table.
+	FieldAuditID = "audit_id"
+	// FieldSMSRequestID is an SMS request's requestId, its idempotency key.
+	FieldSMSRequestID = "sms_request_id"
+	// FieldClientKeyID is the id of the API key a service's caller used
+	// (never the key; a name with "api_key" in it would be redacted).
+	FieldClientKeyID = "client_key_id"
+)
+
 // EnvLevel is the environment variable New reads the level from.
 const EnvLevel = "LOG_LEVEL"
 

@@ -16,8 +16,8 @@ const (
 const (
 	// AttrFailureReason is a one-line, human-readable reason (no payload data).
 	AttrFailureReason = "offload.failure-reason"
-	// AttrFailureClass is the error class, e.g. "decode", "validation",
-	// "unknown-outcome".
+	// AttrFailureClass is the failure class: one of the Class constants
+	// (failure.go), e.g. ClassDecode, ClassValidation, ClassUnknownOutcome.
 	AttrFailureClass = "offload.failure-class"
 	// AttrSourceQueue is the ARN of the queue the record was received from.
 	AttrSourceQueue = "offload.source-queue"

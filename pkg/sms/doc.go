@@ -9,7 +9,7 @@
 // failed before the request was written) or Unknown (anything else: HTTP 5xx,
 // a timeout or reset after the request left, an unreadable answer — the
 // provider may have accepted it). Only Retryable is ever retried; an Unknown
-// outcome is reported (ClassUnknownOutcome), never silently resent.
+// outcome is reported (message.ClassUnknownOutcome), never silently resent.
 //
 // Sender guards each request with an idempotency lease (pkg/idempotency),
 // bounds each provider call (WithSendTimeout) and does not start a call the

@@ -5,19 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
-)
 
-// Message is what a Provider sends.
-type Message struct {
-	// RequestID is passed along where the provider can record it.
-	RequestID string
-	// To is the E.164 destination.
-	To string
-	// Body is the text.
-	Body string
-	// SenderID overrides the provider's default sender when set.
-	SenderID string
-}
+	"github.com/offload/offload/pkg/message"
+)
 
 // Receipt is the provider's acknowledgement of an accepted message.
 type Receipt struct {
@@ -33,8 +23,10 @@ type Receipt struct {
 type Provider interface {
 	// Name identifies the provider in logs and receipts.
 	Name() string
-	// Send makes one attempt to send m.
-	Send(ctx context.Context, m Message) (Receipt, error)
+	// Send makes one attempt to send r, a Request that passed Validate (the
+	// Sender checks it first). A provider passes RequestID along where it
+	// can record it and uses its default sender when SenderID is empty.
+	Send(ctx context.Context, r Request) (Receipt, error)
 }
 
 // Kind says what a failed send means for the message.
@@ -55,23 +47,19 @@ const (
 	Unknown
 )
 
-// ClassUnknownOutcome is the failure class of a request dead-lettered because
-// it may or may not have been sent (an Unknown provider answer, or an earlier
-// attempt that died holding the lease). Such requests are never resent
-// automatically; alarms and runbooks match on this value.
-const ClassUnknownOutcome = "unknown-outcome"
-
-// String is the kind as logged and stored as a failure class.
+// String is the kind as logged; for Rejected and Unknown it is also the
+// failure class a dead letter carries (message.ClassRejected,
+// message.ClassUnknownOutcome).
 func (k Kind) String() string {
 	switch k {
 	case Rejected:
-		return "rejected"
+		return message.ClassRejected
 	case Retryable:
 		return "retryable"
 	case Unknown:
-		return ClassUnknownOutcome
+		return message.ClassUnknownOutcome
 	}
-	return "unclassified"
+	return message.ClassUnclassified
 }
 
 // Error is a classified provider failure. Message is safe to log: numbers in
@@ -105,6 +93,14 @@ func (e *Error) Error() string {
 
 // Unwrap returns the underlying error, if any.
 func (e *Error) Unwrap() error { return e.Err }
+
+// FailureClass is the Kind as a failure class (Kind.String).
+func (e *Error) FailureClass() string { return e.Kind.String() }
+
+// Permanent is true for Rejected only: nothing was sent and the same request
+// is refused again. A Retryable answer is retried; an Unknown one reaches a
+// consumer only inside an *UnknownOutcomeError, which is permanent itself.
+func (e *Error) Permanent() bool { return e.Kind == Rejected }
 
 // KindOf returns the Kind of a provider error; an unclassified error counts as
 // Unknown, the only safe assumption for a side effect.

@@ -9,13 +9,16 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/offload/offload/pkg/message"
 )
 
 // MaxBodyChars is the longest body accepted: ten concatenated segments, the
 // most SNS and Twilio deliver as one message.
 const MaxBodyChars = 1600
 
-// Request asks for one text message. It is the sms queue's message body.
+// Request asks for one text message. It is the sms queue's message body and
+// what a Provider sends: one type from the queue to the provider.
 type Request struct {
 	// RequestID is the idempotency key: one RequestID, at most one text.
 	RequestID string `json:"requestId"`
@@ -28,40 +31,27 @@ type Request struct {
 	SenderID string `json:"senderId,omitempty"`
 }
 
-// ValidationError says a request breaks a rule. Reason never holds the body
-// and masks any number.
-type ValidationError struct {
-	Field  string
-	Reason string
-}
+// kind names the request in decode and validation errors.
+const kind = "sms request"
 
-// Error names the field and the broken rule.
-func (e *ValidationError) Error() string { return "invalid sms request: " + e.Field + " " + e.Reason }
-
-// DecodeError says a body is not a Request at all.
-type DecodeError struct{ Err error }
-
-// Error says why the body could not be decoded, never quoting it.
-func (e *DecodeError) Error() string { return "decode sms request: " + e.Err.Error() }
-
-// Unwrap returns the underlying error.
-func (e *DecodeError) Unwrap() error { return e.Err }
-
-// Decode parses and validates one queue body. The error is a *DecodeError or
-// one or more *ValidationError joined.
+// Decode parses and validates one queue body. The error is a
+// *message.DecodeError or a *message.ValidationError listing every broken
+// rule; both say their class and that they are permanent, so a consumer
+// returns them as they are. Their messages never quote the body and mask
+// any number.
 func Decode(body []byte) (Request, error) {
 	var r Request
 	if err := json.Unmarshal(body, &r); err != nil {
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			return Request{}, &DecodeError{Err: fmt.Errorf("invalid JSON at offset %d", syn.Offset)}
+			return Request{}, &message.DecodeError{Kind: kind, Err: fmt.Errorf("invalid JSON at offset %d", syn.Offset)}
 		}
 		// Type errors name the field, never its value.
 		var typ *json.UnmarshalTypeError
 		if errors.As(err, &typ) {
-			return Request{}, &DecodeError{Err: fmt.Errorf("field %s: want %s, got %s", typ.Field, typ.Type, typ.Value)}
+			return Request{}, &message.DecodeError{Kind: kind, Err: fmt.Errorf("field %s: want %s, got %s", typ.Field, typ.Type, typ.Value)}
 		}
-		return Request{}, &DecodeError{Err: errors.New("not a JSON object")}
+		return Request{}, &message.DecodeError{Kind: kind, Err: errors.New("not a JSON object")}
 	}
 	if err := r.Validate(); err != nil {
 		return Request{}, err
@@ -69,29 +59,29 @@ func Decode(body []byte) (Request, error) {
 	return r, nil
 }
 
-// Validate reports every broken rule at once.
+// Validate reports every broken rule at once, as a *message.ValidationError.
 func (r Request) Validate() error {
-	var errs []error
+	v := message.ValidationError{Kind: kind}
 	if strings.TrimSpace(r.RequestID) == "" {
-		errs = append(errs, &ValidationError{Field: "requestId", Reason: "is empty"})
+		v.Add("requestId", "is empty")
 	} else if len(r.RequestID) > 256 {
-		errs = append(errs, &ValidationError{Field: "requestId", Reason: fmt.Sprintf("is %d bytes, more than 256", len(r.RequestID))})
+		v.Add("requestId", fmt.Sprintf("is %d bytes, more than 256", len(r.RequestID)))
 	}
 	if err := CheckE164(r.To); err != nil {
-		errs = append(errs, &ValidationError{Field: "to", Reason: err.Error()})
+		v.Add("to", err.Error())
 	}
 	switch n := utf8.RuneCountInString(r.Body); {
 	case strings.TrimSpace(r.Body) == "":
-		errs = append(errs, &ValidationError{Field: "body", Reason: "is empty"})
+		v.Add("body", "is empty")
 	case !utf8.ValidString(r.Body):
-		errs = append(errs, &ValidationError{Field: "body", Reason: "is not UTF-8"})
+		v.Add("body", "is not UTF-8")
 	case n > MaxBodyChars:
-		errs = append(errs, &ValidationError{Field: "body", Reason: fmt.Sprintf("is %d characters, more than %d", n, MaxBodyChars)})
+		v.Add("body", fmt.Sprintf("is %d characters, more than %d", n, MaxBodyChars))
 	}
 	if r.SenderID != "" && !validSenderID(r.SenderID) {
-		errs = append(errs, &ValidationError{Field: "senderId", Reason: "must be 1–11 letters, digits or spaces with at least one letter, or an E.164 number"})
+		v.Add("senderId", "must be 1–11 letters, digits or spaces with at least one letter, or an E.164 number")
 	}
-	return errors.Join(errs...)
+	return v.Err()
 }
 
 // PayloadHash identifies the request's content, so that a request id reused

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/pkg/message"
 )
 
 func TestDecodeValidRequest(t *testing.T) {
@@ -39,16 +41,12 @@ func TestDecodeReportsEveryProblemWithoutLeakingData(t *testing.T) {
 			t.Parallel()
 			_, err := Decode([]byte(tc.body))
 			require.Error(t, err)
-			var de *DecodeError
+			var de *message.DecodeError
 			require.Equal(t, tc.decode, errors.As(err, &de), "%v", err)
 			var fields []string
-			if j, ok := err.(interface{ Unwrap() []error }); ok {
-				for _, e := range j.Unwrap() {
-					var ve *ValidationError
-					if errors.As(e, &ve) {
-						fields = append(fields, ve.Field)
-					}
-				}
+			var ve *message.ValidationError
+			if errors.As(err, &ve) {
+				fields = ve.Fields()
 			}
 			require.ElementsMatch(t, tc.fields, fields, "%v", err)
 			require.NotContains(t, err.Error(), "7700900", "numbers are masked in reasons")

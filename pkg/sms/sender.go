@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/offload/offload/pkg/idempotency"
+	"github.com/offload/offload/pkg/message"
 )
 
 // Status says what Sender.Send did.
@@ -48,7 +49,7 @@ var (
 	// now. Retry later; do not send.
 	ErrInProgress = errors.New("sms request is being sent by another delivery")
 	// ErrConflict: the request id was used before for another destination,
-	// body or sender. Permanent.
+	// body or sender. Permanent; Send returns it as a *ConflictError.
 	ErrConflict = errors.New("sms request id reused with different content")
 	// ErrNoTimeToSend: the record had less time left than the provider call
 	// may take (the send timeout plus a margin), so the send was not started
@@ -57,10 +58,33 @@ var (
 	ErrNoTimeToSend = errors.New("not enough time left to send: not started")
 )
 
+// ConflictError says the request id was used before for another
+// destination, body or sender: the earlier request is not overwritten and
+// this one is not sent. Permanent, class message.ClassConflict;
+// errors.Is(err, ErrConflict) holds.
+type ConflictError struct {
+	RequestID string
+}
+
+// Error names the reused request id, not the content.
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("requestId %s was used before for a different number, body or sender", e.RequestID)
+}
+
+// Is matches ErrConflict.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// FailureClass is message.ClassConflict.
+func (e *ConflictError) FailureClass() string { return message.ClassConflict }
+
+// Permanent is always true: the same id keeps standing for the first content.
+func (e *ConflictError) Permanent() bool { return true }
+
 // UnknownOutcomeError says the text may or may not have been sent — a
 // previous attempt died between the provider accepting it and the record
 // being completed, or the provider never answered — and that the sender will
-// not send it again. Permanent: report it, a human decides.
+// not send it again. Permanent, class message.ClassUnknownOutcome: report
+// it, a human decides.
 type UnknownOutcomeError struct {
 	RequestID string
 	Reason    string
@@ -71,6 +95,12 @@ func (e *UnknownOutcomeError) Error() string {
 	return fmt.Sprintf("sms request %s: outcome unknown, not resent: %s", e.RequestID, e.Reason)
 }
 
+// FailureClass is message.ClassUnknownOutcome.
+func (e *UnknownOutcomeError) FailureClass() string { return message.ClassUnknownOutcome }
+
+// Permanent is always true: the sender never resends it by itself.
+func (e *UnknownOutcomeError) Permanent() bool { return true }
+
 // Sender sends each request at most once, however often it is delivered.
 // It is safe for concurrent use; build one per container.
 type Sender struct {
@@ -78,13 +108,13 @@ type Sender struct {
 	store           idempotency.Store
 	limiter         *rate.Limiter
 	resendOnUnknown bool
-	leaseExtra      time.Duration
-	leaseFallback   time.Duration
+	leaseExtra      time.Duration // lease beyond the invocation's deadline (5 s)
+	leaseFallback   time.Duration // lease when ctx has no deadline (1 min)
 	storeTries      int
 	storeWait       time.Duration
 	sendTimeout     time.Duration
 	sendMargin      time.Duration
-	onUnrecorded    func(r Request, rec Receipt, err error)
+	onUnrecorded    func(ctx context.Context, r Request, rec Receipt, err error)
 }
 
 // Defaults of WithSendTimeout.
@@ -114,12 +144,6 @@ func WithRate(perSecond float64) SenderOption {
 // prefer a possible duplicate to a possibly lost text.
 func WithResendOnUnknown(on bool) SenderOption { return func(s *Sender) { s.resendOnUnknown = on } }
 
-// WithLease sets the lease beyond the invocation's deadline (extra, default
-// 5 s) and the lease when the context has no deadline (fallback, default 1 min).
-func WithLease(extra, fallback time.Duration) SenderOption {
-	return func(s *Sender) { s.leaseExtra, s.leaseFallback = extra, fallback }
-}
-
 // WithSendTimeout bounds each provider call to timeout and refuses to start
 // one when the context has less than timeout+margin left: a call cut at the
 // record's deadline would leave an unknown outcome, while a record that is
@@ -132,8 +156,9 @@ func WithSendTimeout(timeout, margin time.Duration) SenderOption {
 
 // WithUnrecordedHandler is called when a text was sent but its completion
 // could not be recorded (the idempotency store failed three times). The send
-// still counts as done; the handler should log it.
-func WithUnrecordedHandler(f func(r Request, rec Receipt, err error)) SenderOption {
+// still counts as done; the handler should log it, with the logger of ctx
+// (the Send's context: logging.FromContext has the record's fields).
+func WithUnrecordedHandler(f func(ctx context.Context, r Request, rec Receipt, err error)) SenderOption {
 	return func(s *Sender) { s.onUnrecorded = f }
 }
 
@@ -209,11 +234,13 @@ func (s *Sender) release(ctx context.Context, r Request, token string, cause err
 	return cause
 }
 
-// Send sends r unless an earlier delivery did. The error is one of:
-// ErrConflict and *UnknownOutcomeError (permanent), a provider *Error (its
-// Kind says: Rejected is permanent, Retryable transient; a Retryable wrapping
-// ErrNoTimeToSend was never started), ErrInProgress or a store error
-// (transient).
+// Send sends r unless an earlier delivery did. The error is one of: a
+// *message.ValidationError, *ConflictError and *UnknownOutcomeError
+// (permanent), a provider *Error (its Kind says: Rejected is permanent,
+// Retryable transient; a Retryable wrapping ErrNoTimeToSend was never
+// started), ErrInProgress or a store error (transient). The permanent ones
+// and the provider's *Error say their failure class and permanence
+// (FailureClass, Permanent), so a pkg/batch handler returns them as they are.
 func (s *Sender) Send(ctx context.Context, r Request) (Result, error) {
 	if err := r.Validate(); err != nil {
 		return Result{}, err
@@ -225,7 +252,7 @@ func (s *Sender) Send(ctx context.Context, r Request) (Result, error) {
 	out, err := s.store.Begin(ctx, r.RequestID, r.PayloadHash(), lease)
 	switch {
 	case errors.Is(err, idempotency.ErrPayloadMismatch):
-		return Result{}, fmt.Errorf("%w: %s", ErrConflict, r.RequestID)
+		return Result{}, &ConflictError{RequestID: r.RequestID}
 	case err != nil:
 		return Result{}, fmt.Errorf("begin sms %s: %w", r.RequestID, err)
 	}
@@ -267,7 +294,7 @@ func (s *Sender) sendHeld(ctx context.Context, r Request, attempt int, token str
 		return Result{}, s.release(ctx, r, token, err) // the wait for a slot used the time up
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, s.sendTimeout)
-	rec, err := s.provider.Send(sendCtx, Message(r))
+	rec, err := s.provider.Send(sendCtx, r)
 	cancel()
 	if err != nil {
 		switch KindOf(err) {
@@ -291,7 +318,7 @@ func (s *Sender) sendHeld(ctx context.Context, r Request, attempt int, token str
 		// Sent: acknowledging is right (a retry would send again). The
 		// record stays in progress; a late duplicate will be reported as
 		// unknown once its lease expires, never resent.
-		s.onUnrecorded(r, rec, cerr)
+		s.onUnrecorded(ctx, r, rec, cerr)
 	}
 	return Result{Status: Sent, Receipt: rec, Attempt: attempt}, nil
 }

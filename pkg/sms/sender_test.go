@@ -11,18 +11,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/idempotency"
+	"github.com/offload/offload/pkg/message"
 )
 
 type scriptedProvider struct {
 	calls atomic.Int32
 	mu    sync.Mutex
 	errs  []error // consumed one per call; nil entries succeed
-	sent  []Message
+	sent  []Request
 }
 
 func (p *scriptedProvider) Name() string { return "fake" }
 
-func (p *scriptedProvider) Send(_ context.Context, m Message) (Receipt, error) {
+func (p *scriptedProvider) Send(_ context.Context, m Request) (Receipt, error) {
 	n := p.calls.Add(1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -54,7 +55,9 @@ func newSender(t *testing.T, p Provider, opts ...SenderOption) (*Sender, *idempo
 	clk := &clock{now: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)}
 	store, err := idempotency.NewMemory(idempotency.WithClock(clk.Now))
 	require.NoError(t, err)
-	s, err := NewSender(p, store, append([]SenderOption{WithLease(time.Second, 30*time.Second)}, opts...)...)
+	// A short lease beyond the deadline, so that tests can let it expire.
+	shortLease := func(s *Sender) { s.leaseExtra, s.leaseFallback = time.Second, 30*time.Second }
+	s, err := NewSender(p, store, append([]SenderOption{shortLease}, opts...)...)
 	require.NoError(t, err)
 	return s, store, clk
 }
@@ -163,7 +166,7 @@ func TestCrashBetweenAcceptAndCompleteIsReportedNotResent(t *testing.T) {
 	// The crashed attempt: lease taken, provider called, nothing completed.
 	_, err := store.Begin(context.Background(), req.RequestID, req.PayloadHash(), 5*time.Second)
 	require.NoError(t, err)
-	_, err = p.Send(context.Background(), Message{To: req.To, Body: req.Body})
+	_, err = p.Send(context.Background(), Request{To: req.To, Body: req.Body})
 	require.NoError(t, err)
 
 	// A redelivery during the lease: busy, nothing sent.
@@ -205,14 +208,15 @@ func TestSentButUnrecordedStillCountsAsSent(t *testing.T) {
 	store, err := idempotency.NewMemory()
 	require.NoError(t, err)
 	var reported []string
-	s, err := NewSender(p, failingComplete{store}, WithUnrecordedHandler(func(r Request, rec Receipt, err error) {
-		reported = append(reported, r.RequestID+" "+rec.ID+" "+err.Error())
+	type key struct{}
+	s, err := NewSender(p, failingComplete{store}, WithUnrecordedHandler(func(ctx context.Context, r Request, rec Receipt, err error) {
+		reported = append(reported, r.RequestID+" "+rec.ID+" "+err.Error()+" "+ctx.Value(key{}).(string))
 	}))
 	require.NoError(t, err)
-	res, err := s.Send(context.Background(), req)
+	res, err := s.Send(context.WithValue(context.Background(), key{}, "the record's logger"), req)
 	require.NoError(t, err, "acknowledge: a retry would send again")
 	require.Equal(t, Sent, res.Status)
-	require.Equal(t, []string{"r-1 msg-1 dynamodb down"}, reported)
+	require.Equal(t, []string{"r-1 msg-1 dynamodb down the record's logger"}, reported, "the handler gets Send's context")
 	_, err = s.Send(context.Background(), req)
 	require.ErrorIs(t, err, ErrInProgress, "a redelivery meanwhile sends nothing")
 	require.EqualValues(t, 1, p.calls.Load())
@@ -243,7 +247,7 @@ func TestSendValidatesFirst(t *testing.T) {
 	p := &scriptedProvider{}
 	s, _, _ := newSender(t, p)
 	_, err := s.Send(context.Background(), Request{RequestID: "x", To: "12", Body: "y"})
-	var ve *ValidationError
+	var ve *message.ValidationError
 	require.ErrorAs(t, err, &ve)
 	require.Zero(t, p.calls.Load())
 }
@@ -294,7 +298,7 @@ type deadlineProvider struct {
 	deadline time.Time
 }
 
-func (p *deadlineProvider) Send(ctx context.Context, m Message) (Receipt, error) {
+func (p *deadlineProvider) Send(ctx context.Context, m Request) (Receipt, error) {
 	p.deadline, _ = ctx.Deadline()
 	return p.scriptedProvider.Send(ctx, m)
 }

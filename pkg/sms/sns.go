@@ -22,32 +22,20 @@ type PublishAPI interface {
 // transactional SMS. Create it with NewSNS.
 type SNS struct {
 	client PublishAPI
-	// maxPrice is the optional AWS.SNS.SMS.MaxPrice attribute (USD).
-	maxPrice string
 }
-
-// SNSOption configures the SNS provider.
-type SNSOption func(*SNS)
-
-// WithMaxPrice caps the price of each message (USD, e.g. "0.50").
-func WithMaxPrice(usd string) SNSOption { return func(p *SNS) { p.maxPrice = usd } }
 
 // NewSNS returns a provider publishing through client. The provider turns
 // off the SDK's retries for its Publish calls: a retried Publish after a lost
 // response is a second text.
-func NewSNS(client PublishAPI, opts ...SNSOption) *SNS {
-	p := &SNS{client: client}
-	for _, o := range opts {
-		o(p)
-	}
-	return p
+func NewSNS(client PublishAPI) *SNS {
+	return &SNS{client: client}
 }
 
 // Name implements Provider.
 func (p *SNS) Name() string { return "sns" }
 
 // Send implements Provider.
-func (p *SNS) Send(ctx context.Context, m Message) (Receipt, error) {
+func (p *SNS) Send(ctx context.Context, m Request) (Receipt, error) {
 	attrs := map[string]types.MessageAttributeValue{
 		"AWS.SNS.SMS.SMSType": {DataType: aws.String("String"), StringValue: aws.String("Transactional")},
 	}
@@ -57,9 +45,6 @@ func (p *SNS) Send(ctx context.Context, m Message) (Receipt, error) {
 		} else {
 			attrs["AWS.SNS.SMS.SenderID"] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(m.SenderID)}
 		}
-	}
-	if p.maxPrice != "" {
-		attrs["AWS.SNS.SMS.MaxPrice"] = types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(p.maxPrice)}
 	}
 	out, err := p.client.Publish(ctx, &sns.PublishInput{
 		PhoneNumber:       aws.String(m.To),

@@ -18,7 +18,7 @@ func TestIntegrationSNSProviderSendsOneTransactionalSMS(t *testing.T) {
 	p := sms.NewSNS(sns.NewFromConfig(testenv.AWSConfig(t)))
 	body := "integration " + testenv.UniqueName("sms")
 
-	rec, err := p.Send(context.Background(), sms.Message{RequestID: "r-1", To: "+447700900123", Body: body, SenderID: "Offload"})
+	rec, err := p.Send(context.Background(), sms.Request{RequestID: "r-1", To: "+447700900123", Body: body, SenderID: "Offload"})
 	require.NoError(t, err)
 	require.Equal(t, "sns", rec.Provider)
 	require.NotEmpty(t, rec.ID)
@@ -39,6 +39,6 @@ func TestIntegrationSNSProviderSendsOneTransactionalSMS(t *testing.T) {
 func TestIntegrationSNSRejectsMalformedNumbersPermanently(t *testing.T) {
 	t.Parallel()
 	p := sms.NewSNS(sns.NewFromConfig(testenv.AWSConfig(t)))
-	_, err := p.Send(context.Background(), sms.Message{To: "+12-34", Body: "x"})
+	_, err := p.Send(context.Background(), sms.Request{To: "+12-34", Body: "x"})
 	require.Equal(t, sms.Rejected, sms.KindOf(err), "%v", err)
 }

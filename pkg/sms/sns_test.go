@@ -36,7 +36,7 @@ func (f *fakePublish) Publish(_ context.Context, in *sns.PublishInput, optFns ..
 func TestSNSPublishesTransactionalSMSWithoutSDKRetries(t *testing.T) {
 	t.Parallel()
 	f := &fakePublish{}
-	rec, err := NewSNS(f, WithMaxPrice("0.50")).Send(context.Background(), Message{To: "+447700900123", Body: "hi", SenderID: "Offload"})
+	rec, err := NewSNS(f).Send(context.Background(), Request{To: "+447700900123", Body: "hi", SenderID: "Offload"})
 	require.NoError(t, err)
 	require.Equal(t, Receipt{Provider: "sns", ID: "mid-1"}, rec)
 	require.Equal(t, "+447700900123", aws.ToString(f.in.PhoneNumber))
@@ -44,10 +44,10 @@ func TestSNSPublishesTransactionalSMSWithoutSDKRetries(t *testing.T) {
 	require.Nil(t, f.in.TopicArn)
 	require.Equal(t, "Transactional", aws.ToString(f.in.MessageAttributes["AWS.SNS.SMS.SMSType"].StringValue))
 	require.Equal(t, "Offload", aws.ToString(f.in.MessageAttributes["AWS.SNS.SMS.SenderID"].StringValue))
-	require.Equal(t, "0.50", aws.ToString(f.in.MessageAttributes["AWS.SNS.SMS.MaxPrice"].StringValue))
+	require.NotContains(t, f.in.MessageAttributes, "AWS.SNS.SMS.MaxPrice", "no price cap: SNS's account default")
 	require.Equal(t, 1, f.attempts, "a retried Publish is a second text")
 
-	_, err = NewSNS(f).Send(context.Background(), Message{To: "+447700900123", Body: "hi", SenderID: "+15005550006"})
+	_, err = NewSNS(f).Send(context.Background(), Request{To: "+447700900123", Body: "hi", SenderID: "+15005550006"})
 	require.NoError(t, err)
 	require.Equal(t, "+15005550006", aws.ToString(f.in.MessageAttributes["AWS.MM.SMS.OriginationNumber"].StringValue))
 	require.NotContains(t, f.in.MessageAttributes, "AWS.SNS.SMS.SenderID")
@@ -86,7 +86,7 @@ func TestSNSClassifiesErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := NewSNS(&fakePublish{err: tc.err}).Send(context.Background(), Message{To: "+447700900123", Body: "x"})
+			_, err := NewSNS(&fakePublish{err: tc.err}).Send(context.Background(), Request{To: "+447700900123", Body: "x"})
 			require.Equal(t, tc.kind, KindOf(err), "%v", err)
 			require.NotContains(t, err.Error(), "7700900123")
 			require.ErrorIs(t, err, tc.err)

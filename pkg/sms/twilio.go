@@ -79,7 +79,7 @@ type twilioError struct {
 
 // Send implements Provider. On 401 it refreshes the credentials once (they may
 // have been rotated) before giving up.
-func (t *Twilio) Send(ctx context.Context, m Message) (Receipt, error) {
+func (t *Twilio) Send(ctx context.Context, m Request) (Receipt, error) {
 	r, err := t.send(ctx, m)
 	var pe *Error
 	if errors.As(err, &pe) && pe.Code == "HTTP 401" {
@@ -89,7 +89,7 @@ func (t *Twilio) Send(ctx context.Context, m Message) (Receipt, error) {
 	return r, err
 }
 
-func (t *Twilio) send(ctx context.Context, m Message) (Receipt, error) {
+func (t *Twilio) send(ctx context.Context, m Request) (Receipt, error) {
 	c, err := t.creds.Credentials(ctx)
 	if err != nil {
 		// Nothing left for Twilio: safe to retry.

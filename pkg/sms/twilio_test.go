@@ -75,7 +75,7 @@ func newTwilio(t *testing.T, respond func(int, twilioRequest) (int, http.Header,
 	return NewTwilio(creds, WithTwilioURL(srv.URL)), fake, creds
 }
 
-var msg = Message{RequestID: "r-1", To: "+447700900123", Body: "Your code is 123456"}
+var msg = Request{RequestID: "r-1", To: "+447700900123", Body: "Your code is 123456"}
 
 func TestTwilioSendsOneFormPostAndReturnsTheSID(t *testing.T) {
 	t.Parallel()

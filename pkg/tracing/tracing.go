@@ -210,9 +210,6 @@ func (noopSpan) End()                      {}
 func (noopSpan) Context() SpanContext      { return SpanContext{} }
 func (noopSpan) TraceHeader() string       { return "" }
 
-// NoopSpan returns a span that records nothing.
-func NoopSpan() Span { return noopSpan{} }
-
 type spanKey struct{}
 
 // ContextWithSpan returns ctx carrying s as the current span. Backends call

@@ -424,7 +424,7 @@ func Classify(k Kind, effects int, dl *DeadLetter, notAccepted bool) Verdict {
 	switch {
 	case effects > 1:
 		v.Outcome = Duplicate
-	case k == SMS && dl != nil && dl.Class == "unknown-outcome":
+	case k == SMS && dl != nil && dl.Class == pkgmsg.ClassUnknownOutcome:
 		v.Outcome = Unknown
 	case effects == 1:
 		v.Outcome = OK

@@ -98,7 +98,7 @@ func TestAuditPipelineHundredMessages(t *testing.T) {
 
 	// The malformed one is in the DLQ, with its reason, once.
 	dead := stack.WaitForDLQMessage(t, stack.Outputs.AuditDLQURL, func(b string) bool { return b == malformed }, 60*time.Second)
-	require.Equal(t, batch.ClassDecode, aws.ToString(dead.MessageAttributes[message.AttrFailureClass].StringValue))
+	require.Equal(t, message.ClassDecode, aws.ToString(dead.MessageAttributes[message.AttrFailureClass].StringValue))
 	require.Contains(t, aws.ToString(dead.MessageAttributes[message.AttrFailureReason].StringValue), "decode audit message")
 	require.Equal(t, malformedID, aws.ToString(dead.MessageAttributes[message.AttrOriginalMessageID].StringValue))
 	require.Equal(t, "1", aws.ToString(dead.MessageAttributes[message.AttrReceiveCount].StringValue), "dead-lettered on its first delivery, not retried")
@@ -114,7 +114,7 @@ func TestAuditPipelineHundredMessages(t *testing.T) {
 			successes[l.str("message_id")] = append(successes[l.str("message_id")], rc)
 		}
 		if l.str("write") == "duplicate" {
-			duplicates = append(duplicates, l.str("audit_key"))
+			duplicates = append(duplicates, l.str("audit_id"))
 		}
 	}
 	for key, id := range sqsIDs {

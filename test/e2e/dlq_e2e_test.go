@@ -20,7 +20,6 @@ import (
 
 	"github.com/offload/offload/internal/testenv"
 	"github.com/offload/offload/pkg/audit"
-	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/test/harness"
 )
@@ -51,7 +50,7 @@ func TestPoisonMessageToAlarmToRedrive(t *testing.T) {
 	dead := stack.WaitForDLQMessage(t, stack.Outputs.AuditDLQURL, func(b string) bool { return b == string(body) }, 2*time.Minute)
 	attr := func(name string) string { return aws.ToString(dead.MessageAttributes[name].StringValue) }
 	require.Equal(t, id, attr(message.AttrOriginalMessageID), "names the message it was on the audit queue")
-	require.Equal(t, batch.ClassRetriesExhausted, attr(message.AttrFailureClass))
+	require.Equal(t, message.ClassRetriesExhausted, attr(message.AttrFailureClass))
 	// The reason names the record and its last error (the SDK's retries of
 	// the throttled write, or the deadline that cut them).
 	require.Contains(t, attr(message.AttrFailureReason), "on receive 3, the queue's last: put audit "+key)
@@ -97,7 +96,7 @@ func TestPoisonMessageToAlarmToRedrive(t *testing.T) {
 	stack.WaitForQueueEmpty(t, stack.Outputs.AuditQueueURL, time.Minute)
 	// Exactly once: a second delivery would have been logged as a duplicate write.
 	for _, l := range functionLogs(t, "audit-receiver") {
-		require.False(t, l.str("audit_key") == key && l.str("write") == "duplicate", "redriven twice: %v", l)
+		require.False(t, l.str("audit_id") == key && l.str("write") == "duplicate", "redriven twice: %v", l)
 	}
 
 	// The alarm recovers and says so.

@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
-	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/sms"
 	"github.com/offload/offload/test/harness"
@@ -114,7 +113,7 @@ func TestSMSPipelineSendsEachRequestAtMostOnce(t *testing.T) {
 			MaxNumberOfMessages: 10, VisibilityTimeout: 5, MessageAttributeNames: []string{"All"}})
 		require.NoError(t, err)
 		for _, m := range out.Messages {
-			if aws.ToString(m.MessageAttributes[message.AttrFailureClass].StringValue) == batch.ClassRetriesExhausted {
+			if aws.ToString(m.MessageAttributes[message.AttrFailureClass].StringValue) == message.ClassRetriesExhausted {
 				var r sms.Request
 				require.NoError(t, json.Unmarshal([]byte(aws.ToString(m.Body)), &r))
 				exhausted[r.Body] = true
@@ -140,7 +139,7 @@ func TestSMSPipelineSendsEachRequestAtMostOnce(t *testing.T) {
 	require.Contains(t, aws.ToString(dead.MessageAttributes[message.AttrFailureReason].StringValue), "not resent")
 
 	dead = stack.WaitForDLQMessage(t, stack.Outputs.SMSDLQURL, func(b string) bool { return b == badShape }, 30*time.Second)
-	require.Equal(t, batch.ClassValidation, aws.ToString(dead.MessageAttributes[message.AttrFailureClass].StringValue))
+	require.Equal(t, message.ClassValidation, aws.ToString(dead.MessageAttributes[message.AttrFailureClass].StringValue))
 	require.Contains(t, aws.ToString(dead.MessageAttributes[message.AttrFailureReason].StringValue), "E.164")
 	dead = stack.WaitForDLQMessage(t, stack.Outputs.SMSDLQURL, func(b string) bool { return b == rejected }, 30*time.Second)
 	require.Equal(t, "rejected", aws.ToString(dead.MessageAttributes[message.AttrFailureClass].StringValue))

@@ -280,7 +280,8 @@ func (s *Stack) deploy() error {
 		NoColor:      true,
 	}
 	test_structure.SaveTerraformOptions(s.t, s.workDir, s.tfOpts)
-	if _, err := terraform.InitAndApplyE(s.t, s.tfOpts); err != nil {
+	err := initAndApplyAdoptingOrphans(s.t, s.tfOpts)
+	if err != nil {
 		return fmt.Errorf("apply environments/local (prefix %s): %w", s.Prefix, err)
 	}
 	return nil

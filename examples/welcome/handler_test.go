@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/logging"
+	"github.com/offload/offload/pkg/message"
+)
+
+// fakeGreeter answers by user id: opted out, failing, or greeted.
+type fakeGreeter struct {
+	mu      sync.Mutex
+	greeted []string
+}
+
+func (g *fakeGreeter) Greet(_ context.Context, s Signup) error {
+	switch s.UserID {
+	case "u-opted-out":
+		return &OptedOutError{UserID: s.UserID}
+	case "u-flaky":
+		return errors.New("mail service: 503")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.greeted = append(g.greeted, s.UserID)
+	return nil
+}
+
+// fakeSQS records dead letters and visibility changes.
+type fakeSQS struct {
+	mu         sync.Mutex
+	dead       map[string]*sqs.SendMessageInput // by original message id
+	visibility map[string]int32                 // by receipt handle
+}
+
+func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dead[aws.ToString(in.MessageAttributes[message.AttrOriginalMessageID].StringValue)] = in
+	return &sqs.SendMessageOutput{MessageId: aws.String("dlq-1")}, nil
+}
+
+func (f *fakeSQS) GetQueueUrl(_ context.Context, in *sqs.GetQueueUrlInput, _ ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error) {
+	return &sqs.GetQueueUrlOutput{QueueUrl: aws.String("https://sqs.us-east-1.amazonaws.com/123456789012/" + aws.ToString(in.QueueName))}, nil
+}
+
+func (f *fakeSQS) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.visibility[aws.ToString(in.ReceiptHandle)] = in.VisibilityTimeout
+	return &sqs.ChangeMessageVisibilityOutput{}, nil
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func record(id, body string) events.SQSMessage {
+	return events.SQSMessage{MessageId: id, ReceiptHandle: "rh-" + id, Body: body,
+		EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:signups", Attributes: map[string]string{"ApproximateReceiveCount": "1"}}
+}
+
+// One batch through the processor main builds: each record goes where its
+// error (or none) says.
+func TestEachRecordGoesWhereItsErrorSays(t *testing.T) {
+	t.Parallel()
+	greeter := &fakeGreeter{}
+	sqsFake := &fakeSQS{dead: map[string]*sqs.SendMessageInput{}, visibility: map[string]int32{}}
+	h := &handler{greeter: greeter}
+	proc, err := batch.New(h.handle, processorOptions(sqsFake, "https://sqs.us-east-1.amazonaws.com/123456789012/signups-dlq",
+		logging.New(logging.WithOutput(discard{})))...)
+	require.NoError(t, err)
+
+	resp, err := proc.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+		record("m-ok", `{"userId":"u-1","name":"Ada"}`),
+		record("m-garbage", `{"userId":`),
+		record("m-invalid", `{"userId":" ","name":""}`),
+		record("m-opted-out", `{"userId":"u-opted-out","name":"Grace"}`),
+		record("m-flaky", `{"userId":"u-flaky","name":"Linus"}`),
+	}})
+	require.NoError(t, err)
+
+	require.Equal(t, []events.SQSBatchItemFailure{{ItemIdentifier: "m-flaky"}}, resp.BatchItemFailures, "only the transient failure comes back")
+	require.Equal(t, int32(5), sqsFake.visibility["rh-m-flaky"], "after the backoff's first delay")
+	require.Equal(t, []string{"u-1"}, greeter.greeted)
+
+	want := map[string][2]string{
+		"m-garbage":   {message.ClassDecode, "decode signup: unexpected end of JSON input"},
+		"m-invalid":   {message.ClassValidation, "invalid signup: userId is empty\ninvalid signup: name has 0 characters, want 1 to 64"},
+		"m-opted-out": {message.ClassRejected, "user u-opted-out opted out of messages"},
+	}
+	require.Len(t, sqsFake.dead, len(want))
+	for id, w := range want {
+		d := sqsFake.dead[id]
+		require.NotNil(t, d, "%s is dead-lettered", id)
+		require.Equal(t, w[0], aws.ToString(d.MessageAttributes[message.AttrFailureClass].StringValue), id)
+		require.Equal(t, w[1], aws.ToString(d.MessageAttributes[message.AttrFailureReason].StringValue), id)
+	}
+	require.NotContains(t, aws.ToString(sqsFake.dead["m-opted-out"].MessageAttributes[message.AttrFailureReason].StringValue), "Grace",
+		"reasons carry no payload")
+}
+
+func TestDecode(t *testing.T) {
+	t.Parallel()
+	s, err := Decode([]byte(`{"userId":"u-1","name":"Ada","plan":"pro"}`))
+	require.NoError(t, err, "unknown fields are ignored: producers may add them first")
+	require.Equal(t, Signup{UserID: "u-1", Name: "Ada"}, s)
+
+	_, err = Decode([]byte(`{"userId":"u-1","name":"` + strings.Repeat("é", 65) + `"}`))
+	var ve *message.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, []string{"name"}, ve.Fields())
+}
