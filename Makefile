@@ -70,6 +70,7 @@ test: tfconfig build build-local $(BIN)/xray-daemon ## Run every test tier (unit
 	@TEST_MOTO_PORT=$(TEST_MOTO_PORT) scripts/test.sh
 
 CHAOS_FLAGS ?=
+BENCH_FLAGS ?=
 
 .PHONY: chaos
 chaos: tfconfig build build-local ## Seeded fault campaign on the local stack (CHAOS_FLAGS="-seed N -audit N -sms N -short"); last line is the verdict, docs/reliability.md.
@@ -88,6 +89,10 @@ bench: $(BIN)/benchstat ## Run the Go benchmarks of the hot paths (pkg/, functio
 .PHONY: bench-e2e
 bench-e2e: tfconfig build build-local $(BIN)/xray-daemon ## Producer throughput (SendMessage vs PublishBatch vs async) and the audit pipeline's throughput and latency on the local stack, next to the emulator's raw capacity.
 	@TIERS="integration e2e" PKGS=./pkg/producer/... E2E_PKGS=./test/e2e/... GOTESTFLAGS='-run ^$$ -bench . -benchtime 500x' TEST_MOTO_PORT=$(TEST_MOTO_PORT) scripts/test.sh
+
+.PHONY: bench-latency
+bench-latency: ## The example service's client-side p50/p99/p99.9 per endpoint (buffered vs durable vs sync audit, queued vs sync SMS) on moto + the service + the Twilio stand-in; last line `latency: …`.
+	@TEST_MOTO_PORT=$(TEST_MOTO_PORT) BENCH_FLAGS="$(BENCH_FLAGS)" scripts/bench-latency.sh
 
 .PHONY: lint
 lint: tfconfig tools ## gofmt, go vet, staticcheck, terraform fmt/validate (offline), tfsec, actionlint.

@@ -8,7 +8,9 @@
 #   5. the local Lambda runtime (bin/offload-local, with the X-Ray daemon)
 #      and the example service (cmd/example-service) on $SERVICE_PORT, with
 #      one API key in the emulator's Secrets Manager (<prefix>-example-service-api-keys;
-#      the key itself in .local/example-service-api-key, never printed)
+#      the key itself in .local/example-service-api-key, never printed), and
+#      for its POST /sms/sync the Twilio stand-in (cmd/offload-twilio-fake) on
+#      $TWILIO_FAKE_PORT with its credentials in <prefix>-example-service-twilio
 #      METRICS=faithful gives alarms one AWS/SQS datapoint a minute, as on
 #      AWS (default fast: a sample a second); CLOCK_SCALE=0.1 runs AWS's
 #      minutes (metrics, async retries) ten times faster.
@@ -20,6 +22,7 @@ t0=$(date +%s)
 port=${MOTO_PORT:-4566}
 host=${MOTO_HOST:-127.0.0.1}
 service_port=${SERVICE_PORT:-8080}
+twilio_port=${TWILIO_FAKE_PORT:-8090}
 env_dir=terraform/environments/local
 # Local state belongs to the emulator instance (OFFLOAD_TF_STATE moves it).
 tf_state=${OFFLOAD_TF_STATE:-$root/$env_dir/terraform.tfstate}
@@ -62,7 +65,8 @@ service=0
 [[ -f cmd/example-service/main.go ]] && service=1
 # The runtime and the service build while Terraform waits on the emulator.
 (go build -o bin/offload-local ./cmd/offload-local &&
-  if [[ $service == 1 ]]; then go build -o bin/example-service ./cmd/example-service; fi) >"$state/go-build.log" 2>&1 &
+  if [[ $service == 1 ]]; then go build -o bin/example-service ./cmd/example-service &&
+    go build -o bin/offload-twilio-fake ./cmd/offload-twilio-fake; fi) >"$state/go-build.log" 2>&1 &
 builder=$!
 
 echo "applying $env_dir to $AWS_ENDPOINT_URL (log: .local/apply.log) ..."
@@ -116,13 +120,36 @@ fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 with os.fdopen(fd, "w") as f:
     f.write(keys[0]["key"])
 PY
+  # POST /sms/sync calls a Twilio-compatible stand-in whose answers take a
+  # provider's time (docs/performance.md); its credentials, made up per run,
+  # go to the fake through the environment and to the service through a secret.
+  twilio_secret="$prefix-example-service-twilio"
+  twilio_env="$state/twilio-fake.env"
+  python3 - "$twilio_secret" "$twilio_env" <<'PY'
+import json, os, secrets, sys
+import boto3
+name, env_file = sys.argv[1:]
+creds = {"account_sid": "AC" + secrets.token_hex(16), "auth_token": secrets.token_hex(16), "from": "+15005550006"}
+sm = boto3.client("secretsmanager", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+try:
+    sm.put_secret_value(SecretId=name, SecretString=json.dumps(creds))
+except sm.exceptions.ResourceNotFoundException:
+    sm.create_secret(Name=name, SecretString=json.dumps(creds), Description="Twilio stand-in credentials of the local example service (make run)")
+fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+with os.fdopen(fd, "w") as f:
+    f.write("TWILIO_FAKE_ACCOUNT_SID=%s\nTWILIO_FAKE_AUTH_TOKEN=%s\n" % (creds["account_sid"], creds["auth_token"]))
+PY
+  twilio_sid=$(sed -n 's/^TWILIO_FAKE_ACCOUNT_SID=//p' "$twilio_env")
+  TWILIO_FAKE_AUTH_TOKEN=$(sed -n 's/^TWILIO_FAKE_AUTH_TOKEN=//p' "$twilio_env") \
+    bin/offload-twilio-fake --addr "127.0.0.1:$twilio_port" --account-sid "$twilio_sid" &
+  pids+=($!)
   # The producers' size guard is the smaller of the two queues' limits.
   max_message=$(python3 -c 'import json,sys; print(min(json.load(open(sys.argv[1]))["queue_max_message_size"]["value"].values()))' "$outputs")
   AWS_XRAY_DAEMON_ADDRESS=$(sed -n 's/^xray_daemon_address=//p' "$state/runtime.ready") \
   bin/example-service --addr "127.0.0.1:$service_port" \
     --audit-queue-url "$(value audit_queue_url)" --sms-queue-url "$(value sms_queue_url)" \
     --audit-table "$(value audit_table_name)" --api-keys-secret "$keys_secret" \
-    --max-message-bytes "$max_message" &
+    --max-message-bytes "$max_message" --twilio-secret "$twilio_secret" --twilio-url "http://127.0.0.1:$twilio_port" &
   pids+=($!)
 fi
 
@@ -141,9 +168,10 @@ if [[ $service == 1 ]]; then
   cat <<INFO
   example service      $service_url   (API key: secret $keys_secret, copy in .local/example-service-api-key)
     key=\$(cat .local/example-service-api-key)
-    curl -X POST $service_url/audit -H "X-API-Key: \$key" -d '{"auditText":"hello"}'       (202 once enqueued)
+    curl -X POST $service_url/audit -H "X-API-Key: \$key" -d '{"auditText":"hello"}'       (202 once buffered; ?durable=1: once on the queue)
     curl -X POST $service_url/sms -H "X-API-Key: \$key" -H 'Idempotency-Key: order-17' -d '{"to":"+14155552671","body":"hi"}'
     curl -X POST $service_url/audit/sync -H "X-API-Key: \$key" -d '{"auditText":"hello"}'  (written before answering)
+    curl -X POST $service_url/sms/sync -H "X-API-Key: \$key" -H 'Idempotency-Key: order-18' -d '{"to":"+14155552671","body":"hi"}'  (the provider stand-in answers first)
 INFO
 fi
 echo

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/require"
 
@@ -66,25 +67,37 @@ type fakeSQS struct {
 	mu      sync.Mutex
 	in      []*sqs.SendMessageInput
 	maxBody int
+	// block, when set, holds every SendMessageBatch until it is closed;
+	// entered (buffered) is signalled when one starts waiting.
+	block   chan struct{}
+	entered chan struct{}
 }
 
 func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !sqsChars(aws.ToString(in.MessageBody)) {
-		return nil, &smithy.GenericAPIError{Code: "InvalidParameterValue", Message: "Invalid characters found in MessageBody", Fault: smithy.FaultClient}
-	}
-	for name, v := range in.MessageAttributes {
-		if !sqsChars(aws.ToString(v.StringValue)) {
-			return nil, &smithy.GenericAPIError{Code: "InvalidParameterValue", Message: "Invalid characters found in attribute " + name, Fault: smithy.FaultClient}
-		}
-	}
-	if f.maxBody > 0 && len(aws.ToString(in.MessageBody)) > f.maxBody {
-		return nil, &smithy.GenericAPIError{Code: "InvalidParameterValue",
-			Message: fmt.Sprintf("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", f.maxBody), Fault: smithy.FaultClient}
+	if err := f.check(in); err != nil {
+		return nil, err
 	}
 	f.in = append(f.in, in)
 	return &sqs.SendMessageOutput{MessageId: aws.String(fmt.Sprintf("sqs-%d", len(f.in)))}, nil
+}
+
+// check applies SQS's rules to one message.
+func (f *fakeSQS) check(in *sqs.SendMessageInput) error {
+	if !sqsChars(aws.ToString(in.MessageBody)) {
+		return &smithy.GenericAPIError{Code: "InvalidParameterValue", Message: "Invalid characters found in MessageBody", Fault: smithy.FaultClient}
+	}
+	for name, v := range in.MessageAttributes {
+		if !sqsChars(aws.ToString(v.StringValue)) {
+			return &smithy.GenericAPIError{Code: "InvalidParameterValue", Message: "Invalid characters found in attribute " + name, Fault: smithy.FaultClient}
+		}
+	}
+	if f.maxBody > 0 && len(aws.ToString(in.MessageBody)) > f.maxBody {
+		return &smithy.GenericAPIError{Code: "InvalidParameterValue",
+			Message: fmt.Sprintf("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", f.maxBody), Fault: smithy.FaultClient}
+	}
+	return nil
 }
 
 // sqsChars is SQS's rule for message bodies and attribute values: UTF-8 of
@@ -101,8 +114,49 @@ func sqsChars(s string) bool {
 	return true
 }
 
-func (f *fakeSQS) SendMessageBatch(context.Context, *sqs.SendMessageBatchInput, ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
-	return nil, fmt.Errorf("not used")
+// SendMessageBatch records each entry SendMessage would accept and fails
+// the others as SQS does (per entry, sender's fault).
+func (f *fakeSQS) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	if f.block != nil {
+		select {
+		case f.entered <- struct{}{}:
+		default:
+		}
+		select {
+		case <-f.block:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := &sqs.SendMessageBatchOutput{}
+	for _, e := range in.Entries {
+		// A copy: the entries may point into the caller's reused buffers.
+		m := &sqs.SendMessageInput{QueueUrl: in.QueueUrl, MessageBody: aws.String(aws.ToString(e.MessageBody)),
+			MessageAttributes: map[string]sqstypes.MessageAttributeValue{}}
+		for k, v := range e.MessageAttributes {
+			m.MessageAttributes[k] = sqstypes.MessageAttributeValue{DataType: aws.String(aws.ToString(v.DataType)), StringValue: aws.String(aws.ToString(v.StringValue))}
+		}
+		if err := f.check(m); err != nil {
+			out.Failed = append(out.Failed, sqstypes.BatchResultErrorEntry{Id: e.Id, Code: aws.String("InvalidParameterValue"), Message: aws.String(err.Error()), SenderFault: true})
+			continue
+		}
+		f.in = append(f.in, m)
+		out.Successful = append(out.Successful, sqstypes.SendMessageBatchResultEntry{Id: e.Id, MessageId: aws.String(fmt.Sprintf("sqs-%d", len(f.in)))})
+	}
+	return out, nil
+}
+
+// bodies returns the bodies SQS accepted, in order.
+func (f *fakeSQS) bodies() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, len(f.in))
+	for i, in := range f.in {
+		out[i] = aws.ToString(in.MessageBody)
+	}
+	return out
 }
 
 func (f *fakeSQS) calls() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.in) }
@@ -146,12 +200,26 @@ func (f *fakeDynamo) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...
 
 // newTestService is a service with the test key, a generous rate limit and
 // the test clock.
+// POST /audit (buffered) goes to auditQ too when it is a *fakePublisher.
 func newTestService(t testing.TB, store AuditStore, auditQ, smsQ Publisher) *service {
 	t.Helper()
-	return &service{audit: store, auditQ: auditQ, smsQ: smsQ,
+	svc := &service{audit: store, auditQ: auditQ, smsQ: smsQ,
 		keys: testKeys(t, `{"keys":[{"id":"k1","key":"`+testKey+`"}]}`), limits: newRateLimiter(1000, 1000),
 		requestTimeout: 5 * time.Second, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		now: func() time.Time { return testNow }}
+	if fp, ok := auditQ.(*fakePublisher); ok {
+		svc.auditAsync = fakeEnqueuer{fp}
+	}
+	return svc
+}
+
+// fakeEnqueuer is an Enqueuer that hands each message to a fakePublisher at
+// once.
+type fakeEnqueuer struct{ p *fakePublisher }
+
+func (f fakeEnqueuer) Publish(ctx context.Context, m producer.Message) (string, error) {
+	_, err := f.p.Publish(ctx, m)
+	return m.IdempotencyKey, err
 }
 
 // setupReal runs the service with real publishers (size guard maxMessage)
@@ -172,7 +240,13 @@ func newRealService(t testing.TB, maxMessage int) (*service, *fakeSQS, *fakeSQS,
 	require.NoError(t, err)
 	smsQ, err := producer.New(smsSQS, "https://sqs.test/1/sms", producer.WithDefaultType(message.TypeSMS, ""), producer.WithMaxMessageBytes(maxMessage), noSleep)
 	require.NoError(t, err)
-	return newTestService(t, audit.NewStore(dyn, "AuditMessages"), auditQ, smsQ), auditSQS, smsSQS, dyn
+	svc := newTestService(t, audit.NewStore(dyn, "AuditMessages"), auditQ, smsQ)
+	buf, err := newAuditBuffer(auditQ, 100, time.Hour, svc.log)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = buf.Close(context.Background()) })
+	svc.auditAsync = buf
+	svc.smsSync = newFakeSender(t)
+	return svc, auditSQS, smsSQS, dyn
 }
 
 // send POSTs body with the test API key (unless headers set X-API-Key, ""
@@ -202,4 +276,13 @@ func sendFull(t testing.TB, url, body string, headers map[string]string) (int, m
 	var out map[string]string
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
 	return resp.StatusCode, out, resp.Header
+}
+
+// newTestPublisher is a real audit publisher over client.
+func newTestPublisher(t testing.TB, client producer.SQSAPI) *producer.Publisher {
+	t.Helper()
+	p, err := producer.New(client, "https://sqs.test/1/audit", producer.WithDefaultType(message.TypeAudit, ""),
+		producer.WithSleep(func(context.Context, time.Duration) error { return nil }))
+	require.NoError(t, err)
+	return p
 }

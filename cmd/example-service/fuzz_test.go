@@ -11,7 +11,7 @@ import (
 )
 
 // fuzzPaths are the endpoints the fuzz targets post to.
-var fuzzPaths = []string{"/sms", "/audit", "/audit/sync"}
+var fuzzPaths = []string{"/sms", "/audit", "/audit/sync", "/sms/sync", "/audit?durable=1"}
 
 // FuzzHandlers posts arbitrary bodies and header values to every write
 // endpoint of a service whose publishers and audit store are the real ones

@@ -60,7 +60,8 @@ func TestPostAuditOffloadsTheArticlesAuditMessage(t *testing.T) {
 	srv, auditQ, _, store := setup(t)
 	status, out := post(t, srv.URL+"/audit", `{"auditText":"user 42 logged in"}`)
 	require.Equal(t, http.StatusAccepted, status)
-	require.Equal(t, "sqs-1", out["sqsMessageId"])
+	require.Equal(t, "queued", out["status"])
+	require.Empty(t, out["sqsMessageId"], "buffered: SQS has not seen it yet")
 	require.Len(t, auditQ.msgs, 1)
 	require.Empty(t, store.records, "the async path does not touch the table")
 
@@ -144,9 +145,11 @@ func TestAnEnqueueFailureIsA503(t *testing.T) {
 	t.Parallel()
 	srv, auditQ, _, _ := setup(t)
 	auditQ.err = errors.New("throttled")
-	status, out := post(t, srv.URL+"/audit", `{"messageId":"m-3","auditText":"x"}`)
-	require.Equal(t, http.StatusServiceUnavailable, status)
-	require.Contains(t, out["error"], "m-3")
+	for _, path := range []string{"/audit", "/audit?durable=1"} {
+		status, out := post(t, srv.URL+path, `{"messageId":"m-3","auditText":"x"}`)
+		require.Equal(t, http.StatusServiceUnavailable, status, path)
+		require.Contains(t, out["error"], "m-3", path)
+	}
 }
 
 func TestFlagsReportEveryMissingSetting(t *testing.T) {

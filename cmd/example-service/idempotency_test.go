@@ -65,12 +65,14 @@ func TestAMessageOverTheQueuesLimitIs413(t *testing.T) {
 }
 
 // SQS itself refusing a body for its size (a queue smaller than the guard)
-// is a 413 too.
+// is a 413 too, where the client waits for SQS (durable). A buffered record
+// has been answered 202 before SQS refuses it: that is the trade-off, and the
+// failure is reported (log, Close's error), not silent.
 func TestSQSRefusingTheSizeIs413(t *testing.T) {
 	t.Parallel()
 	srv, auditQ, _, _ := setupReal(t, 1<<20)
 	auditQ.maxBody = 1024
-	status, out := send(t, srv.URL+"/audit", `{"messageId":"m-big","auditText":"`+strings.Repeat("x", 2000)+`"}`, nil)
+	status, out := send(t, srv.URL+"/audit?durable=1", `{"messageId":"m-big","auditText":"`+strings.Repeat("x", 2000)+`"}`, nil)
 	require.Equal(t, http.StatusRequestEntityTooLarge, status, out)
 }
 

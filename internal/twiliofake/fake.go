@@ -4,7 +4,11 @@
 // request in the ways a real provider edge does — after accepting (HTTP 500,
 // or no answer at all) or before (429 with Retry-After).
 //
-// Only the campaign uses it; it binds 127.0.0.1 on a free port.
+// It can also answer with a provider's latency (Options.Latency, e.g.
+// LogNormal): the example service's /sms/sync calls it on the request path
+// in `make run` and `make bench-latency` (cmd/offload-twilio-fake).
+//
+// It binds 127.0.0.1 (on a free port unless Options.Addr says otherwise).
 package twiliofake
 
 import (
@@ -12,6 +16,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"regexp"
@@ -58,6 +64,8 @@ type Server struct {
 	AccountSID, AuthToken string
 
 	keyPattern *regexp.Regexp
+	latency    func() time.Duration
+	keep       int
 	hang       time.Duration
 	retryAfter int
 	srv        *http.Server
@@ -80,19 +88,55 @@ type Options struct {
 	Hang time.Duration
 	// RetryAfterSeconds is Throttle's Retry-After (default 1).
 	RetryAfterSeconds int
+	// Latency, when set, is drawn once per request and waited before the
+	// answer (after the message is accepted), as a provider's API takes
+	// time to answer. Nil: answer at once.
+	Latency func() time.Duration
+	// Addr is the address to listen on (default 127.0.0.1:0, a free port).
+	Addr string
+	// KeepAccepted bounds how many accepted messages Accepted returns (the
+	// newest); 0 keeps all. A long-running stand-in sets it.
+	KeepAccepted int
 }
+
+// LogNormal returns a latency distribution whose median and 99th percentile
+// are the given ones: log-normal with mu = ln(median) and sigma =
+// ln(p99/median)/z(0.99). Draws are capped at max (0: 30 s) so that one
+// draw from the tail cannot outlast every client timeout. It is safe for
+// concurrent use.
+func LogNormal(median, p99, max time.Duration) (func() time.Duration, error) {
+	if median <= 0 || p99 < median {
+		return nil, fmt.Errorf("twiliofake: log-normal latency needs 0 < median <= p99, got median %s p99 %s", median, p99)
+	}
+	if max <= 0 {
+		max = 30 * time.Second
+	}
+	mu := math.Log(float64(median))
+	sigma := math.Log(float64(p99)/float64(median)) / z99
+	return func() time.Duration {
+		d := time.Duration(math.Exp(mu + sigma*mrand.NormFloat64()))
+		return min(d, max)
+	}, nil
+}
+
+// z99 is the standard normal distribution's 99th percentile.
+const z99 = 2.3263478740408408
 
 // Start listens on 127.0.0.1 on a free port and serves until Close.
 func Start(o Options) (*Server, error) {
 	if o.AccountSID == "" || o.AuthToken == "" {
 		return nil, fmt.Errorf("twiliofake: AccountSID and AuthToken are required")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := o.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("twiliofake: listen: %w", err)
 	}
 	s := &Server{URL: "http://" + ln.Addr().String(), AccountSID: o.AccountSID, AuthToken: o.AuthToken,
-		keyPattern: o.KeyPattern, hang: o.Hang, retryAfter: o.RetryAfterSeconds, ln: ln,
+		keyPattern: o.KeyPattern, latency: o.Latency, keep: o.KeepAccepted, hang: o.Hang, retryAfter: o.RetryAfterSeconds, ln: ln,
 		faults: map[string]Mode{}, fired: map[Mode]int{}}
 	if s.hang <= 0 {
 		s.hang = 15 * time.Second
@@ -117,11 +161,16 @@ func (s *Server) Fail(key string, mode Mode) {
 	s.faults[key] = mode
 }
 
-// Accepted returns every accepted message, oldest first.
+// Accepted returns every accepted message (the newest KeepAccepted when
+// that is set), oldest first.
 func (s *Server) Accepted() []Accepted {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Accepted(nil), s.accepted...)
+	a := s.accepted
+	if s.keep > 0 && len(a) > s.keep {
+		a = a[len(a)-s.keep:]
+	}
+	return append([]Accepted(nil), a...)
 }
 
 // Fired returns how often each mode was applied.
@@ -201,7 +250,20 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	sid := "SM" + randomHex(16)
 	s.accepted = append(s.accepted, Accepted{Key: key, SID: sid, To: to, From: from, MessagingServiceSID: msid, Body: body,
 		Answered: !faulted, At: time.Now()})
+	if s.keep > 0 && len(s.accepted) > 2*s.keep {
+		s.accepted = append(s.accepted[:0], s.accepted[len(s.accepted)-s.keep:]...)
+	}
 	s.mu.Unlock()
+
+	if s.latency != nil {
+		t := time.NewTimer(s.latency())
+		select {
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 
 	switch mode {
 	case AcceptThen500:

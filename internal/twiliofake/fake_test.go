@@ -2,8 +2,10 @@ package twiliofake
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -83,4 +85,60 @@ func start(t *testing.T) *Server {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+// LogNormal has the median and 99th percentile it was given (20,000 draws:
+// the sample quantiles are within a few percent of the true ones).
+func TestLogNormalHasTheGivenMedianAndP99(t *testing.T) {
+	draw, err := LogNormal(250*time.Millisecond, 1500*time.Millisecond, 0)
+	require.NoError(t, err)
+	const n = 20000
+	d := make([]time.Duration, n)
+	for i := range d {
+		d[i] = draw()
+	}
+	slices.Sort(d)
+	require.InDelta(t, 250, float64(d[n/2])/1e6, 250*0.06, "median ms")
+	require.InDelta(t, 1500, float64(d[n*99/100])/1e6, 1500*0.15, "p99 ms")
+
+	capped, err := LogNormal(250*time.Millisecond, 1500*time.Millisecond, 300*time.Millisecond)
+	require.NoError(t, err)
+	for range 1000 {
+		require.LessOrEqual(t, capped(), 300*time.Millisecond)
+	}
+	_, err = LogNormal(2*time.Second, time.Second, 0)
+	require.Error(t, err)
+}
+
+// With a latency the answer comes no sooner than the drawn delay, and the
+// message is recorded.
+func TestLatencyDelaysTheAnswer(t *testing.T) {
+	const delay = 80 * time.Millisecond
+	s, err := Start(Options{AccountSID: "ACtest", AuthToken: "tok", Latency: func() time.Duration { return delay }})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	tw := sms.NewTwilio(creds{sms.TwilioCredentials{AccountSID: "ACtest", AuthToken: "tok", From: "+15005550006"}}, sms.WithTwilioURL(s.URL))
+	start := time.Now()
+	_, err = tw.Send(context.Background(), sms.Request{RequestID: "r", To: "+447700900123", Body: "hi"})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, time.Since(start), delay)
+	require.Len(t, s.Accepted(), 1)
+}
+
+// KeepAccepted bounds the record of a long-running stand-in to the newest.
+func TestKeepAcceptedKeepsTheNewest(t *testing.T) {
+	s, err := Start(Options{AccountSID: "ACtest", AuthToken: "tok", KeepAccepted: 3})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	tw := sms.NewTwilio(creds{sms.TwilioCredentials{AccountSID: "ACtest", AuthToken: "tok", From: "+15005550006"}}, sms.WithTwilioURL(s.URL))
+	for i := range 10 {
+		_, err := tw.Send(context.Background(), sms.Request{To: "+447700900123", Body: fmt.Sprint("m", i)})
+		require.NoError(t, err)
+	}
+	var bodies []string
+	for _, a := range s.Accepted() {
+		bodies = append(bodies, a.Body)
+	}
+	require.Equal(t, []string{"m7", "m8", "m9"}, bodies)
+	require.Equal(t, 10, s.Requests())
 }
