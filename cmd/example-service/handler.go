@@ -42,7 +42,7 @@ type Enqueuer interface {
 
 // SMSSender is what the service needs of *sms.Sender (POST /sms/sync).
 type SMSSender interface {
-	Send(ctx context.Context, r sms.Request) (sms.Result, error)
+	Send(ctx context.Context, r sms.Request, opts ...sms.SendOption) (sms.Result, error)
 }
 
 // AuditStore is what the service needs of *audit.Store (the synchronous path).
