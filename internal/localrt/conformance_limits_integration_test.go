@@ -388,7 +388,7 @@ func checkConcurrentInvokes(t *testing.T, n int, f *fixture) {
 	results := make(chan Result, n)
 	traces := make([]string, n)
 	for i := range n {
-		traces[i] = newTraceHeader(time.Now())
+		traces[i] = newTraceHeader()
 	}
 	for i := range n {
 		go func() {
