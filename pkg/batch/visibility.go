@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/sirupsen/logrus"
+
+	"github.com/offload/offload/internal/backoff"
 )
 
 // VisibilityAPI is the subset of *sqs.Client operations used to delay the
@@ -40,19 +42,8 @@ const maxVisibilityChange = maxVisibility - 15*time.Minute
 // the count.
 func ExponentialBackoff(base, limit time.Duration) BackoffPolicy {
 	limit = min(limit, maxVisibility)
-	base = min(max(base, 0), limit)
 	return func(receiveCount int) time.Duration {
-		d := base
-		if d == 0 {
-			return 0
-		}
-		for n := max(receiveCount-1, 0); n > 0 && d < limit; n-- {
-			if d > limit/2 {
-				return limit
-			}
-			d *= 2
-		}
-		return min(d, limit)
+		return backoff.Exponential(base, limit, receiveCount)
 	}
 }
 
