@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
+	"github.com/offload/offload/pkg/logging/loggingtest"
 )
 
 // alarmTopic creates a topic with the behave function (mode succeed)
@@ -59,7 +60,7 @@ func TestConformanceNewAlarmStartsInsufficientDataAndItsFirstOKFiresOKActions(t 
 	t.Parallel()
 	ctx := context.Background()
 	cfg := testenv.AWSConfig(t)
-	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-insuff"), logs: &syncBuffer{}}
+	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-insuff"), logs: &loggingtest.Buffer{}}
 	f.record = t.TempDir() + "/record.jsonl"
 	createQueue(t, f.sqs, f.name+"-dlq", nil)
 	topic := alarmTopic(t, f, f.name+"-handler")

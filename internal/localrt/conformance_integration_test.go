@@ -37,6 +37,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
+	"github.com/offload/offload/pkg/logging/loggingtest"
 )
 
 type mappingOpts struct {
@@ -61,7 +62,7 @@ type fixture struct {
 	queueURL string
 	queueARN string
 	dlqURL   string
-	logs     *syncBuffer
+	logs     *loggingtest.Buffer
 	rt       *Runtime
 }
 
@@ -144,7 +145,7 @@ func newFixture(t *testing.T, o mappingOpts) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	cfg := testenv.AWSConfig(t)
-	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt"), logs: &syncBuffer{}}
+	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt"), logs: &loggingtest.Buffer{}}
 	f.fnName = f.name + "-fn"
 	f.record = t.TempDir() + "/record.jsonl"
 	if o.timeout == 0 {
@@ -568,7 +569,7 @@ func TestConformanceAlarmSendsCloudWatchsPayloadToTheSubscribedFunction(t *testi
 	t.Parallel()
 	ctx := context.Background()
 	cfg := testenv.AWSConfig(t)
-	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-alarm"), logs: &syncBuffer{}}
+	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-alarm"), logs: &loggingtest.Buffer{}}
 	f.record = t.TempDir() + "/record.jsonl"
 	dlqURL, _ := createQueue(t, f.sqs, f.name+"-dlq", nil)
 	notifyURL, notifyARN := createQueue(t, f.sqs, f.name+"-notify", nil)

@@ -29,6 +29,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
+	"github.com/offload/offload/pkg/logging/loggingtest"
 )
 
 // limitOpts are the function settings the limits tests vary beyond mappingOpts.
@@ -49,7 +50,7 @@ func newLimitsFixture(t *testing.T, o mappingOpts, lo limitOpts) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	cfg := testenv.AWSConfig(t)
-	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt"), logs: &syncBuffer{}}
+	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt"), logs: &loggingtest.Buffer{}}
 	f.fnName = f.name + "-fn"
 	f.record = t.TempDir() + "/record.jsonl"
 	if o.timeout == 0 {
