@@ -197,7 +197,7 @@ func (s *Stack) upAWS() error {
 	if err != nil {
 		return err
 	}
-	if err := o.validate(); err != nil {
+	if err := validateOutputs(o); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	s.Outputs = o
@@ -253,7 +253,7 @@ func (s *Stack) upLocal(ctx context.Context) error {
 	if s.Outputs, err = ParseOutputs([]byte(out)); err != nil {
 		return err
 	}
-	if err := s.Outputs.validate(); err != nil {
+	if err := validateOutputs(s.Outputs); err != nil {
 		return err
 	}
 	s.Outputs.EmulatorEndpoint = endpoint
