@@ -212,7 +212,7 @@ func (s *Stack) upLocal(ctx context.Context) error {
 	if endpoint == "" {
 		return errors.New("OFFLOAD_TEST_TARGET=local needs AWS_ENDPOINT_URL (the emulator): run through `make test`, or `make up` and export it")
 	}
-	repo, err := repoRoot()
+	repo, err := RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -413,8 +413,9 @@ func (s *Stack) Unique(kind string) string {
 	return fmt.Sprintf("%s-%s-%d", s.Prefix, kind, s.seq.Add(1))
 }
 
-// repoRoot walks up from the working directory to the module's go.mod.
-func repoRoot() (string, error) {
+// RepoRoot walks up from the working directory to the module's go.mod: the
+// repository root, whose terraform/ and dist/ the stack uses.
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
