@@ -19,6 +19,9 @@ go vet -tags e2e ./... || fail=1
 step "doc comments (every exported identifier of pkg/, cmd/, functions/, internal/)"
 go run ./scripts/doccheck pkg cmd functions internal || fail=1
 
+step "terraform/environments/_shared generated from terraform/stack (make tfshared)"
+go run ./scripts/tfshared -check || fail=1
+
 step staticcheck
 "$bin/staticcheck" -tags integration,e2e ./... || fail=1
 
