@@ -27,9 +27,8 @@ import (
 func TestConformanceFilterCriteriaInvokesMatchesAndDeletesTheRest(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := testenv.AWSConfig(t)
-	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-esmfilter"), logs: &loggingtest.Buffer{}}
-	f.record = t.TempDir() + "/record.jsonl"
+	f := newBaseFixture(t, "lrt-esmfilter")
+	cfg := f.cfg
 	f.fnName = f.name + "-fn"
 	f.queueURL, f.queueARN = createQueue(t, f.sqs, f.name, map[string]string{"VisibilityTimeout": "2"})
 	createFunction(t, cfg, f.fnName, 3, map[string]string{"FIXTURE_MODE": "succeed", "FIXTURE_RECORD": f.record})

@@ -139,15 +139,18 @@ func createQueue(t *testing.T, client *sqs.Client, name string, attrs map[string
 	return aws.ToString(out.QueueUrl), a.Attributes["QueueArn"]
 }
 
-// newFixture deploys a queue (and DLQ), a behave function and a disabled
-// mapping with the settings under test, and starts the runtime on them.
-func newFixture(t *testing.T, o mappingOpts) *fixture {
+// newBaseFixture is a fixture with its clients, a unique name from prefix, a
+// log buffer and a record file, before anything is deployed.
+func newBaseFixture(t *testing.T, prefix string) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	cfg := testenv.AWSConfig(t)
-	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt"), logs: &loggingtest.Buffer{}}
-	f.fnName = f.name + "-fn"
-	f.record = t.TempDir() + "/record.jsonl"
+	return &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName(prefix), logs: &loggingtest.Buffer{},
+		record: t.TempDir() + "/record.jsonl"}
+}
+
+// defaults fills the settings a test left zero: a 3 s function timeout, a 2 s
+// visibility timeout and batches of 10.
+func (o *mappingOpts) defaults() {
 	if o.timeout == 0 {
 		o.timeout = 3
 	}
@@ -157,6 +160,17 @@ func newFixture(t *testing.T, o mappingOpts) *fixture {
 	if o.batchSize == 0 {
 		o.batchSize = 10
 	}
+}
+
+// newFixture deploys a queue (and DLQ), a behave function and a disabled
+// mapping with the settings under test, and starts the runtime on them.
+func newFixture(t *testing.T, o mappingOpts) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	f := newBaseFixture(t, "lrt")
+	cfg := f.cfg
+	f.fnName = f.name + "-fn"
+	o.defaults()
 	attrs := map[string]string{"VisibilityTimeout": strconv.Itoa(o.visibility)}
 	if o.maxReceive > 0 {
 		var dlqARN string
@@ -568,9 +582,8 @@ func TestConformanceAWSTraceHeaderIsInTheEvent(t *testing.T) {
 func TestConformanceAlarmSendsCloudWatchsPayloadToTheSubscribedFunction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := testenv.AWSConfig(t)
-	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-alarm"), logs: &loggingtest.Buffer{}}
-	f.record = t.TempDir() + "/record.jsonl"
+	f := newBaseFixture(t, "lrt-alarm")
+	cfg := f.cfg
 	dlqURL, _ := createQueue(t, f.sqs, f.name+"-dlq", nil)
 	notifyURL, notifyARN := createQueue(t, f.sqs, f.name+"-notify", nil)
 	fnARN := createFunction(t, cfg, f.name+"-handler", 3, map[string]string{"FIXTURE_MODE": "succeed", "FIXTURE_RECORD": f.record})

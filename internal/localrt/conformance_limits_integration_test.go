@@ -25,11 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
-
-	"github.com/offload/offload/internal/testenv"
-	"github.com/offload/offload/pkg/logging/loggingtest"
 )
 
 // limitOpts are the function settings the limits tests vary beyond mappingOpts.
@@ -49,19 +45,10 @@ type limitOpts struct {
 func newLimitsFixture(t *testing.T, o mappingOpts, lo limitOpts) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	cfg := testenv.AWSConfig(t)
-	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt"), logs: &loggingtest.Buffer{}}
+	f := newBaseFixture(t, "lrt")
+	cfg := f.cfg
 	f.fnName = f.name + "-fn"
-	f.record = t.TempDir() + "/record.jsonl"
-	if o.timeout == 0 {
-		o.timeout = 3
-	}
-	if o.visibility == 0 {
-		o.visibility = 2
-	}
-	if o.batchSize == 0 {
-		o.batchSize = 10
-	}
+	o.defaults()
 	if lo.memoryMB == 0 {
 		lo.memoryMB = 128
 	}
