@@ -29,6 +29,11 @@ if [[ -d terraform ]]; then
   step "terraform fmt"
   terraform fmt -check -recursive -diff terraform || fail=1
 
+  step "every module has an examples/ root (validated below)"
+  for m in terraform/modules/*/; do
+    if ! compgen -G "${m}examples/*/*.tf" >/dev/null; then echo "${m%/} has no examples/<name>/*.tf"; fail=1; fi
+  done
+
   step "terraform validate (offline, every module and environment)"
   while IFS= read -r dir; do
     if ! out=$(cd "$dir" && terraform init -backend=false -input=false -no-color >/dev/null 2>&1 && terraform validate -no-color 2>&1); then
