@@ -166,7 +166,6 @@ func (o *mappingOpts) defaults() {
 // mapping with the settings under test, and starts the runtime on them.
 func newFixture(t *testing.T, o mappingOpts) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	f := newBaseFixture(t, "lrt")
 	cfg := f.cfg
 	f.fnName = f.name + "-fn"
@@ -181,10 +180,20 @@ func newFixture(t *testing.T, o mappingOpts) *fixture {
 	createFunction(t, cfg, f.fnName, o.timeout, map[string]string{
 		"FIXTURE_MODE": o.mode, "FIXTURE_RECORD": f.record, "FIXTURE_SLEEP_MS": strconv.Itoa(o.sleepMS),
 	})
+	createMapping(t, lambda.NewFromConfig(cfg), f, o)
+	f.start(Config{Functions: []string{f.fnName}, AlarmPeriod: -1})
+	return f
+}
+
+// createMapping creates f's queue → function mapping with o's settings,
+// disabled as the local environment deploys it (moto's fake mapping never
+// fires), and deletes it when the test ends.
+func createMapping(t *testing.T, lc *lambda.Client, f *fixture, o mappingOpts) {
+	t.Helper()
 	in := &lambda.CreateEventSourceMappingInput{
 		FunctionName:   aws.String(f.fnName),
 		EventSourceArn: aws.String(f.queueARN),
-		Enabled:        aws.Bool(false), // as the local environment deploys it: moto's fake mapping never fires
+		Enabled:        aws.Bool(false),
 		BatchSize:      aws.Int32(o.batchSize),
 	}
 	if o.window > 0 {
@@ -196,15 +205,12 @@ func newFixture(t *testing.T, o mappingOpts) *fixture {
 	if o.maxConcurrency > 0 {
 		in.ScalingConfig = &lambdatypes.ScalingConfig{MaximumConcurrency: aws.Int32(o.maxConcurrency)}
 	}
-	lc := lambda.NewFromConfig(cfg)
-	m, err := lc.CreateEventSourceMapping(ctx, in)
+	m, err := lc.CreateEventSourceMapping(context.Background(), in)
 	require.NoError(t, err)
 	require.Equal(t, "Disabled", aws.ToString(m.State))
 	t.Cleanup(func() {
 		_, _ = lc.DeleteEventSourceMapping(context.Background(), &lambda.DeleteEventSourceMappingInput{UUID: m.UUID})
 	})
-	f.start(Config{Functions: []string{f.fnName}, AlarmPeriod: -1})
-	return f
 }
 
 // start runs the runtime in-process until the test ends.

@@ -77,21 +77,7 @@ func newLimitsFixture(t *testing.T, o mappingOpts, lo limitOpts) *fixture {
 		require.NoError(t, err)
 	}
 	if !lo.noMap {
-		in := &lambda.CreateEventSourceMappingInput{
-			FunctionName: aws.String(f.fnName), EventSourceArn: aws.String(f.queueARN),
-			Enabled: aws.Bool(false), BatchSize: aws.Int32(o.batchSize),
-		}
-		if o.window > 0 {
-			in.MaximumBatchingWindowInSeconds = aws.Int32(o.window)
-		}
-		if o.maxConcurrency > 0 {
-			in.ScalingConfig = &lambdatypes.ScalingConfig{MaximumConcurrency: aws.Int32(o.maxConcurrency)}
-		}
-		m, err := lc.CreateEventSourceMapping(ctx, in)
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			_, _ = lc.DeleteEventSourceMapping(context.Background(), &lambda.DeleteEventSourceMappingInput{UUID: m.UUID})
-		})
+		createMapping(t, lc, f, o)
 	}
 	if lo.beforeStart != nil {
 		lo.beforeStart(f)
