@@ -98,6 +98,10 @@ bench-latency: ## The example service's client-side p50/p99/p99.9 per endpoint (
 lint: tfconfig tools ## gofmt, go vet, staticcheck, terraform fmt/validate (offline), tfsec, actionlint.
 	@scripts/lint.sh
 
+.PHONY: tfshared
+tfshared: ## Rewrite terraform/environments/_shared's variables.tf, stack.tf and outputs.tf from terraform/stack (after adding a stack variable or output).
+	@$(GO) run ./scripts/tfshared
+
 .PHONY: tools
 tools: $(BIN)/staticcheck $(BIN)/tfsec $(BIN)/actionlint $(BIN)/benchstat ## Build the pinned developer tools into bin/ (from tools/go.mod).
 

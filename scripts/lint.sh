@@ -19,12 +19,20 @@ go vet -tags e2e ./... || fail=1
 step "doc comments (every exported identifier of pkg/, cmd/, functions/, internal/, examples/)"
 go run ./scripts/doccheck pkg cmd functions internal examples || fail=1
 
+step "terraform/environments/_shared generated from terraform/stack (make tfshared)"
+go run ./scripts/tfshared -check || fail=1
+
 step staticcheck
 "$bin/staticcheck" -tags integration,e2e ./... || fail=1
 
 if [[ -d terraform ]]; then
   step "terraform fmt"
   terraform fmt -check -recursive -diff terraform || fail=1
+
+  step "every module has an examples/ root (validated below)"
+  for m in terraform/modules/*/; do
+    if ! compgen -G "${m}examples/*/*.tf" >/dev/null; then echo "${m%/} has no examples/<name>/*.tf"; fail=1; fi
+  done
 
   step "terraform validate (offline, every module and environment)"
   while IFS= read -r dir; do

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/smithy-go"
+	"github.com/google/uuid"
 
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/logging"
@@ -111,7 +110,7 @@ func (s *service) decodeAudit(w http.ResponseWriter, r *http.Request) (audit.Mes
 		return audit.Message{}, "", false
 	}
 	if id == "" {
-		id = newID()
+		id = uuid.NewString()
 	}
 	m := audit.Message{MessageID: id, AuditText: req.AuditText, AuditTime: s.now().UTC()}
 	if req.AuditTime != nil {
@@ -472,13 +471,3 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// newID returns a random UUID (version 4).
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}

@@ -15,7 +15,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,6 +28,7 @@ import (
 	"github.com/gruntwork-io/terratest/modules/logger"
 
 	"github.com/offload/offload/test/chaos"
+	"github.com/offload/offload/test/harness"
 )
 
 func main() {
@@ -69,7 +69,7 @@ func run(args []string, out io.Writer) int {
 	if !*verbose {
 		logger.Default = logger.Discard
 	}
-	repo, err := repoRoot()
+	repo, err := harness.RepoRoot()
 	if err != nil {
 		fmt.Fprintln(out, "chaos:", err)
 		return 2
@@ -136,22 +136,4 @@ func keepRuntimeLog(repo string, env *chaos.Env) string {
 		return ""
 	}
 	return dst
-}
-
-// repoRoot walks up from the working directory to the module's go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/offload/offload\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("repository root (go.mod of github.com/offload/offload) not found above the working directory")
-		}
-		dir = parent
-	}
 }

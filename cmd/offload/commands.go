@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/offload/offload/internal/tfoutputs"
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/dlq"
 	"github.com/offload/offload/pkg/logging"
@@ -33,19 +33,20 @@ type app struct {
 	outputsPath    string
 	stdout, stderr io.Writer
 
-	out outputs
+	out *tfoutputs.Outputs
 	cfg *aws.Config
 }
 
-func (a *app) outputs() (outputs, error) {
+// outputs reads the environment's outputs once.
+func (a *app) outputs() (tfoutputs.Outputs, error) {
 	if a.out == nil {
-		o, err := loadOutputs(a.outputsPath)
+		o, err := tfoutputs.Read(a.outputsPath)
 		if err != nil {
-			return nil, err
+			return tfoutputs.Outputs{}, fmt.Errorf("%w (run `make run`, or pass --outputs / OFFLOAD_OUTPUTS_FILE)", err)
 		}
-		a.out = o
+		a.out = &o
 	}
-	return a.out, nil
+	return *a.out, nil
 }
 
 func (a *app) aws(ctx context.Context) (aws.Config, error) {
@@ -74,7 +75,7 @@ func (a *app) publisher(ctx context.Context, queueKey, typ string) (*producer.Pu
 	if err != nil {
 		return nil, err
 	}
-	url, err := o.need(queueKey)
+	url, err := o.Need(queueKey)
 	if err != nil {
 		return nil, err
 	}
@@ -84,11 +85,8 @@ func (a *app) publisher(ctx context.Context, queueKey, typ string) (*producer.Pu
 	}
 	opts := []producer.Option{producer.WithDefaultType(typ, producer.DefaultVersion)}
 	// The deployed queues' size limit, when the outputs say it.
-	var limits map[string]int
-	if json.Unmarshal([]byte(o["queue_max_message_size"]), &limits) == nil {
-		if n := limits[strings.TrimSuffix(queueKey, "_queue_url")]; n > 0 {
-			opts = append(opts, producer.WithMaxMessageBytes(n))
-		}
+	if n := o.QueueMaxMessageSize[strings.TrimSuffix(queueKey, "_queue_url")]; n > 0 {
+		opts = append(opts, producer.WithMaxMessageBytes(n))
 	}
 	return producer.New(sqs.NewFromConfig(cfg), url, opts...)
 }
@@ -205,9 +203,10 @@ type target struct {
 func (a *app) resolveDLQ(ctx context.Context, client *sqs.Client, arg string) (target, error) {
 	var t target
 	if o, err := a.outputs(); err == nil {
-		if url, ok := o[arg+"_dlq_url"]; ok {
-			t.dlq = dlq.Queue{URL: url, ARN: o[arg+"_dlq_arn"]}
-			t.owner = dlq.Queue{URL: o[arg+"_queue_url"], ARN: o[arg+"_queue_arn"]}
+		if url, ok := o.Text(arg + "_dlq_url"); ok {
+			text := func(name string) string { v, _ := o.Text(name); return v }
+			t.dlq = dlq.Queue{URL: url, ARN: text(arg + "_dlq_arn")}
+			t.owner = dlq.Queue{URL: text(arg + "_queue_url"), ARN: text(arg + "_queue_arn")}
 		}
 	} else if !strings.Contains(arg, "/") && !strings.Contains(arg, "-") {
 		return t, err
@@ -376,7 +375,7 @@ func (a *app) auditGet(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	table, err := o.need("audit_table_name")
+	table, err := o.Need("audit_table_name")
 	if err != nil {
 		return err
 	}
@@ -420,16 +419,12 @@ func (a *app) printOutputs(args []string) error {
 	if err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(o))
-	for k := range o {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	for _, k := range keys {
-		fmt.Fprintf(tw, "%s\t%s\n", k, o[k])
+	for _, k := range o.Names() {
+		v, _ := o.Text(k)
+		fmt.Fprintf(tw, "%s\t%s\n", k, v)
 	}
-	fmt.Fprintf(tw, "\npipelines (for dlq commands):\t%s\n", strings.Join(o.pipelines(), ", "))
+	fmt.Fprintf(tw, "\npipelines (for dlq commands):\t%s\n", strings.Join(o.Pipelines(), ", "))
 	return tw.Flush()
 }
 

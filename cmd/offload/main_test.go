@@ -47,29 +47,10 @@ func TestUnknownCommandFails(t *testing.T) {
 	require.Contains(t, errOut, "Commands:")
 }
 
-func TestLoadOutputsReadsTerraformAndFlatForms(t *testing.T) {
+func TestMissingOutputsSayHowToGetThem(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	tf := filepath.Join(dir, "tf.json")
-	require.NoError(t, os.WriteFile(tf, []byte(`{"audit_dlq_url":{"sensitive":false,"type":"string","value":"http://x/1/a-dlq"},
-		"function_names":{"type":["map","string"],"value":{"audit-receiver":"p-audit-receiver"}},"sms_dlq_url":{"value":"http://x/1/s-dlq"}}`), 0o600))
-	o, err := loadOutputs(tf)
-	require.NoError(t, err)
-	require.Equal(t, "http://x/1/a-dlq", o["audit_dlq_url"])
-	require.JSONEq(t, `{"audit-receiver":"p-audit-receiver"}`, o["function_names"])
-	require.Equal(t, []string{"audit", "sms"}, o.pipelines())
-
-	flat := filepath.Join(dir, "flat.json")
-	require.NoError(t, os.WriteFile(flat, []byte(`{"audit_table_name":"t"}`), 0o600))
-	o, err = loadOutputs(flat)
-	require.NoError(t, err)
-	v, err := o.need("audit_table_name")
-	require.NoError(t, err)
-	require.Equal(t, "t", v)
-	_, err = o.need("sms_queue_url")
-	require.ErrorContains(t, err, `no "sms_queue_url"`)
-
-	_, err = loadOutputs(filepath.Join(dir, "missing.json"))
+	a := &app{outputsPath: filepath.Join(t.TempDir(), "missing.json")}
+	_, err := a.outputs()
 	require.ErrorContains(t, err, "make run")
 }
 

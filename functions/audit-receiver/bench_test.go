@@ -29,6 +29,7 @@ import (
 
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/batch/batchtest"
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/tracing"
 )
@@ -119,7 +120,7 @@ func articleHandler(ctx context.Context, cfg aws.Config, ev events.SQSEvent) err
 }
 
 func oursProcessor(b *testing.B, dlq batch.DeadLetterAPI) *batch.Processor {
-	h := &handler{store: audit.NewStore(dynamodb.NewFromConfig(benchConfig()), "AuditMessages"), metrics: &counter{n: map[string]int{}},
+	h := &handler{store: audit.NewStore(dynamodb.NewFromConfig(benchConfig()), "AuditMessages"), metrics: &batchtest.Counter{},
 		limits: audit.Limits{Now: func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }}}
 	// Untraced, as the article's design is: the comparison is of the designs.
 	off, err := tracing.NewXRay(tracing.Config{Disabled: true})
@@ -148,7 +149,7 @@ func BenchmarkBatchOf10(b *testing.B) {
 		reportBill(b, 1, len(ev.Records))
 	})
 	b.Run("design=offload", func(b *testing.B) {
-		proc := oursProcessor(b, &fakeSQS{visibility: map[string]int32{}})
+		proc := oursProcessor(b, &batchtest.SQS{})
 		for b.Loop() {
 			resp, _ := proc.Process(ctx, ev)
 			if len(resp.BatchItemFailures) != 0 {
@@ -179,7 +180,7 @@ func BenchmarkBatchOf10WithOnePoisonRecord(b *testing.B) {
 		reportBill(b, 5, len(ev.Records))
 	})
 	b.Run("design=offload", func(b *testing.B) {
-		proc := oursProcessor(b, &fakeSQS{visibility: map[string]int32{}})
+		proc := oursProcessor(b, &batchtest.SQS{})
 		for b.Loop() {
 			resp, _ := proc.Process(ctx, ev)
 			if len(resp.BatchItemFailures) != 0 {

@@ -38,8 +38,8 @@ func TestDeadLetterClassesAndReasons(t *testing.T) {
 		"m-empty":     {"validation", "invalid audit message: auditText is empty\ninvalid audit message: auditTime is missing or 0001-01-01T00:00:00 (an unset .NET DateTime)"},
 		"m-future":    {"validation", "invalid audit message: auditTime 2030-01-01T00:00:00.0000000Z is more than 24h0m0s in the future"},
 	}
-	require.Len(t, f.sqs.dead, len(want))
-	for _, d := range f.sqs.dead {
+	require.Len(t, f.sqs.DeadLetters(), len(want))
+	for _, d := range f.sqs.DeadLetters() {
 		id := *d.MessageAttributes[message.AttrOriginalMessageID].StringValue
 		w, ok := want[id]
 		require.True(t, ok, id)

@@ -18,6 +18,7 @@ import (
 	"github.com/offload/offload/internal/function"
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/batch/batchtest"
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/message"
 )
@@ -46,49 +47,17 @@ func (s *memStore) Put(_ context.Context, r audit.Record) (audit.Outcome, error)
 	return audit.Created, nil
 }
 
-type counter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *counter) Count(name string, n int) { c.mu.Lock(); c.n[name] += n; c.mu.Unlock() }
-
-// fakeSQS records dead letters and visibility changes.
-type fakeSQS struct {
-	mu         sync.Mutex
-	dead       []*sqs.SendMessageInput
-	visibility map[string]int32
-}
-
-func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.dead = append(f.dead, in)
-	return &sqs.SendMessageOutput{MessageId: aws.String(fmt.Sprintf("dlq-%d", len(f.dead)))}, nil
-}
-
-func (f *fakeSQS) GetQueueUrl(_ context.Context, in *sqs.GetQueueUrlInput, _ ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error) {
-	return &sqs.GetQueueUrlOutput{QueueUrl: aws.String("https://sqs.us-east-1.amazonaws.com/123456789012/" + *in.QueueName)}, nil
-}
-
-func (f *fakeSQS) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.visibility[*in.ReceiptHandle] = in.VisibilityTimeout
-	return &sqs.ChangeMessageVisibilityOutput{}, nil
-}
-
 type fixture struct {
 	store *memStore
-	sqs   *fakeSQS
-	count *counter
+	sqs   *batchtest.SQS
+	count *batchtest.Counter
 	proc  *batch.Processor
 }
 
 func setup(t testing.TB) fixture {
 	t.Helper()
 	f := fixture{store: &memStore{items: map[string]audit.Record{}, fail: map[string]error{}},
-		sqs: &fakeSQS{visibility: map[string]int32{}}, count: &counter{n: map[string]int{}}}
+		sqs: &batchtest.SQS{}, count: &batchtest.Counter{}}
 	h := &handler{store: f.store, metrics: f.count, limits: audit.Limits{Now: func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }}}
 	proc, err := batch.New(h.handle, batch.WithConcurrency(10), batch.WithDeadLetter(f.sqs, "https://sqs/123456789012/audit-dlq"),
 		batch.WithBackoff(f.sqs, batch.ExponentialBackoff(2*time.Second, time.Minute)), batch.WithLogger(logging.New(logging.WithOutput(discard{}))))
@@ -147,16 +116,16 @@ func TestBatchOutcomes(t *testing.T) {
 	require.NoError(t, err)
 
 	require.Equal(t, []events.SQSBatchItemFailure{{ItemIdentifier: "s6"}}, resp.BatchItemFailures, "only the throttled record is retried")
-	require.Equal(t, int32(2), f.sqs.visibility["rh-s6"], "retried with backoff")
+	require.Equal(t, int32(2), f.sqs.Visibility("rh-s6"), "retried with backoff")
 	require.Len(t, f.store.items, 2, "a (first content) and s7")
 	require.Equal(t, "signed in", f.store.items["a|2026-11-26T23:12:43.0000000Z"].Message.AuditText)
 	require.Equal(t, keyFromSQS, f.store.items["s7|2026-11-26T23:12:43.0000000Z"].KeySource)
-	require.Equal(t, 1, f.count.n["AuditDuplicate"])
-	require.Equal(t, 1, f.count.n["AuditConflict"])
-	require.Equal(t, 2, f.count.n["AuditStored"])
+	require.Equal(t, 1, f.count.Get("AuditDuplicate"))
+	require.Equal(t, 1, f.count.Get("AuditConflict"))
+	require.Equal(t, 2, f.count.Get("AuditStored"))
 
 	dead := map[string]*sqs.SendMessageInput{}
-	for _, in := range f.sqs.dead {
+	for _, in := range f.sqs.DeadLetters() {
 		dead[*in.MessageAttributes[message.AttrOriginalMessageID].StringValue] = in
 	}
 	require.Len(t, dead, 3)
@@ -176,7 +145,7 @@ func TestBatchOutcomes(t *testing.T) {
 func TestAcceptedVersions(t *testing.T) {
 	t.Parallel()
 	f := fixture{store: &memStore{items: map[string]audit.Record{}, fail: map[string]error{}},
-		sqs: &fakeSQS{visibility: map[string]int32{}}, count: &counter{n: map[string]int{}}}
+		sqs: &batchtest.SQS{}, count: &batchtest.Counter{}}
 	h := &handler{store: f.store, metrics: f.count, limits: audit.Limits{Now: func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }}}
 	cfg := settings{Consumer: function.Consumer{DLQURL: "https://sqs/123456789012/audit-dlq", DLQMaxBytes: batch.DefaultDeadLetterMaxBytes}, Concurrency: 1, BackoffBase: time.Second, BackoffMax: time.Minute}
 	proc, err := batch.New(h.handle, processorOptions(cfg, f.sqs, logging.New(logging.WithOutput(discard{})))...)
@@ -196,10 +165,10 @@ func TestAcceptedVersions(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
 	require.Len(t, f.store.items, 2, "v1 and the message without attributes are stored")
-	require.Len(t, f.sqs.dead, 2)
-	for _, d := range f.sqs.dead {
+	require.Len(t, f.sqs.DeadLetters(), 2)
+	for _, d := range f.sqs.DeadLetters() {
 		require.Equal(t, message.ClassUnsupportedVersion, aws.ToString(d.MessageAttributes[message.AttrFailureClass].StringValue))
 	}
-	require.Contains(t, aws.ToString(f.sqs.dead[0].MessageAttributes[message.AttrFailureReason].StringValue)+
-		aws.ToString(f.sqs.dead[1].MessageAttributes[message.AttrFailureReason].StringValue), `version "2"`)
+	require.Contains(t, aws.ToString(f.sqs.DeadLetters()[0].MessageAttributes[message.AttrFailureReason].StringValue)+
+		aws.ToString(f.sqs.DeadLetters()[1].MessageAttributes[message.AttrFailureReason].StringValue), `version "2"`)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/dlq"
+	"github.com/offload/offload/pkg/dlq/dlqtest"
 	"github.com/offload/offload/pkg/idempotency"
 	"github.com/offload/offload/pkg/logging"
 )
@@ -69,9 +69,7 @@ func setup(t *testing.T) (*handler, *fakeSampler, *recorder) {
 
 func fixture(t *testing.T, name string) json.RawMessage {
 	t.Helper()
-	b, err := os.ReadFile("testdata/" + name)
-	require.NoError(t, err)
-	return b
+	return dlqtest.Event(t, name)
 }
 
 func TestAlarmThroughSNSSamplesTheDLQAndNotifiesOnce(t *testing.T) {

@@ -1,35 +1,23 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/logging"
+	"github.com/offload/offload/pkg/logging/loggingtest"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
 
 // TestEveryLogLineCarriesTheLambdaRequestID: on-call finds an invocation's
 // lines by request_id, as for the other functions (logging.FromLambda).
 func TestEveryLogLineCarriesTheLambdaRequestID(t *testing.T) {
 	h, _, _ := setup(t)
-	var out lockedBuffer
+	var out loggingtest.Buffer
 	h.log = logging.New(logging.WithOutput(&out))
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-7"})
 
@@ -37,7 +25,7 @@ func TestEveryLogLineCarriesTheLambdaRequestID(t *testing.T) {
 	// A part that is not an alarm is logged too.
 	require.Error(t, h.handle(ctx, json.RawMessage(`{"Records":[{"EventSource":"aws:sns","Sns":{"Message":"not json"}}]}`)))
 
-	lines := strings.Split(strings.TrimSpace(out.b.String()), "\n")
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	require.GreaterOrEqual(t, len(lines), 2)
 	for _, line := range lines {
 		var entry map[string]any

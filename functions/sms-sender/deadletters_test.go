@@ -56,14 +56,14 @@ func TestDeadLetterClassesAndReasons(t *testing.T) {
 		"m-empty":        "invalid sms request: requestId is empty\ninvalid sms request: to  is not in E.164 form (must start with +)\ninvalid sms request: body is empty",
 		"m-conflict":     "requestId r-9 was used before for a different number, body or sender",
 	}
-	require.Len(t, f.sqs.dead, len(want))
+	require.Len(t, f.sqs.DeadLettersByID(), len(want))
 	for id, w := range want {
-		d := f.sqs.dead[id]
+		d := f.sqs.DeadLettersByID()[id]
 		require.NotNil(t, d, id)
 		require.Equal(t, w[1], *d.MessageAttributes[message.AttrFailureClass].StringValue, id)
 		require.Equal(t, reasons[id], *d.MessageAttributes[message.AttrFailureReason].StringValue, id)
 	}
-	require.Equal(t, 1, f.count.n["SMSRejected"])
-	require.Equal(t, 2, f.count.n["SMSUnknownOutcome"])
-	require.Equal(t, 1, f.count.n["SMSConflict"])
+	require.Equal(t, 1, f.count.Get("SMSRejected"))
+	require.Equal(t, 2, f.count.Get("SMSUnknownOutcome"))
+	require.Equal(t, 1, f.count.Get("SMSConflict"))
 }

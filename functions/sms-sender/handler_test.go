@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -14,12 +13,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/batch/batchtest"
 	"github.com/offload/offload/pkg/idempotency"
 	"github.com/offload/offload/pkg/logging"
+	"github.com/offload/offload/pkg/logging/loggingtest"
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/sms"
 )
@@ -47,62 +47,19 @@ func (p *provider) Send(_ context.Context, m sms.Request) (sms.Receipt, error) {
 	return sms.Receipt{Provider: "fake", ID: fmt.Sprintf("p-%d", len(p.sent))}, nil
 }
 
-type counter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *counter) Count(name string, n int) { c.mu.Lock(); c.n[name] += n; c.mu.Unlock() }
-
-type fakeSQS struct {
-	mu         sync.Mutex
-	dead       map[string]*sqs.SendMessageInput // by original message id
-	visibility map[string]int32
-}
-
-func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.dead[*in.MessageAttributes[message.AttrOriginalMessageID].StringValue] = in
-	return &sqs.SendMessageOutput{MessageId: aws.String("d")}, nil
-}
-
-func (f *fakeSQS) GetQueueUrl(_ context.Context, in *sqs.GetQueueUrlInput, _ ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error) {
-	return &sqs.GetQueueUrlOutput{QueueUrl: aws.String("https://sqs/123456789012/" + *in.QueueName)}, nil
-}
-
-func (f *fakeSQS) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.visibility[*in.ReceiptHandle] = in.VisibilityTimeout
-	return &sqs.ChangeMessageVisibilityOutput{}, nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 type fixture struct {
 	prov  *provider
-	sqs   *fakeSQS
-	count *counter
-	logs  *syncBuffer
+	sqs   *batchtest.SQS
+	count *batchtest.Counter
+	logs  *loggingtest.Buffer
 	proc  *batch.Processor
 	store *idempotency.MemoryStore
 }
 
 func setup(t *testing.T) fixture {
 	t.Helper()
-	f := fixture{prov: &provider{fail: map[string][]error{}}, sqs: &fakeSQS{dead: map[string]*sqs.SendMessageInput{}, visibility: map[string]int32{}},
-		count: &counter{n: map[string]int{}}, logs: &syncBuffer{}}
+	f := fixture{prov: &provider{fail: map[string][]error{}}, sqs: &batchtest.SQS{},
+		count: &batchtest.Counter{}, logs: &loggingtest.Buffer{}}
 	var err error
 	f.store, err = idempotency.NewMemory()
 	require.NoError(t, err)
@@ -145,8 +102,8 @@ func TestEachRequestIsSentOnceWhateverTheDeliveries(t *testing.T) {
 	require.Empty(t, resp.BatchItemFailures)
 	require.EqualValues(t, 5, f.prov.calls.Load())
 	require.Len(t, f.prov.sent, 5)
-	require.Equal(t, 5, f.count.n["SMSSent"])
-	require.Equal(t, 10, f.count.n["SMSDuplicateDelivery"])
+	require.Equal(t, 5, f.count.Get("SMSSent"))
+	require.Equal(t, 10, f.count.Get("SMSDuplicateDelivery"))
 }
 
 func TestFailuresGoWhereTheyBelong(t *testing.T) {
@@ -167,14 +124,16 @@ func TestFailuresGoWhereTheyBelong(t *testing.T) {
 	resp, err := f.proc.Process(context.Background(), ev)
 	require.NoError(t, err)
 	require.ElementsMatch(t, []events.SQSBatchItemFailure{{ItemIdentifier: "m-throttled"}, {ItemIdentifier: "m-5xx"}}, resp.BatchItemFailures)
-	require.Equal(t, int32(9), f.sqs.visibility["rh-m-throttled"], "the provider's Retry-After")
-	require.Equal(t, int32(5), f.sqs.visibility["rh-m-5xx"], "the backoff policy")
+	require.Equal(t, int32(9), f.sqs.Visibility("rh-m-throttled"), "the provider's Retry-After")
+	require.Equal(t, int32(5), f.sqs.Visibility("rh-m-5xx"), "the backoff policy")
 
-	class := func(id string) string { return *f.sqs.dead[id].MessageAttributes[message.AttrFailureClass].StringValue }
-	reason := func(id string) string {
-		return *f.sqs.dead[id].MessageAttributes[message.AttrFailureReason].StringValue
+	class := func(id string) string {
+		return *f.sqs.DeadLettersByID()[id].MessageAttributes[message.AttrFailureClass].StringValue
 	}
-	require.Len(t, f.sqs.dead, 4)
+	reason := func(id string) string {
+		return *f.sqs.DeadLettersByID()[id].MessageAttributes[message.AttrFailureReason].StringValue
+	}
+	require.Len(t, f.sqs.DeadLettersByID(), 4)
 	require.Equal(t, message.ClassRejected, class("m-rejected"))
 	require.Contains(t, reason("m-rejected"), "21211")
 	require.Equal(t, message.ClassUnknownOutcome, class("m-unknown"))
@@ -188,14 +147,14 @@ func TestFailuresGoWhereTheyBelong(t *testing.T) {
 	require.Empty(t, resp.BatchItemFailures)
 	require.Len(t, f.prov.sent, 1)
 	require.Equal(t, "+447400000002", f.prov.sent[0].To)
-	require.Equal(t, 2, f.count.n["SMSUnknownOutcome"])
+	require.Equal(t, 2, f.count.Get("SMSUnknownOutcome"))
 
 	logs := f.logs.String()
 	for _, n := range []string{"447400000001", "447400000002", "447400000003", "7400 000005"} {
 		require.NotContains(t, logs, n, "no full number in any log line")
 	}
 	require.NotContains(t, logs, "424242", "bodies are never logged")
-	for _, d := range f.sqs.dead {
+	for _, d := range f.sqs.DeadLettersByID() {
 		require.NotContains(t, *d.MessageAttributes[message.AttrFailureReason].StringValue, "424242")
 	}
 }
@@ -207,7 +166,7 @@ func TestConflictingReuseOfARequestID(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.proc.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{rec("m2", reqBody("r-1", "+447400000009"))}})
 	require.NoError(t, err)
-	require.Equal(t, message.ClassConflict, *f.sqs.dead["m2"].MessageAttributes[message.AttrFailureClass].StringValue)
+	require.Equal(t, message.ClassConflict, *f.sqs.DeadLettersByID()["m2"].MessageAttributes[message.AttrFailureClass].StringValue)
 	require.EqualValues(t, 1, f.prov.calls.Load())
 }
 
@@ -253,16 +212,16 @@ func TestTwilioAcceptedThen500IsSentOnceAndDeadLetteredAsUnknown(t *testing.T) {
 	}
 	require.Equal(t, 1, deliveries, "dead-lettered on its first delivery, not redelivered")
 	require.EqualValues(t, 1, requests.Load(), "one text")
-	require.Len(t, f.sqs.dead, 1)
-	require.Equal(t, message.ClassUnknownOutcome, *f.sqs.dead["m-500"].MessageAttributes[message.AttrFailureClass].StringValue)
-	require.Contains(t, *f.sqs.dead["m-500"].MessageAttributes[message.AttrFailureReason].StringValue, "20500", "the reason names the provider's answer")
+	require.Len(t, f.sqs.DeadLettersByID(), 1)
+	require.Equal(t, message.ClassUnknownOutcome, *f.sqs.DeadLettersByID()["m-500"].MessageAttributes[message.AttrFailureClass].StringValue)
+	require.Contains(t, *f.sqs.DeadLettersByID()["m-500"].MessageAttributes[message.AttrFailureReason].StringValue, "20500", "the reason names the provider's answer")
 
 	// A duplicate delivery of the same request is reported again, never sent.
 	resp, err := proc.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{rec("m-500-dup", reqBody("r-500", "+447400000500"))}})
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
 	require.EqualValues(t, 1, requests.Load(), "still one text")
-	require.Equal(t, message.ClassUnknownOutcome, *f.sqs.dead["m-500-dup"].MessageAttributes[message.AttrFailureClass].StringValue)
+	require.Equal(t, message.ClassUnknownOutcome, *f.sqs.DeadLettersByID()["m-500-dup"].MessageAttributes[message.AttrFailureClass].StringValue)
 }
 
 // A batch delivered with too little time left for a provider call: nothing
@@ -278,10 +237,10 @@ func TestRecordsWithoutTimeToSendAreNotStarted(t *testing.T) {
 	require.NoError(t, err)
 	require.ElementsMatch(t, []events.SQSBatchItemFailure{{ItemIdentifier: "m-1"}, {ItemIdentifier: "m-2"}}, resp.BatchItemFailures)
 	require.Zero(t, f.prov.calls.Load(), "never started")
-	require.Equal(t, int32(1), f.sqs.visibility["rh-m-1"])
-	require.Equal(t, int32(1), f.sqs.visibility["rh-m-2"])
-	require.Equal(t, 2, f.count.n["SMSNotStarted"])
-	require.Empty(t, f.sqs.dead)
+	require.Equal(t, int32(1), f.sqs.Visibility("rh-m-1"))
+	require.Equal(t, int32(1), f.sqs.Visibility("rh-m-2"))
+	require.Equal(t, 2, f.count.Get("SMSNotStarted"))
+	require.Empty(t, f.sqs.DeadLettersByID())
 
 	resp, err = f.proc.Process(context.Background(), ev)
 	require.NoError(t, err)
@@ -319,17 +278,17 @@ func TestARequestOlderThanItsRecordCouldBeIsNotSent(t *testing.T) {
 	require.Len(t, f.prov.sent, 1, "only the young request is sent")
 	require.Equal(t, "+447400000013", f.prov.sent[0].To)
 
-	require.Len(t, f.sqs.dead, 2)
+	require.Len(t, f.sqs.DeadLettersByID(), 2)
 	for _, id := range []string{"m-redriven", "m-old"} {
-		d := f.sqs.dead[id]
+		d := f.sqs.DeadLettersByID()[id]
 		require.NotNil(t, d, id)
 		require.Equal(t, "expired", *d.MessageAttributes[message.AttrFailureClass].StringValue, id)
 		reason := *d.MessageAttributes[message.AttrFailureReason].StringValue
 		require.Contains(t, reason, "longer than idempotency records are kept (24h0m0s", id)
 		require.Contains(t, reason, "not sent", id)
 	}
-	require.Contains(t, *f.sqs.dead["m-redriven"].MessageAttributes[message.AttrFailureReason].StringValue, "first enqueued 720h")
-	require.Equal(t, first, *f.sqs.dead["m-redriven"].MessageAttributes["offload.first-enqueued-at"].StringValue,
+	require.Contains(t, *f.sqs.DeadLettersByID()["m-redriven"].MessageAttributes[message.AttrFailureReason].StringValue, "first enqueued 720h")
+	require.Equal(t, first, *f.sqs.DeadLettersByID()["m-redriven"].MessageAttributes["offload.first-enqueued-at"].StringValue,
 		"the dead letter keeps the first enqueue time: a further redrive is refused too")
-	require.Equal(t, 2, f.count.n["SMSExpired"])
+	require.Equal(t, 2, f.count.Get("SMSExpired"))
 }

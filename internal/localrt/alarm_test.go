@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/pkg/dlq"
 )
 
 func dlqAlarm(treat string, n, m int32) cwtypes.MetricAlarm {
@@ -59,14 +61,14 @@ func TestEvaluateAppliesThresholdAndMissingData(t *testing.T) {
 		current string
 		want    string
 	}{
-		{"breach", dlqAlarm("notBreaching", 1, 0), points(2), StateOK, StateAlarm},
-		{"at threshold is not greater", dlqAlarm("notBreaching", 1, 0), points(0), StateAlarm, StateOK},
-		{"missing treated as not breaching", dlqAlarm("notBreaching", 1, 0), points(missing), StateAlarm, StateOK},
-		{"missing treated as breaching", dlqAlarm("breaching", 1, 0), points(missing), StateOK, StateAlarm},
-		{"missing by default is insufficient data", dlqAlarm("", 1, 0), points(missing), StateOK, StateInsufficientData},
-		{"ignore keeps the state", dlqAlarm("ignore", 1, 0), points(missing), StateAlarm, StateAlarm},
-		{"2 of 3 needs two breaches", dlqAlarm("notBreaching", 3, 2), points(1, 0, 0), StateOK, StateOK},
-		{"2 of 3 alarms on two breaches", dlqAlarm("notBreaching", 3, 2), points(1, 0, 3), StateOK, StateAlarm},
+		{"breach", dlqAlarm("notBreaching", 1, 0), points(2), dlq.StateOK, dlq.StateAlarm},
+		{"at threshold is not greater", dlqAlarm("notBreaching", 1, 0), points(0), dlq.StateAlarm, dlq.StateOK},
+		{"missing treated as not breaching", dlqAlarm("notBreaching", 1, 0), points(missing), dlq.StateAlarm, dlq.StateOK},
+		{"missing treated as breaching", dlqAlarm("breaching", 1, 0), points(missing), dlq.StateOK, dlq.StateAlarm},
+		{"missing by default is insufficient data", dlqAlarm("", 1, 0), points(missing), dlq.StateOK, dlq.StateInsufficientData},
+		{"ignore keeps the state", dlqAlarm("ignore", 1, 0), points(missing), dlq.StateAlarm, dlq.StateAlarm},
+		{"2 of 3 needs two breaches", dlqAlarm("notBreaching", 3, 2), points(1, 0, 0), dlq.StateOK, dlq.StateOK},
+		{"2 of 3 alarms on two breaches", dlqAlarm("notBreaching", 3, 2), points(1, 0, 3), dlq.StateOK, dlq.StateAlarm},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,14 +81,14 @@ func TestEvaluateAppliesThresholdAndMissingData(t *testing.T) {
 			}
 		})
 	}
-	_, reason, _ := evaluate(dlqAlarm("notBreaching", 1, 0), points(2), StateOK)
+	_, reason, _ := evaluate(dlqAlarm("notBreaching", 1, 0), points(2), dlq.StateOK)
 	require.Equal(t, "Threshold Crossed: 1 out of the last 1 datapoints [2.0 (27/11/26 00:50:00)] was greater than the threshold (0.0) (minimum 1 datapoint for OK -> ALARM transition).", reason)
 }
 
 func TestAlarmMessageIsCloudWatchsPayload(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 11, 27, 0, 50, 0, 123e6, time.UTC)
-	msg, err := alarmMessage(dlqAlarm("notBreaching", 1, 0), StateOK, StateAlarm, "Threshold Crossed: …", "us-east-1", at)
+	msg, err := alarmMessage(dlqAlarm("notBreaching", 1, 0), dlq.StateOK, dlq.StateAlarm, "Threshold Crossed: …", "us-east-1", at)
 	require.NoError(t, err)
 
 	var p events.CloudWatchAlarmSNSPayload
@@ -94,8 +96,8 @@ func TestAlarmMessageIsCloudWatchsPayload(t *testing.T) {
 	require.Equal(t, "audit-dlq-not-empty", p.AlarmName)
 	require.Equal(t, "audit DLQ has messages", p.AlarmDescription)
 	require.Equal(t, "123456789012", p.AWSAccountID)
-	require.Equal(t, StateAlarm, p.NewStateValue)
-	require.Equal(t, StateOK, p.OldStateValue)
+	require.Equal(t, dlq.StateAlarm, p.NewStateValue)
+	require.Equal(t, dlq.StateOK, p.OldStateValue)
 	require.Equal(t, "2026-11-27T00:50:00.123+0000", p.StateChangeTime)
 	require.Equal(t, "US East (N. Virginia)", p.Region)
 	require.Equal(t, "arn:aws:cloudwatch:us-east-1:123456789012:alarm:audit-dlq-not-empty", p.AlarmARN)

@@ -16,10 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
-
-	"github.com/offload/offload/internal/testenv"
 )
 
 // alarmTopic creates a topic with the behave function (mode succeed)
@@ -58,9 +55,8 @@ func alarmPayloads(t *testing.T, f *fixture) []events.CloudWatchAlarmSNSPayload 
 func TestConformanceNewAlarmStartsInsufficientDataAndItsFirstOKFiresOKActions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := testenv.AWSConfig(t)
-	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-insuff"), logs: &syncBuffer{}}
-	f.record = t.TempDir() + "/record.jsonl"
+	f := newBaseFixture(t, "lrt-insuff")
+	cfg := f.cfg
 	createQueue(t, f.sqs, f.name+"-dlq", nil)
 	topic := alarmTopic(t, f, f.name+"-handler")
 

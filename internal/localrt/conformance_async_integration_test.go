@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
+	"github.com/offload/offload/pkg/logging/loggingtest"
 )
 
 func testClockScale(t *testing.T) float64 {
@@ -51,7 +52,7 @@ func newAsyncFixture(t *testing.T, mode string, retries, maxAge *int32) *asyncFi
 	t.Helper()
 	ctx := context.Background()
 	cfg := testenv.AWSConfig(t)
-	f := &asyncFixture{fixture: &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-async"), logs: &syncBuffer{}}, scale: testClockScale(t), lambda: lambda.NewFromConfig(cfg)}
+	f := &asyncFixture{fixture: &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-async"), logs: &loggingtest.Buffer{}}, scale: testClockScale(t), lambda: lambda.NewFromConfig(cfg)}
 	f.record = t.TempDir() + "/record.jsonl"
 	f.fnName = f.name + "-fn"
 	f.fnARN = createFunction(t, cfg, f.fnName, 3, map[string]string{"FIXTURE_MODE": mode, "FIXTURE_RECORD": f.record})

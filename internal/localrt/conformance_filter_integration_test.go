@@ -21,14 +21,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
+	"github.com/offload/offload/pkg/logging/loggingtest"
 )
 
 func TestConformanceFilterCriteriaInvokesMatchesAndDeletesTheRest(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := testenv.AWSConfig(t)
-	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-esmfilter"), logs: &syncBuffer{}}
-	f.record = t.TempDir() + "/record.jsonl"
+	f := newBaseFixture(t, "lrt-esmfilter")
+	cfg := f.cfg
 	f.fnName = f.name + "-fn"
 	f.queueURL, f.queueARN = createQueue(t, f.sqs, f.name, map[string]string{"VisibilityTimeout": "2"})
 	createFunction(t, cfg, f.fnName, 3, map[string]string{"FIXTURE_MODE": "succeed", "FIXTURE_RECORD": f.record})
@@ -63,7 +63,7 @@ func TestConformanceSNSFilterPoliciesSelectSubscribers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	cfg := testenv.AWSConfig(t)
-	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-snsfilter"), logs: &syncBuffer{}}
+	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-snsfilter"), logs: &loggingtest.Buffer{}}
 	dir := t.TempDir()
 	sc := sns.NewFromConfig(cfg)
 	topic, err := sc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(f.name + "-topic")})

@@ -45,6 +45,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
+	"github.com/offload/offload/pkg/logging/loggingtest"
 	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
 
@@ -171,8 +172,8 @@ type ccHarness struct {
 	ddb     *dynamodb.Client
 	sqs     *sqs.Client
 	sns     *sns.Client
-	logs    *syncBuffer
-	rtLogs  *syncBuffer
+	logs    *loggingtest.Buffer
+	rtLogs  *loggingtest.Buffer
 	capture *segmentCapture
 	proxy   *barrierProxy
 	rt      *Runtime
@@ -184,13 +185,13 @@ func runConcurrentCase(t *testing.T, c ccCase) {
 	require.NoError(t, err, "the real bootstraps are needed: run `make build-local` first")
 	cfg := testenv.AWSConfig(t)
 	h := &ccHarness{t: t, cfg: cfg, name: testenv.UniqueName("cc" + c.folder[:1]), ddb: dynamodb.NewFromConfig(cfg),
-		sqs: sqs.NewFromConfig(cfg), sns: sns.NewFromConfig(cfg), logs: &syncBuffer{}, rtLogs: &syncBuffer{}}
+		sqs: sqs.NewFromConfig(cfg), sns: sns.NewFromConfig(cfg), logs: &loggingtest.Buffer{}, rtLogs: &loggingtest.Buffer{}}
 	h.fnName = h.name + "-" + c.folder
 	ce := c.setup(h)
 
 	invs := make([]*ccInvoke, concurrentInvokes)
 	for i := range invs {
-		invs[i] = &ccInvoke{i: i, trace: newTraceHeader(time.Now())}
+		invs[i] = &ccInvoke{i: i, trace: newTraceHeader()}
 		c.prepare(h, invs[i])
 	}
 	h.capture = startSegmentCapture(t)
@@ -523,7 +524,7 @@ func newRecords(h *ccHarness, inv *ccInvoke) {
 	for k := range 2 {
 		r := ccRecord{messageID: fmt.Sprintf("%s-m%02d-%d", h.name, inv.i, k), key: fmt.Sprintf("%s-k%02d-%d", h.name, inv.i, k)}
 		if k == 1 {
-			r.producer = newTraceHeader(time.Now())
+			r.producer = newTraceHeader()
 		}
 		inv.records = append(inv.records, r)
 		inv.tokens = append(inv.tokens, r.messageID, r.key)

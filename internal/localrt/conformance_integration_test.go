@@ -37,6 +37,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
+	"github.com/offload/offload/pkg/logging/loggingtest"
 )
 
 type mappingOpts struct {
@@ -61,7 +62,7 @@ type fixture struct {
 	queueURL string
 	queueARN string
 	dlqURL   string
-	logs     *syncBuffer
+	logs     *loggingtest.Buffer
 	rt       *Runtime
 }
 
@@ -138,15 +139,18 @@ func createQueue(t *testing.T, client *sqs.Client, name string, attrs map[string
 	return aws.ToString(out.QueueUrl), a.Attributes["QueueArn"]
 }
 
-// newFixture deploys a queue (and DLQ), a behave function and a disabled
-// mapping with the settings under test, and starts the runtime on them.
-func newFixture(t *testing.T, o mappingOpts) *fixture {
+// newBaseFixture is a fixture with its clients, a unique name from prefix, a
+// log buffer and a record file, before anything is deployed.
+func newBaseFixture(t *testing.T, prefix string) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	cfg := testenv.AWSConfig(t)
-	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt"), logs: &syncBuffer{}}
-	f.fnName = f.name + "-fn"
-	f.record = t.TempDir() + "/record.jsonl"
+	return &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName(prefix), logs: &loggingtest.Buffer{},
+		record: t.TempDir() + "/record.jsonl"}
+}
+
+// defaults fills the settings a test left zero: a 3 s function timeout, a 2 s
+// visibility timeout and batches of 10.
+func (o *mappingOpts) defaults() {
 	if o.timeout == 0 {
 		o.timeout = 3
 	}
@@ -156,6 +160,16 @@ func newFixture(t *testing.T, o mappingOpts) *fixture {
 	if o.batchSize == 0 {
 		o.batchSize = 10
 	}
+}
+
+// newFixture deploys a queue (and DLQ), a behave function and a disabled
+// mapping with the settings under test, and starts the runtime on them.
+func newFixture(t *testing.T, o mappingOpts) *fixture {
+	t.Helper()
+	f := newBaseFixture(t, "lrt")
+	cfg := f.cfg
+	f.fnName = f.name + "-fn"
+	o.defaults()
 	attrs := map[string]string{"VisibilityTimeout": strconv.Itoa(o.visibility)}
 	if o.maxReceive > 0 {
 		var dlqARN string
@@ -166,10 +180,20 @@ func newFixture(t *testing.T, o mappingOpts) *fixture {
 	createFunction(t, cfg, f.fnName, o.timeout, map[string]string{
 		"FIXTURE_MODE": o.mode, "FIXTURE_RECORD": f.record, "FIXTURE_SLEEP_MS": strconv.Itoa(o.sleepMS),
 	})
+	createMapping(t, lambda.NewFromConfig(cfg), f, o)
+	f.start(Config{Functions: []string{f.fnName}, AlarmPeriod: -1})
+	return f
+}
+
+// createMapping creates f's queue → function mapping with o's settings,
+// disabled as the local environment deploys it (moto's fake mapping never
+// fires), and deletes it when the test ends.
+func createMapping(t *testing.T, lc *lambda.Client, f *fixture, o mappingOpts) {
+	t.Helper()
 	in := &lambda.CreateEventSourceMappingInput{
 		FunctionName:   aws.String(f.fnName),
 		EventSourceArn: aws.String(f.queueARN),
-		Enabled:        aws.Bool(false), // as the local environment deploys it: moto's fake mapping never fires
+		Enabled:        aws.Bool(false),
 		BatchSize:      aws.Int32(o.batchSize),
 	}
 	if o.window > 0 {
@@ -181,15 +205,12 @@ func newFixture(t *testing.T, o mappingOpts) *fixture {
 	if o.maxConcurrency > 0 {
 		in.ScalingConfig = &lambdatypes.ScalingConfig{MaximumConcurrency: aws.Int32(o.maxConcurrency)}
 	}
-	lc := lambda.NewFromConfig(cfg)
-	m, err := lc.CreateEventSourceMapping(ctx, in)
+	m, err := lc.CreateEventSourceMapping(context.Background(), in)
 	require.NoError(t, err)
 	require.Equal(t, "Disabled", aws.ToString(m.State))
 	t.Cleanup(func() {
 		_, _ = lc.DeleteEventSourceMapping(context.Background(), &lambda.DeleteEventSourceMappingInput{UUID: m.UUID})
 	})
-	f.start(Config{Functions: []string{f.fnName}, AlarmPeriod: -1})
-	return f
 }
 
 // start runs the runtime in-process until the test ends.
@@ -567,9 +588,8 @@ func TestConformanceAWSTraceHeaderIsInTheEvent(t *testing.T) {
 func TestConformanceAlarmSendsCloudWatchsPayloadToTheSubscribedFunction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := testenv.AWSConfig(t)
-	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-alarm"), logs: &syncBuffer{}}
-	f.record = t.TempDir() + "/record.jsonl"
+	f := newBaseFixture(t, "lrt-alarm")
+	cfg := f.cfg
 	dlqURL, _ := createQueue(t, f.sqs, f.name+"-dlq", nil)
 	notifyURL, notifyARN := createQueue(t, f.sqs, f.name+"-notify", nil)
 	fnARN := createFunction(t, cfg, f.name+"-handler", 3, map[string]string{"FIXTURE_MODE": "succeed", "FIXTURE_RECORD": f.record})

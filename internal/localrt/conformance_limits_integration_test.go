@@ -25,10 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
-
-	"github.com/offload/offload/internal/testenv"
 )
 
 // limitOpts are the function settings the limits tests vary beyond mappingOpts.
@@ -48,19 +45,10 @@ type limitOpts struct {
 func newLimitsFixture(t *testing.T, o mappingOpts, lo limitOpts) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	cfg := testenv.AWSConfig(t)
-	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt"), logs: &syncBuffer{}}
+	f := newBaseFixture(t, "lrt")
+	cfg := f.cfg
 	f.fnName = f.name + "-fn"
-	f.record = t.TempDir() + "/record.jsonl"
-	if o.timeout == 0 {
-		o.timeout = 3
-	}
-	if o.visibility == 0 {
-		o.visibility = 2
-	}
-	if o.batchSize == 0 {
-		o.batchSize = 10
-	}
+	o.defaults()
 	if lo.memoryMB == 0 {
 		lo.memoryMB = 128
 	}
@@ -89,21 +77,7 @@ func newLimitsFixture(t *testing.T, o mappingOpts, lo limitOpts) *fixture {
 		require.NoError(t, err)
 	}
 	if !lo.noMap {
-		in := &lambda.CreateEventSourceMappingInput{
-			FunctionName: aws.String(f.fnName), EventSourceArn: aws.String(f.queueARN),
-			Enabled: aws.Bool(false), BatchSize: aws.Int32(o.batchSize),
-		}
-		if o.window > 0 {
-			in.MaximumBatchingWindowInSeconds = aws.Int32(o.window)
-		}
-		if o.maxConcurrency > 0 {
-			in.ScalingConfig = &lambdatypes.ScalingConfig{MaximumConcurrency: aws.Int32(o.maxConcurrency)}
-		}
-		m, err := lc.CreateEventSourceMapping(ctx, in)
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			_, _ = lc.DeleteEventSourceMapping(context.Background(), &lambda.DeleteEventSourceMappingInput{UUID: m.UUID})
-		})
+		createMapping(t, lc, f, o)
 	}
 	if lo.beforeStart != nil {
 		lo.beforeStart(f)
@@ -388,7 +362,7 @@ func checkConcurrentInvokes(t *testing.T, n int, f *fixture) {
 	results := make(chan Result, n)
 	traces := make([]string, n)
 	for i := range n {
-		traces[i] = newTraceHeader(time.Now())
+		traces[i] = newTraceHeader()
 	}
 	for i := range n {
 		go func() {

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
+	"github.com/offload/offload/pkg/logging/loggingtest"
 )
 
 type metricsFixture struct {
@@ -33,7 +34,7 @@ func newMetricsFixture(t *testing.T, prefix string) *metricsFixture {
 	t.Helper()
 	cfg := testenv.AWSConfig(t)
 	f := &metricsFixture{
-		fixture: &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName(prefix), logs: &syncBuffer{}},
+		fixture: &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName(prefix), logs: &loggingtest.Buffer{}},
 		cw:      cloudwatch.NewFromConfig(cfg, CloudWatchQueryProtocol), scale: testClockScale(t),
 	}
 	f.record = t.TempDir() + "/record.jsonl"

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Result is the outcome of one invoke.
@@ -158,7 +160,7 @@ func (e *environment) environ(apiAddr, taskRoot string) []string {
 	set("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
 	set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", fmt.Sprint(e.fn.MemoryMB))
 	set("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/"+e.fn.Name)
-	set("AWS_LAMBDA_LOG_STREAM_NAME", time.Now().UTC().Format("2006/01/02")+"/[$LATEST]"+strings.ReplaceAll(newRequestID(), "-", ""))
+	set("AWS_LAMBDA_LOG_STREAM_NAME", time.Now().UTC().Format("2006/01/02")+"/[$LATEST]"+strings.ReplaceAll(uuid.NewString(), "-", ""))
 	set("AWS_LAMBDA_RUNTIME_API", apiAddr)
 	set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
 	set("_HANDLER", e.fn.Handler)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/pkg/logging/loggingtest"
 )
 
 type fixtureRecord struct {
@@ -50,14 +52,14 @@ func readRecords(t testing.TB, path string) []fixtureRecord {
 
 // testPool returns a pool running the behave fixture in mode, recording to a
 // file it also returns, with its logs.
-func testPool(t *testing.T, mode string, timeout time.Duration, extraEnv map[string]string) (*pool, string, *syncBuffer) {
+func testPool(t *testing.T, mode string, timeout time.Duration, extraEnv map[string]string) (*pool, string, *loggingtest.Buffer) {
 	t.Helper()
 	record := filepath.Join(t.TempDir(), "record.jsonl")
 	env := map[string]string{"FIXTURE_MODE": mode, "FIXTURE_RECORD": record}
 	for k, v := range extraEnv {
 		env[k] = v
 	}
-	logs := &syncBuffer{}
+	logs := &loggingtest.Buffer{}
 	cfg := Config{Region: "eu-west-1", Endpoint: "http://127.0.0.1:1", BinDir: fixtureBin, Logs: logs, TraceDaemonAddress: "127.0.0.1:2000"}.withDefaults()
 	fn := Function{Name: "unit-" + mode, ARN: "arn:aws:lambda:eu-west-1:123456789012:function:unit-" + mode, Folder: "behave",
 		Handler: "bootstrap", Timeout: timeout, MemoryMB: 256, Env: env}
@@ -202,7 +204,7 @@ func TestInvokeCrashIsRuntimeExitError(t *testing.T) {
 
 func TestMissingBootstrapIsAnInvokeError(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuffer{}
+	logs := &loggingtest.Buffer{}
 	cfg := Config{Region: "us-east-1", BinDir: t.TempDir(), Logs: logs}.withDefaults()
 	p := newPool(Function{Name: "nope", Folder: "nope", Timeout: time.Second, MemoryMB: 128}, cfg, &logSink{w: logs})
 	t.Cleanup(p.close)

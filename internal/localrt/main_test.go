@@ -1,12 +1,10 @@
 package localrt
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 )
 
@@ -35,23 +33,4 @@ func runTests(m *testing.M) int {
 	}
 	fixtureBin = dir
 	return m.Run()
-}
-
-// syncBuffer is a bytes.Buffer safe for the runtime's log sink and a test
-// reading it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -162,3 +162,12 @@ func (ev *alarmEvaluator) oldestSentTimestamp(ctx context.Context, queue string)
 	}
 	return time.UnixMilli(*body.SentTimestamp), true, nil
 }
+
+func dimension(dims []cwtypes.Dimension, name string) string {
+	for _, d := range dims {
+		if aws.ToString(d.Name) == name {
+			return aws.ToString(d.Value)
+		}
+	}
+	return ""
+}

@@ -57,7 +57,7 @@ func TestSpecOfReadsSingleMetricAndMetricMathAlarms(t *testing.T) {
 // dlq-alarm-handler still finds the queue in it.
 func TestMetricMathAlarmMessageNamesTheQueue(t *testing.T) {
 	t.Parallel()
-	msg, err := alarmMessage(mathAlarm(), StateOK, StateAlarm, "Threshold Crossed", "us-east-1", time.Now())
+	msg, err := alarmMessage(mathAlarm(), dlq.StateOK, dlq.StateAlarm, "Threshold Crossed", "us-east-1", time.Now())
 	require.NoError(t, err)
 	var p events.CloudWatchAlarmSNSPayload
 	require.NoError(t, json.Unmarshal([]byte(msg), &p))

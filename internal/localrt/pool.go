@@ -2,8 +2,6 @@ package localrt
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,6 +9,9 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-xray-sdk-go/v2/xray"
+	"github.com/google/uuid"
 )
 
 // ErrThrottled is returned by an invoke beyond the function's reserved
@@ -87,7 +88,7 @@ func (p *pool) invoke(ctx context.Context, payload []byte, traceID string) (Resu
 	if err != nil {
 		return Result{}, err
 	}
-	inv := newInvocation(newRequestID(), payload, traceID, p.fn.ARN, p.fn.Timeout)
+	inv := newInvocation(uuid.NewString(), payload, traceID, p.fn.ARN, p.fn.Timeout)
 	res := env.invoke(ctx, inv)
 	p.release(env)
 	return res, nil
@@ -147,20 +148,9 @@ func (p *pool) close() {
 	wg.Wait()
 }
 
-// newRequestID returns a random UUID (version 4), like Lambda's request ids.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-// newTraceHeader returns an X-Ray trace header for a new, sampled trace:
-// Root=1-<epoch seconds hex>-<96 random bits>;Parent=<64 random bits>;Sampled=1.
-func newTraceHeader(now time.Time) string {
-	var b [20]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=1", now.Unix(), hex.EncodeToString(b[:12]), hex.EncodeToString(b[12:]))
+// newTraceHeader returns an X-Ray trace header for a new, sampled trace, with
+// the X-Ray SDK's ids: Root=1-<epoch seconds hex>-<96 random bits>;Parent=<64
+// random bits>;Sampled=1.
+func newTraceHeader() string {
+	return "Root=" + xray.NewTraceID() + ";Parent=" + xray.NewSegmentID() + ";Sampled=1"
 }

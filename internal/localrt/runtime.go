@@ -155,7 +155,7 @@ func (r *Runtime) Invoke(ctx context.Context, function string, payload []byte, t
 		return Result{}, fmt.Errorf("invoke %s: not a function this runtime runs", function)
 	}
 	if traceHeader == "" {
-		traceHeader = newTraceHeader(time.Now())
+		traceHeader = newTraceHeader()
 	}
 	return pl.invoke(ctx, payload, traceHeader)
 }

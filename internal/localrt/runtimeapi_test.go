@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/pkg/logging/loggingtest"
 )
 
 // The Runtime API driven by hand, as a runtime would.
@@ -130,7 +132,7 @@ func TestRuntimeAPIRegistersExtensions(t *testing.T) {
 }
 
 func BenchmarkWarmInvoke(b *testing.B) {
-	logs := &syncBuffer{}
+	logs := &loggingtest.Buffer{}
 	cfg := Config{Region: "us-east-1", BinDir: fixtureBin, Logs: logs}.withDefaults()
 	p := newPool(Function{Name: "bench", ARN: "arn", Folder: "behave", Timeout: 3 * time.Second, MemoryMB: 128, Env: map[string]string{"FIXTURE_MODE": "succeed"}}, cfg, &logSink{w: io.Discard})
 	defer p.close()

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/google/uuid"
 )
 
 // deliver sends one notification to a topic's subscribers as SNS would.
@@ -47,7 +48,7 @@ func (r *Runtime) deliver(ctx context.Context, topicARN, subject, message string
 		}
 		return nil
 	}
-	messageID := newRequestID()
+	messageID := uuid.NewString()
 	now := time.Now().UTC()
 	var (
 		errs []error

@@ -277,7 +277,7 @@ func traceHeaderOf(msgs []sqstypes.Message) string {
 			return h
 		}
 	}
-	return newTraceHeader(time.Now())
+	return newTraceHeader()
 }
 
 // errWholeBatch marks a partial batch response that fails the whole batch.

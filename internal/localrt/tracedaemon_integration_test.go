@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
+	"github.com/offload/offload/pkg/logging/loggingtest"
 )
 
 // The daemon the runtime starts forwards segments to the emulator's X-Ray
@@ -30,7 +31,7 @@ func TestTraceDaemonForwardsSegmentsToTheEmulator(t *testing.T) {
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "build the X-Ray daemon from tools/go.mod: %s", out)
 
-	logs := &syncBuffer{}
+	logs := &loggingtest.Buffer{}
 	d, err := StartTraceDaemon(bin, testenv.Endpoint(t), cfg.Region, logs)
 	require.NoError(t, err)
 	t.Cleanup(d.Stop)

@@ -26,25 +26,14 @@ func TestLauncherStoresLambdaLoggingConfig(t *testing.T) {
 	cfg := testenv.AWSConfig(t)
 	name := testenv.UniqueName("launcher-logs")
 
-	role := lambdaRole(t, iam.NewFromConfig(cfg), name)
-
 	client := lambda.NewFromConfig(cfg)
-	created, err := client.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName:  aws.String(name),
-		Role:          role,
-		Runtime:       lambdatypes.RuntimeProvidedal2023,
-		Handler:       aws.String("bootstrap"),
-		Architectures: []lambdatypes.Architecture{lambdatypes.ArchitectureArm64},
-		Code:          &lambdatypes.FunctionCode{ZipFile: bootstrapZip(t)},
-		LoggingConfig: &lambdatypes.LoggingConfig{
+	created := createFunction(t, cfg, name, func(in *lambda.CreateFunctionInput) {
+		in.Architectures = []lambdatypes.Architecture{lambdatypes.ArchitectureArm64}
+		in.LoggingConfig = &lambdatypes.LoggingConfig{
 			LogFormat:           lambdatypes.LogFormatJson,
 			LogGroup:            aws.String("/aws/lambda/" + name),
 			ApplicationLogLevel: lambdatypes.ApplicationLogLevelDebug,
-		},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = client.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
+		}
 	})
 	require.NotNil(t, created.LoggingConfig)
 
@@ -78,20 +67,8 @@ func TestLauncherReportsDefaultLambdaLoggingConfig(t *testing.T) {
 	cfg := testenv.AWSConfig(t)
 	name := testenv.UniqueName("launcher-logs-default")
 
-	role := lambdaRole(t, iam.NewFromConfig(cfg), name)
-
 	client := lambda.NewFromConfig(cfg)
-	_, err := client.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName: aws.String(name),
-		Role:         role,
-		Runtime:      lambdatypes.RuntimeProvidedal2023,
-		Handler:      aws.String("bootstrap"),
-		Code:         &lambdatypes.FunctionCode{ZipFile: bootstrapZip(t)},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = client.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
-	})
+	createFunction(t, cfg, name, nil)
 
 	got, err := client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
 	require.NoError(t, err)
@@ -99,6 +76,30 @@ func TestLauncherReportsDefaultLambdaLoggingConfig(t *testing.T) {
 		LogFormat: lambdatypes.LogFormatText,
 		LogGroup:  aws.String("/aws/lambda/" + name),
 	}, got.LoggingConfig)
+}
+
+// createFunction creates a function named name with its own role and a
+// stand-in package, as edit (when not nil) changes the input, and deletes both
+// when the test ends.
+func createFunction(t *testing.T, cfg aws.Config, name string, edit func(*lambda.CreateFunctionInput)) *lambda.CreateFunctionOutput {
+	t.Helper()
+	in := &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name),
+		Role:         lambdaRole(t, iam.NewFromConfig(cfg), name),
+		Runtime:      lambdatypes.RuntimeProvidedal2023,
+		Handler:      aws.String("bootstrap"),
+		Code:         &lambdatypes.FunctionCode{ZipFile: bootstrapZip(t)},
+	}
+	if edit != nil {
+		edit(in)
+	}
+	client := lambda.NewFromConfig(cfg)
+	out, err := client.CreateFunction(context.Background(), in)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = client.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
+	})
+	return out
 }
 
 // lambdaRole creates an execution role, deleted when the test ends.

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/stretchr/testify/require"
@@ -26,18 +25,9 @@ func TestLauncherStoresLambdaKMSKeyArn(t *testing.T) {
 	key := "arn:aws:kms:" + cfg.Region + ":123456789012:key/0e6f5c59-0000-4000-8000-000000000001"
 
 	client := lambda.NewFromConfig(cfg)
-	_, err := client.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName: aws.String(name),
-		Role:         lambdaRole(t, iam.NewFromConfig(cfg), name),
-		Runtime:      lambdatypes.RuntimeProvidedal2023,
-		Handler:      aws.String("bootstrap"),
-		Code:         &lambdatypes.FunctionCode{ZipFile: bootstrapZip(t)},
-		KMSKeyArn:    aws.String(key),
-		Environment:  &lambdatypes.Environment{Variables: map[string]string{"A": "b"}},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = client.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
+	createFunction(t, cfg, name, func(in *lambda.CreateFunctionInput) {
+		in.KMSKeyArn = aws.String(key)
+		in.Environment = &lambdatypes.Environment{Variables: map[string]string{"A": "b"}}
 	})
 
 	got, err := client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
@@ -61,21 +51,11 @@ func TestLauncherReplacesEventInvokeConfig(t *testing.T) {
 	name := testenv.UniqueName("launcher-invoke-config")
 
 	client := lambda.NewFromConfig(cfg)
-	_, err := client.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName: aws.String(name),
-		Role:         lambdaRole(t, iam.NewFromConfig(cfg), name),
-		Runtime:      lambdatypes.RuntimeProvidedal2023,
-		Handler:      aws.String("bootstrap"),
-		Code:         &lambdatypes.FunctionCode{ZipFile: bootstrapZip(t)},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = client.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
-	})
+	createFunction(t, cfg, name, nil)
 
 	dest := "arn:aws:sqs:" + cfg.Region + ":123456789012:" + name + "-failures"
 	for _, retries := range []int32{0, 2} {
-		_, err = client.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{
+		_, err := client.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{
 			FunctionName:             aws.String(name),
 			MaximumRetryAttempts:     aws.Int32(retries),
 			MaximumEventAgeInSeconds: aws.Int32(21600),

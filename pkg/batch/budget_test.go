@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/batch/batchtest"
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/message"
 )
@@ -57,7 +58,7 @@ func TestRetryBudget(t *testing.T) {
 // once (visibility 0) instead of waiting out its visibility timeout.
 func TestDeadlineSkippedRecordsReturnAtOnce(t *testing.T) {
 	t.Parallel()
-	client := &fakeSQS{}
+	client := &batchtest.SQS{}
 	p, logs := newProcessor(t, func(context.Context, events.SQSMessage) error { return nil },
 		batch.WithDeadlineMargin(time.Minute), batch.WithBackoff(client, batch.ExponentialBackoff(5*time.Second, time.Minute)))
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(10*time.Second))
@@ -65,11 +66,11 @@ func TestDeadlineSkippedRecordsReturnAtOnce(t *testing.T) {
 	resp, err := p.Process(ctx, events.SQSEvent{Records: records(2)})
 	require.NoError(t, err)
 	require.Equal(t, []string{"msg-1", "msg-2"}, failureIDs(resp))
-	require.Len(t, client.vis, 2)
-	for _, v := range client.vis {
+	require.Len(t, client.VisibilityChanges(), 2)
+	for _, v := range client.VisibilityChanges() {
 		require.Equal(t, int32(0), v.VisibilityTimeout)
 	}
-	require.Equal(t, batch.OutcomeSkipped, logs.byMessage(t)["msg-1"][logging.FieldOutcome])
+	require.Equal(t, batch.OutcomeSkipped, byMessage(t, logs)["msg-1"][logging.FieldOutcome])
 }
 
 // sqsSize is SQS's message size: body plus, per attribute, name, data type
@@ -97,7 +98,7 @@ func TestDeadLetterFitsTheQueueLimit(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			dlq := &fakeSQS{}
+			dlq := &batchtest.SQS{}
 			reason := strings.Repeat("é", 2000) // multi-byte, longer than any room
 			h := func(context.Context, events.SQSMessage) error {
 				return batch.Permanent(message.ClassValidation, reason, nil)
@@ -110,8 +111,8 @@ func TestDeadLetterFitsTheQueueLimit(t *testing.T) {
 			resp, err := p.Process(context.Background(), events.SQSEvent{Records: recs})
 			require.NoError(t, err)
 			require.Empty(t, resp.BatchItemFailures)
-			require.Len(t, dlq.sent, 1, "never dropped for size")
-			in := dlq.sent[0]
+			require.Len(t, dlq.DeadLetters(), 1, "never dropped for size")
+			in := dlq.DeadLetters()[0]
 			require.Equal(t, recs[0].Body, aws.ToString(in.MessageBody), "the body is intact")
 			require.LessOrEqual(t, sqsSize(in), limit)
 			for _, name := range c.keepAll {
@@ -123,10 +124,10 @@ func TestDeadLetterFitsTheQueueLimit(t *testing.T) {
 			switch {
 			case c.bodyBytes == limit-700:
 				require.Len(t, in.MessageAttributes, 10, "only the reason was trimmed")
-				require.Equal(t, "reason", logs.byMessage(t)["msg-1"]["trimmed_dead_letter"])
+				require.Equal(t, "reason", byMessage(t, logs)["msg-1"]["trimmed_dead_letter"])
 			case c.bodyBytes > limit-700:
 				require.Less(t, len(in.MessageAttributes), 10, "attributes were reduced")
-				require.Contains(t, logs.byMessage(t)["msg-1"], "trimmed_dead_letter")
+				require.Contains(t, byMessage(t, logs)["msg-1"], "trimmed_dead_letter")
 			}
 			if c.bodyBytes == limit {
 				require.Empty(t, in.MessageAttributes, "no room for any attribute: the reason is in the log only")
@@ -137,7 +138,7 @@ func TestDeadLetterFitsTheQueueLimit(t *testing.T) {
 
 func TestDeadLetterMaxBytesOption(t *testing.T) {
 	t.Parallel()
-	dlq := &fakeSQS{}
+	dlq := &batchtest.SQS{}
 	h := func(context.Context, events.SQSMessage) error {
 		return batch.Permanent(message.ClassValidation, strings.Repeat("r", 500), nil)
 	}
@@ -146,8 +147,8 @@ func TestDeadLetterMaxBytesOption(t *testing.T) {
 	recs[0].Body = strings.Repeat("b", 700)
 	_, err := p.Process(context.Background(), events.SQSEvent{Records: recs})
 	require.NoError(t, err)
-	require.LessOrEqual(t, sqsSize(dlq.sent[0]), 1024)
-	require.Contains(t, dlq.sent[0].MessageAttributes, message.AttrFailureReason, "the reason is trimmed, not removed, while it can be")
+	require.LessOrEqual(t, sqsSize(dlq.DeadLetters()[0]), 1024)
+	require.Contains(t, dlq.DeadLetters()[0].MessageAttributes, message.AttrFailureReason, "the reason is trimmed, not removed, while it can be")
 	_, err = batch.New(h, batch.WithDeadLetterMaxBytes(0))
 	require.ErrorContains(t, err, "dead-letter max bytes")
 }
@@ -165,7 +166,7 @@ func withAttrs(rec events.SQSMessage, typ, ver *string) events.SQSMessage {
 
 func TestAcceptedVersions(t *testing.T) {
 	t.Parallel()
-	dlq := &fakeSQS{}
+	dlq := &batchtest.SQS{}
 	var handled []string
 	h := func(_ context.Context, m events.SQSMessage) error { handled = append(handled, m.MessageId); return nil }
 	p, logs := newProcessor(t, h, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"), batch.Accept(message.TypeAudit, "1"))
@@ -183,16 +184,16 @@ func TestAcceptedVersions(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
 	require.Equal(t, []string{"msg-1", "msg-2", "msg-5", "msg-6"}, handled, "no attributes is the current version")
-	require.Len(t, dlq.sent, 2)
+	require.Len(t, dlq.DeadLetters(), 2)
 	reasons := map[string]string{}
-	for _, in := range dlq.sent {
+	for _, in := range dlq.DeadLetters() {
 		require.Equal(t, message.ClassUnsupportedVersion, aws.ToString(in.MessageAttributes[message.AttrFailureClass].StringValue))
 		reasons[aws.ToString(in.MessageAttributes[message.AttrOriginalMessageID].StringValue)] = aws.ToString(in.MessageAttributes[message.AttrFailureReason].StringValue)
 	}
 	require.Contains(t, reasons["msg-3"], `type "audit" version "2"`)
 	require.Contains(t, reasons["msg-4"], `type "sms" version "1"`)
 	require.Contains(t, reasons["msg-3"], "audit 1")
-	require.Equal(t, batch.OutcomeDeadLettered, logs.byMessage(t)["msg-3"][logging.FieldOutcome])
+	require.Equal(t, batch.OutcomeDeadLettered, byMessage(t, logs)["msg-3"][logging.FieldOutcome])
 
 	_, err = batch.New(h, batch.Accept("", "1"), batch.Accept("audit"))
 	require.ErrorContains(t, err, "accept: type is required")
@@ -204,7 +205,7 @@ func TestAcceptedVersions(t *testing.T) {
 // processor never asks for more than 11 h 45 min.
 func TestVisibilityStaysWithinSQSMaximum(t *testing.T) {
 	t.Parallel()
-	client := &fakeSQS{}
+	client := &batchtest.SQS{}
 	h := func(context.Context, events.SQSMessage) error {
 		return batch.RetryAfter(24*time.Hour, errors.New("come back tomorrow"))
 	}
@@ -217,8 +218,8 @@ func TestVisibilityStaysWithinSQSMaximum(t *testing.T) {
 	recs[1].Attributes["ApproximateReceiveCount"] = "100"
 	_, err = p2.Process(context.Background(), events.SQSEvent{Records: recs[1:]})
 	require.NoError(t, err)
-	require.Len(t, client.vis, 2)
-	for _, v := range client.vis {
+	require.Len(t, client.VisibilityChanges(), 2)
+	for _, v := range client.VisibilityChanges() {
 		require.Equal(t, int32(12*3600-15*60), v.VisibilityTimeout)
 	}
 }
@@ -226,7 +227,7 @@ func TestVisibilityStaysWithinSQSMaximum(t *testing.T) {
 // BenchmarkDeadLetterAtTheLimit measures dead-lettering a record whose body
 // forces trimming (256 KiB minus 300 bytes), with Accept checking versions.
 func BenchmarkDeadLetterAtTheLimit(b *testing.B) {
-	dlq := &fakeSQS{}
+	dlq := &batchtest.SQS{}
 	p, err := batch.New(func(context.Context, events.SQSMessage) error {
 		return batch.Permanent(message.ClassValidation, strings.Repeat("r", 1024), nil)
 	}, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"), batch.Accept(message.TypeAudit, "1"),
@@ -242,7 +243,7 @@ func BenchmarkDeadLetterAtTheLimit(b *testing.B) {
 		if resp, _ := p.Process(context.Background(), ev); len(resp.BatchItemFailures) != 0 {
 			b.Fatal("not dead-lettered")
 		}
-		dlq.sent = dlq.sent[:0]
+		dlq.Reset()
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/batch/batchtest"
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/message"
 )
@@ -43,7 +44,7 @@ var _ batch.Classified = (*message.ValidationError)(nil)
 // from the error itself.
 func TestClassifiedErrorsDecideTheirRecordsFate(t *testing.T) {
 	t.Parallel()
-	dlq := &fakeSQS{}
+	dlq := &batchtest.SQS{}
 	errs := map[string]error{
 		"msg-1": &message.DecodeError{Kind: "audit message", Err: errors.New("unexpected end of JSON input")},
 		"msg-2": fmt.Errorf("store the record: %w", &providerError{code: "21211", permanent: true}),
@@ -61,7 +62,7 @@ func TestClassifiedErrorsDecideTheirRecordsFate(t *testing.T) {
 
 	type dead struct{ class, reason string }
 	got := map[string]dead{}
-	for _, in := range dlq.sent {
+	for _, in := range dlq.DeadLetters() {
 		attr := func(n string) string { return aws.ToString(in.MessageAttributes[n].StringValue) }
 		got[attr(message.AttrOriginalMessageID)] = dead{attr(message.AttrFailureClass), attr(message.AttrFailureReason)}
 	}
@@ -72,7 +73,7 @@ func TestClassifiedErrorsDecideTheirRecordsFate(t *testing.T) {
 		"msg-5": {message.ClassValidation, "invalid audit message: auditText is empty"},
 	}, got, "the reason is the classified error's own message, not its wrappers'")
 
-	lines := logs.byMessage(t)
+	lines := byMessage(t, logs)
 	require.Equal(t, batch.OutcomeDeadLettered, lines["msg-2"][logging.FieldOutcome])
 	require.Equal(t, message.ClassRejected, lines["msg-2"][logging.FieldErrorClass])
 	require.Contains(t, lines["msg-2"][logging.FieldError], "store the record", "the whole chain is logged")

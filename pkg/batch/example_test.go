@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/batch/batchtest"
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/message"
 )
@@ -38,7 +39,7 @@ func decodeAudit(body string) (auditMessage, error) {
 
 func Example() {
 	// In main: client := sqs.NewFromConfig(cfg); lambda.Start(p.Process).
-	client := &fakeSQS{}
+	client := &batchtest.SQS{}
 	handler := func(ctx context.Context, msg events.SQSMessage) error {
 		audit, err := decodeAudit(msg.Body)
 		if err != nil {
@@ -65,7 +66,7 @@ func Example() {
 	recs[2].Body = `{"auditText":`
 	resp, _ := p.Process(context.Background(), events.SQSEvent{Records: recs})
 	fmt.Println("redeliver:", failureIDs(resp))
-	fmt.Println("dead-lettered:", len(client.sent), "visibility changes:", len(client.vis))
+	fmt.Println("dead-lettered:", len(client.DeadLetters()), "visibility changes:", len(client.VisibilityChanges()))
 	// Output:
 	// redeliver: [msg-2]
 	// dead-lettered: 1 visibility changes: 1

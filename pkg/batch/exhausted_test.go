@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/batch/batchtest"
 	"github.com/offload/offload/pkg/message"
 )
 
@@ -20,7 +21,7 @@ import (
 // campaign: records whose budget faults had spent arrived bare).
 func TestLastReceiveTransientFailureIsDeadLetteredWithItsReason(t *testing.T) {
 	t.Parallel()
-	dlq := &fakeSQS{}
+	dlq := &batchtest.SQS{}
 	h := func(context.Context, events.SQSMessage) error { return errors.New("dynamodb: throttled") }
 	p, _ := newProcessor(t, h, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"), batch.WithMaxReceiveCount(3))
 	recs := records(3)
@@ -30,8 +31,8 @@ func TestLastReceiveTransientFailureIsDeadLetteredWithItsReason(t *testing.T) {
 	resp, err := p.Process(context.Background(), events.SQSEvent{Records: recs})
 	require.NoError(t, err)
 	require.Equal(t, []string{"msg-1"}, failureIDs(resp))
-	require.Len(t, dlq.sent, 2)
-	for _, in := range dlq.sent {
+	require.Len(t, dlq.DeadLetters(), 2)
+	for _, in := range dlq.DeadLetters() {
 		require.Equal(t, message.ClassRetriesExhausted, aws.ToString(in.MessageAttributes[message.AttrFailureClass].StringValue))
 		require.Contains(t, aws.ToString(in.MessageAttributes[message.AttrFailureReason].StringValue), "dynamodb: throttled")
 	}
@@ -42,7 +43,7 @@ func TestLastReceiveTransientFailureIsDeadLetteredWithItsReason(t *testing.T) {
 // attempted.
 func TestLastReceiveSkippedRecordIsDeadLetteredNotLeftBare(t *testing.T) {
 	t.Parallel()
-	dlq := &fakeSQS{}
+	dlq := &batchtest.SQS{}
 	p, _ := newProcessor(t, func(context.Context, events.SQSMessage) error { return nil },
 		batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"), batch.WithMaxReceiveCount(3), batch.WithDeadlineMargin(time.Minute))
 	recs := records(2)
@@ -52,9 +53,9 @@ func TestLastReceiveSkippedRecordIsDeadLetteredNotLeftBare(t *testing.T) {
 	resp, err := p.Process(ctx, events.SQSEvent{Records: recs})
 	require.NoError(t, err)
 	require.Equal(t, []string{"msg-1"}, failureIDs(resp))
-	require.Len(t, dlq.sent, 1)
-	require.Equal(t, message.ClassRetriesExhausted, aws.ToString(dlq.sent[0].MessageAttributes[message.AttrFailureClass].StringValue))
-	require.Contains(t, aws.ToString(dlq.sent[0].MessageAttributes[message.AttrFailureReason].StringValue), "never attempted")
+	require.Len(t, dlq.DeadLetters(), 1)
+	require.Equal(t, message.ClassRetriesExhausted, aws.ToString(dlq.DeadLetters()[0].MessageAttributes[message.AttrFailureClass].StringValue))
+	require.Contains(t, aws.ToString(dlq.DeadLetters()[0].MessageAttributes[message.AttrFailureReason].StringValue), "never attempted")
 }
 
 func TestMaxReceiveCountNeedsADeadLetterQueue(t *testing.T) {

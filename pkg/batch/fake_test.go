@@ -1,60 +1,26 @@
 package batch_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/offload/offload/pkg/batch/batchtest"
 	"github.com/offload/offload/pkg/logging"
+	"github.com/offload/offload/pkg/logging/loggingtest"
 	"github.com/offload/offload/pkg/message"
-	"github.com/offload/offload/pkg/tracing"
 )
 
 const sourceARN = "arn:aws:sqs:us-east-1:123456789012:audit"
 
-// fakeSQS is a hand-written DeadLetterAPI and VisibilityAPI.
-type fakeSQS struct {
-	mu       sync.Mutex
-	sent     []*sqs.SendMessageInput
-	traces   []string // tracing.TraceHeader of each SendMessage's context
-	sendErr  error
-	vis      []*sqs.ChangeMessageVisibilityInput
-	urlCalls int
-}
-
-func (f *fakeSQS) SendMessage(ctx context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.traces = append(f.traces, tracing.TraceHeader(ctx))
-	if f.sendErr != nil {
-		return nil, f.sendErr
-	}
-	f.sent = append(f.sent, in)
-	return &sqs.SendMessageOutput{MessageId: aws.String(fmt.Sprintf("dlq-%d", len(f.sent)))}, nil
-}
-
-func (f *fakeSQS) GetQueueUrl(_ context.Context, in *sqs.GetQueueUrlInput, _ ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.urlCalls++
-	return &sqs.GetQueueUrlOutput{QueueUrl: aws.String("https://sqs.local/" + aws.ToString(in.QueueOwnerAWSAccountId) + "/" + aws.ToString(in.QueueName))}, nil
-}
-
-func (f *fakeSQS) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.vis = append(f.vis, in)
-	return &sqs.ChangeMessageVisibilityOutput{}, nil
+// failingSQS is a batchtest.SQS whose sends fail with err.
+func failingSQS(err error) *batchtest.SQS {
+	f := &batchtest.SQS{}
+	f.FailSends(err)
+	return f
 }
 
 // records returns n records msg-1 … msg-n with producer attributes and a
@@ -92,40 +58,11 @@ func failureIDs(resp events.SQSEventResponse) []string {
 	return ids
 }
 
-type logBuf struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// lines decodes every JSON log line.
-func (l *logBuf) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for line := range strings.Lines(l.String()) {
-		var m map[string]any
-		require.NoError(t, json.Unmarshal([]byte(line), &m))
-		out = append(out, m)
-	}
-	return out
-}
-
 // byMessage returns the outcome line of each message id.
-func (l *logBuf) byMessage(t *testing.T) map[string]map[string]any {
+func byMessage(t *testing.T, l *loggingtest.Buffer) map[string]map[string]any {
 	t.Helper()
 	out := map[string]map[string]any{}
-	for _, m := range l.lines(t) {
+	for _, m := range l.Lines(t) {
 		if id, ok := m[logging.FieldMessageID].(string); ok {
 			require.NotContains(t, out, id, "one line per record")
 			out[id] = m
@@ -134,6 +71,6 @@ func (l *logBuf) byMessage(t *testing.T) map[string]map[string]any {
 	return out
 }
 
-func newLogger(buf *logBuf) *logrus.Logger {
+func newLogger(buf *loggingtest.Buffer) *logrus.Logger {
 	return logging.New(logging.WithOutput(buf), logging.WithLevel("info"))
 }

@@ -4,21 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"runtime/debug"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/sirupsen/logrus"
 
 	"github.com/offload/offload/pkg/logging"
@@ -30,80 +22,6 @@ import (
 // the package documentation). ctx carries the record's deadline and a record
 // logger (logging.FromContext).
 type Handler func(ctx context.Context, msg events.SQSMessage) error
-
-// DeadLetterAPI is the subset of *sqs.Client operations used to dead-letter
-// permanently failed records.
-type DeadLetterAPI interface {
-	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
-}
-
-// VisibilityAPI is the subset of *sqs.Client operations used to delay the
-// redelivery of transiently failed records.
-type VisibilityAPI interface {
-	GetQueueUrl(ctx context.Context, in *sqs.GetQueueUrlInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
-	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
-}
-
-// BackoffPolicy returns how long a transiently failed record should stay
-// invisible, from its ApproximateReceiveCount (1 on first delivery). Zero
-// leaves the queue's visibility timeout alone.
-type BackoffPolicy func(receiveCount int) time.Duration
-
-// maxVisibility is SQS's longest visibility timeout.
-const maxVisibility = 12 * time.Hour
-
-// maxVisibilityChange is the longest visibility the processor asks for. SQS
-// refuses a change reaching beyond 12 hours from the receive, and the change
-// is made up to 15 minutes (Lambda's longest invocation) after it.
-const maxVisibilityChange = maxVisibility - 15*time.Minute
-
-// ExponentialBackoff returns a policy of base × 2^(receiveCount−1), capped at
-// limit (and at SQS's 12 hours). It never overflows: every receive count, up
-// to math.MaxInt, gives a delay between base and the cap, non-decreasing in
-// the count.
-func ExponentialBackoff(base, limit time.Duration) BackoffPolicy {
-	limit = min(limit, maxVisibility)
-	base = min(max(base, 0), limit)
-	return func(receiveCount int) time.Duration {
-		d := base
-		if d == 0 {
-			return 0
-		}
-		for n := max(receiveCount-1, 0); n > 0 && d < limit; n-- {
-			if d > limit/2 {
-				return limit
-			}
-			d *= 2
-		}
-		return min(d, limit)
-	}
-}
-
-// RetryBudget is how long a record that fails transiently on every receive
-// stays on its queue before SQS moves it to the DLQ: the sum of policy's
-// delays over receives 1 … maxReceiveCount (SQS dead-letters on the receive
-// after the last one). Processing time comes on top. Nil policy: 0 (the
-// queue's visibility timeout alone decides).
-func RetryBudget(policy BackoffPolicy, maxReceiveCount int) time.Duration {
-	if policy == nil {
-		return 0
-	}
-	var total time.Duration
-	for n := 1; n <= maxReceiveCount; n++ {
-		total += min(policy(n), maxVisibility)
-	}
-	return total
-}
-
-// Outcomes logged per record (field "outcome").
-const (
-	OutcomeSuccess      = "success"
-	OutcomeRetry        = "retry"
-	OutcomeDeadLettered = "dead-lettered"
-	OutcomeFailed       = "failed"
-	OutcomePanic        = "panic"
-	OutcomeSkipped      = "skipped"
-)
 
 // Option configures a Processor.
 type Option func(*Processor)
@@ -130,10 +48,6 @@ func WithDeadLetter(client DeadLetterAPI, dlqURL string) Option {
 func WithBackoff(client VisibilityAPI, policy BackoffPolicy) Option {
 	return func(p *Processor) { p.vis, p.backoff = client, policy }
 }
-
-// DefaultDeadLetterMaxBytes is the DLQ's maximum message size assumed
-// without WithDeadLetterMaxBytes: 256 KiB, the deployed queues' setting.
-const DefaultDeadLetterMaxBytes = 256 * 1024
 
 // WithMaxReceiveCount tells the processor the source queue's redrive
 // maxReceiveCount. A record that fails transiently, or is skipped for the
@@ -196,7 +110,7 @@ type Processor struct {
 	// firstEnqueued: dead letters carry AttrFirstEnqueuedAt.
 	firstEnqueued bool
 	accepts       []accepted
-	queueURLs     sync.Map // source ARN → queue URL
+	queueURLs     queueURLCache
 }
 
 // New returns a Processor for h, reporting every configuration problem at once.
@@ -269,33 +183,10 @@ func (p *Processor) Process(ctx context.Context, event events.SQSEvent) (events.
 		return events.SQSEventResponse{}, nil
 	}
 	base := logging.FromLambda(ctx, p.log)
-	// Every record shares the invocation's deadline minus the margin; the
-	// parent ctx (full deadline) stays for dead-lettering and visibility.
-	rctx, cancel := p.recordContext(ctx)
-	defer cancel()
 	failed := make([]bool, len(recs))
-	lanes := groupLanes(recs)
-	workers := min(p.concurrency, len(lanes))
-	if workers <= 1 {
-		for _, lane := range lanes {
-			p.runLane(ctx, rctx, base, recs, lane, failed)
-		}
-	} else {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Go(func() {
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= len(lanes) {
-						return
-					}
-					p.runLane(ctx, rctx, base, recs, lanes[i], failed)
-				}
-			})
-		}
-		wg.Wait()
-	}
+	runLanes(groupLanes(recs), p.concurrency, func(lane []int) {
+		p.runLane(ctx, base, recs, lane, failed)
+	})
 	var resp events.SQSEventResponse
 	for i, f := range failed {
 		if f {
@@ -305,38 +196,15 @@ func (p *Processor) Process(ctx context.Context, event events.SQSEvent) (events.
 	return resp, nil
 }
 
-// groupLanes splits the batch into lanes processed one record after the other:
-// one per FIFO message group (in arrival order), one per other record.
-func groupLanes(recs []events.SQSMessage) [][]int {
-	lanes := make([][]int, 0, len(recs))
-	var byGroup map[string]int
-	for i := range recs {
-		g := recs[i].Attributes["MessageGroupId"]
-		if g == "" {
-			lanes = append(lanes, []int{i})
-			continue
-		}
-		key := recs[i].EventSourceARN + "\x00" + g
-		if byGroup == nil {
-			byGroup = make(map[string]int)
-		}
-		if li, ok := byGroup[key]; ok {
-			lanes[li] = append(lanes[li], i)
-			continue
-		}
-		byGroup[key] = len(lanes)
-		lanes = append(lanes, []int{i})
-	}
-	return lanes
-}
-
-func (p *Processor) runLane(ctx, rctx context.Context, base *logrus.Entry, recs []events.SQSMessage, lane []int, failed []bool) {
+// runLane processes a lane's records one after the other; after a failure
+// the lane's later records are skipped (FIFO order) and marked failed.
+func (p *Processor) runLane(ctx context.Context, base *logrus.Entry, recs []events.SQSMessage, lane []int, failed []bool) {
 	for k, i := range lane {
-		if p.record(ctx, rctx, base, &recs[i]) {
+		if p.record(ctx, base, &recs[i]) {
 			failed[i] = true
 			for _, j := range lane[k+1:] {
 				failed[j] = true
-				p.logOutcome(nil, logging.ForRecord(base, recs[j]), OutcomeSkipped, 0, "fifo-group-failed", nil, nil)
+				p.report(logging.ForRecord(base, recs[j]), nil, outcome{name: OutcomeSkipped, class: "fifo-group-failed"})
 			}
 			return
 		}
@@ -344,25 +212,26 @@ func (p *Processor) runLane(ctx, rctx context.Context, base *logrus.Entry, recs 
 }
 
 // record processes one record and reports whether it must be redelivered.
-// rctx is the records' context (deadline minus margin), ctx the invocation's.
-func (p *Processor) record(ctx, rctx context.Context, base *logrus.Entry, rec *events.SQSMessage) bool {
+// ctx is the invocation's: the handler gets a child of it that expires the
+// margin earlier (recordContext), while dead-lettering and visibility changes
+// keep the full deadline.
+func (p *Processor) record(ctx context.Context, base *logrus.Entry, rec *events.SQSMessage) bool {
 	start := p.now()
 	log := logging.ForRecord(base, *rec)
+	rctx, cancel := p.recordContext(ctx)
+	defer cancel()
 	if err := rctx.Err(); err != nil {
 		if p.lastReceive(rec) {
-			return p.fail(ctx, nil, log, rec, 0, exhausted(rec, "never attempted: the invocation's deadline was too near", err))
+			return p.fail(ctx, log, nil, rec, 0, exhausted(rec, "never attempted: the invocation's deadline was too near", err))
 		}
 		// Never attempted: back at once rather than after the visibility
 		// timeout. SQS still counted the receive (package documentation,
 		// "Retry budget").
-		var extra logrus.Fields
+		o := outcome{name: OutcomeSkipped, class: "deadline", err: err}
 		if p.vis != nil {
-			extra = logrus.Fields{"retry_after_s": 0}
-			if verr := p.changeVisibility(ctx, rec, 0); verr != nil {
-				extra["visibility_error"] = verr.Error()
-			}
+			o.fields = p.putBack(ctx, rec, 0)
 		}
-		p.logOutcome(nil, log, OutcomeSkipped, 0, "deadline", err, extra)
+		p.report(log, nil, o)
 		return true
 	}
 	rctx, span := p.startSpan(rctx, rec)
@@ -372,11 +241,11 @@ func (p *Processor) record(ctx, rctx context.Context, base *logrus.Entry, rec *e
 	stack, err := p.call(logging.WithContext(rctx, log), rec)
 	elapsed := p.now().Sub(start)
 	if err == nil {
-		p.logOutcome(span, log, OutcomeSuccess, elapsed, "", nil, nil)
+		p.report(log, span, outcome{name: OutcomeSuccess, elapsed: elapsed})
 		return false
 	}
 	if stack != nil {
-		p.logOutcome(span, log, OutcomePanic, elapsed, "panic", err, logrus.Fields{"stack": string(stack)})
+		p.report(log, span, outcome{name: OutcomePanic, elapsed: elapsed, class: "panic", err: err, fields: logrus.Fields{"stack": string(stack)}})
 		return true
 	}
 	pe, ok := AsPermanent(err)
@@ -384,16 +253,13 @@ func (p *Processor) record(ctx, rctx context.Context, base *logrus.Entry, rec *e
 		pe, ok = exhausted(rec, "still failing", err), true
 	}
 	if ok {
-		return p.fail(ctx, span, log, rec, elapsed, pe)
+		return p.fail(ctx, log, span, rec, elapsed, pe)
 	}
-	var extra logrus.Fields
+	o := outcome{name: OutcomeRetry, elapsed: elapsed, class: "transient", err: err}
 	if d := p.visibilityFor(rec, err); d > 0 && p.vis != nil {
-		extra = logrus.Fields{"retry_after_s": int(d / time.Second)}
-		if verr := p.changeVisibility(ctx, rec, d); verr != nil {
-			extra["visibility_error"] = verr.Error()
-		}
+		o.fields = p.putBack(ctx, rec, d)
 	}
-	p.logOutcome(span, log, OutcomeRetry, elapsed, "transient", err, extra)
+	p.report(log, span, o)
 	return true
 }
 
@@ -402,41 +268,34 @@ func (p *Processor) lastReceive(rec *events.SQSMessage) bool {
 	return p.maxReceives > 0 && receiveCount(rec) >= p.maxReceives
 }
 
-// exhausted is the permanent failure of a record whose last receive failed
-// transiently: the reason names the receive and the cause (one line, masked).
-func exhausted(rec *events.SQSMessage, what string, cause error) *PermanentError {
-	msg := logging.Mask(cause.Error())
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i]
-	}
-	reason := fmt.Sprintf("%s on receive %d, the queue's last: %s", what, receiveCount(rec), msg)
-	return &PermanentError{Class: message.ClassRetriesExhausted, Reason: reason, Err: cause}
-}
-
 // fail dead-letters rec for pe (or leaves it to the redrive policy when there
 // is no DLQ) and reports whether SQS must deliver it again.
-func (p *Processor) fail(ctx context.Context, span tracing.Span, log *logrus.Entry, rec *events.SQSMessage, elapsed time.Duration, pe *PermanentError) bool {
-	err := error(pe)
+func (p *Processor) fail(ctx context.Context, log *logrus.Entry, span tracing.Span, rec *events.SQSMessage, elapsed time.Duration, pe *PermanentError) bool {
+	o := outcome{name: OutcomeFailed, elapsed: elapsed, class: pe.Class, err: pe, fields: logrus.Fields{"reason": pe.Reason}}
 	if p.dlq == nil {
-		p.logOutcome(span, log, OutcomeFailed, elapsed, pe.Class, err, logrus.Fields{"reason": pe.Reason, "dead_letter": "no dead-letter queue configured; left to the redrive policy"})
+		o.fields["dead_letter"] = "no dead-letter queue configured; left to the redrive policy"
+		p.report(log, span, o)
 		return true
 	}
 	dropped, trimmed, derr := p.deadLetter(ctx, rec, pe)
 	if derr != nil {
-		p.logOutcome(span, log, OutcomeFailed, elapsed, pe.Class, err, logrus.Fields{"reason": pe.Reason, "dead_letter_error": derr.Error()})
+		o.fields["dead_letter_error"] = derr.Error()
+		p.report(log, span, o)
 		return true
 	}
-	fields := logrus.Fields{"reason": pe.Reason}
+	o.name = OutcomeDeadLettered
 	if dropped > 0 {
-		fields["dropped_attributes"] = dropped
+		o.fields["dropped_attributes"] = dropped
 	}
 	if len(trimmed) > 0 {
-		fields["trimmed_dead_letter"] = strings.Join(trimmed, ", ")
+		o.fields["trimmed_dead_letter"] = strings.Join(trimmed, ", ")
 	}
-	p.logOutcome(span, log, OutcomeDeadLettered, elapsed, pe.Class, err, fields)
+	p.report(log, span, o)
 	return false
 }
 
+// recordContext is the handler's context: ctx expiring the deadline margin
+// before the invocation does.
 func (p *Processor) recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if dl, ok := ctx.Deadline(); ok {
 		return context.WithDeadline(ctx, dl.Add(-p.margin))
@@ -457,307 +316,7 @@ func (p *Processor) call(ctx context.Context, rec *events.SQSMessage) (stack []b
 	return nil, p.handler(ctx, *rec)
 }
 
-// startSpan opens the record's span (package documentation, "Tracing").
-func (p *Processor) startSpan(ctx context.Context, rec *events.SQSMessage) (context.Context, tracing.Span) {
-	ctx, span := p.tracer.Start(ctx, p.spanName, tracing.WithKind(tracing.KindServer),
-		tracing.RemoteParent(rec.Attributes[message.SystemAttrTraceHeader]), tracing.WithOrigin("AWS::Lambda::Function"))
-	span.Annotate(annotationMessageID, rec.MessageId)
-	if i := strings.LastIndexByte(rec.EventSourceARN, ':'); i >= 0 {
-		span.Annotate(tracing.AnnotationQueue, rec.EventSourceARN[i+1:])
-	}
-	span.Annotate(annotationReceiveCount, receiveCount(rec))
-	return ctx, span
-}
-
-// Annotations of a record's span besides tracing.AnnotationQueue.
-const (
-	annotationMessageID    = "message_id"
-	annotationReceiveCount = "receive_count"
-	annotationOutcome      = "outcome"
-	annotationErrorClass   = "error_class"
-)
-
-// endSpan records the outcome on span and ends it: a permanent failure (bad
-// input) is a client error, a transient failure or a panic a fault. Error
-// messages are masked as in logs.
-func endSpan(span tracing.Span, outcome, class string, err error) {
-	span.Annotate(annotationOutcome, outcome)
-	if class != "" {
-		span.Annotate(annotationErrorClass, class)
-	}
-	if err != nil {
-		kind := tracing.Fault
-		if _, permanent := AsPermanent(err); permanent && outcome != OutcomePanic {
-			kind = tracing.ClientError
-		}
-		span.SetError(maskedError{err}, kind)
-	}
-	span.End()
-}
-
-// maskedError is err with its message masked (logging.Mask).
-type maskedError struct{ err error }
-
-func (m maskedError) Error() string { return logging.Mask(m.err.Error()) }
-func (m maskedError) Unwrap() error { return m.err }
-
-// logOutcome logs the record's outcome and, when span is not nil, ends it
-// with the outcome.
-func (p *Processor) logOutcome(span tracing.Span, log *logrus.Entry, outcome string, d time.Duration, class string, err error, extra logrus.Fields) {
-	if span != nil {
-		endSpan(span, outcome, class, err)
-	}
-	data := make(logrus.Fields, len(log.Data)+4+len(extra))
-	maps.Copy(data, log.Data)
-	data[logging.FieldOutcome] = outcome
-	data[logging.FieldDurationMS] = float64(d.Microseconds()) / 1000
-	if class != "" {
-		data[logging.FieldErrorClass] = class
-	}
-	if err != nil {
-		data[logging.FieldError] = err
-	}
-	maps.Copy(data, extra)
-	e := &logrus.Entry{Logger: log.Logger, Data: data, Context: log.Context}
-	switch outcome {
-	case OutcomeSuccess, OutcomeDeadLettered:
-		e.Info("record " + outcome)
-	case OutcomeRetry, OutcomeSkipped:
-		e.Warn("record " + outcome)
-	default:
-		e.Error("record " + outcome)
-	}
-}
-
 func receiveCount(rec *events.SQSMessage) int {
 	n, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
 	return n
-}
-
-func (p *Processor) visibilityFor(rec *events.SQSMessage, err error) time.Duration {
-	var te *TransientError
-	if errors.As(err, &te) && te.Backoff > 0 {
-		return min(te.Backoff, maxVisibility)
-	}
-	if p.backoff != nil {
-		return min(p.backoff(receiveCount(rec)), maxVisibility)
-	}
-	return 0
-}
-
-func (p *Processor) changeVisibility(ctx context.Context, rec *events.SQSMessage, d time.Duration) error {
-	url, err := p.queueURL(ctx, rec.EventSourceARN)
-	if err != nil {
-		return err
-	}
-	// Whole seconds, at least 1 for a delay (0 only when asked for: a
-	// record put back at once), within SQS's 12 hours from the receive.
-	secs := int32(0)
-	if d > 0 {
-		secs = int32(min(max(d/time.Second, 1), maxVisibilityChange/time.Second))
-	}
-	_, err = p.vis.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-		QueueUrl: &url, ReceiptHandle: &rec.ReceiptHandle, VisibilityTimeout: secs,
-	})
-	if err != nil {
-		return fmt.Errorf("change visibility of %s to %ds: %w", rec.MessageId, secs, err)
-	}
-	return nil
-}
-
-// queueURL resolves a queue ARN (arn:aws:sqs:region:account:name) to its URL
-// with GetQueueUrl, once per ARN.
-func (p *Processor) queueURL(ctx context.Context, arn string) (string, error) {
-	if u, ok := p.queueURLs.Load(arn); ok {
-		return u.(string), nil
-	}
-	parts := strings.Split(arn, ":")
-	if len(parts) != 6 || parts[2] != "sqs" {
-		return "", fmt.Errorf("resolve queue URL: %q is not an SQS queue ARN", arn)
-	}
-	out, err := p.vis.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: &parts[5], QueueOwnerAWSAccountId: &parts[4]})
-	if err != nil {
-		return "", fmt.Errorf("resolve queue URL of %s: %w", arn, err)
-	}
-	url := aws.ToString(out.QueueUrl)
-	p.queueURLs.Store(arn, url)
-	return url, nil
-}
-
-// maxReasonBytes bounds the reason stored on a dead-lettered message.
-const maxReasonBytes = 1024
-
-// deadLetterCopy is what deadLetter sends: the failure attributes, then the
-// copied ones, trimmed to fit.
-type deadLetterCopy struct {
-	attrs   map[string]types.MessageAttributeValue
-	copied  []string // names of copied attributes, most important first
-	dropped int      // copied attributes left out
-	trimmed []string // what fitting to the DLQ's limit cost, for the log
-}
-
-// attrSize is an attribute's share of SQS's message size: name, data type and
-// value.
-func attrSize(name string, a types.MessageAttributeValue) int {
-	return len(name) + len(aws.ToString(a.DataType)) + len(aws.ToString(a.StringValue)) + len(a.BinaryValue)
-}
-
-func (c *deadLetterCopy) size(body string) int {
-	n := len(body)
-	for name, a := range c.attrs {
-		n += attrSize(name, a)
-	}
-	return n
-}
-
-// fit trims the copy to limit bytes, keeping the body intact: first the
-// reason (cut on a character, down to nothing), then the copied attributes
-// (least important first), then the failure metadata except the class and
-// the original message id. A body that leaves no room even for those two is
-// sent with no attributes at all: the reason is then in the log only.
-func (c *deadLetterCopy) fit(body string, limit int) {
-	over := c.size(body) - limit
-	if over <= 0 {
-		return
-	}
-	if r, ok := c.attrs[message.AttrFailureReason]; ok {
-		v := aws.ToString(r.StringValue)
-		keep := max(len(v)-over, 0)
-		for keep > 0 && !utf8.RuneStart(v[keep]) {
-			keep--
-		}
-		if keep > 0 {
-			c.attrs[message.AttrFailureReason] = types.MessageAttributeValue{DataType: r.DataType, StringValue: aws.String(v[:keep])}
-			c.trimmed = append(c.trimmed, "reason")
-			return
-		}
-		delete(c.attrs, message.AttrFailureReason)
-		c.trimmed = append(c.trimmed, "reason removed")
-		over = c.size(body) - limit
-	}
-	for i := len(c.copied) - 1; i >= 0 && over > 0; i-- {
-		name := c.copied[i]
-		over -= attrSize(name, c.attrs[name])
-		delete(c.attrs, name)
-		c.dropped++
-		c.trimmed = append(c.trimmed, "copied "+name)
-	}
-	for _, name := range []string{message.AttrFailedAt, message.AttrReceiveCount, message.AttrSourceQueue} {
-		if over <= 0 {
-			return
-		}
-		over -= attrSize(name, c.attrs[name])
-		delete(c.attrs, name)
-		c.trimmed = append(c.trimmed, name)
-	}
-	if over > 0 {
-		clear(c.attrs)
-		c.trimmed = append(c.trimmed, "all attributes")
-	}
-}
-
-// deadLetter sends rec to the DLQ with the failure attributes and as many of
-// its own attributes as fit in SQS's 10 (the producer's first), trimmed to
-// the DLQ's maximum message size. It returns how many original attributes
-// had to be dropped and what trimming cost.
-func (p *Processor) deadLetter(ctx context.Context, rec *events.SQSMessage, pe *PermanentError) (int, []string, error) {
-	str := func(v string) types.MessageAttributeValue {
-		return types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
-	}
-	reason := pe.Reason
-	if len(reason) > maxReasonBytes {
-		reason = strings.ToValidUTF8(reason[:maxReasonBytes], "")
-	}
-	if reason == "" {
-		reason = "(no reason given)"
-	}
-	class := pe.Class
-	if class == "" {
-		class = message.ClassUnclassified
-	}
-	c := &deadLetterCopy{attrs: make(map[string]types.MessageAttributeValue, message.MaxAttributes)}
-	attrs := c.attrs
-	attrs[message.AttrFailureReason] = str(reason)
-	attrs[message.AttrFailureClass] = str(class)
-	attrs[message.AttrSourceQueue] = str(rec.EventSourceARN)
-	attrs[message.AttrOriginalMessageID] = str(rec.MessageId)
-	attrs[message.AttrReceiveCount] = str(strconv.Itoa(receiveCount(rec)))
-	attrs[message.AttrFailedAt] = str(p.now().UTC().Format(time.RFC3339))
-	if t, ok := FirstEnqueuedAt(*rec); ok && p.firstEnqueued {
-		// Kept across redrives, which give the message a new SentTimestamp.
-		attrs[message.AttrFirstEnqueuedAt] = str(t.UTC().Format(message.FirstEnqueuedLayout))
-	}
-
-	names := make([]string, 0, len(rec.MessageAttributes))
-	for name := range rec.MessageAttributes {
-		if _, ours := attrs[name]; !ours {
-			names = append(names, name)
-		}
-	}
-	sort.Slice(names, func(i, j int) bool {
-		pi, pj := producerRank(names[i]), producerRank(names[j])
-		if pi != pj {
-			return pi < pj
-		}
-		return names[i] < names[j]
-	})
-	for _, name := range names {
-		a := rec.MessageAttributes[name]
-		if len(attrs) >= message.MaxAttributes || (a.StringValue == nil && a.BinaryValue == nil) {
-			c.dropped++
-			continue
-		}
-		attrs[name] = types.MessageAttributeValue{DataType: aws.String(a.DataType), StringValue: a.StringValue, BinaryValue: a.BinaryValue}
-		c.copied = append(c.copied, name)
-	}
-	c.fit(rec.Body, p.dlqMaxBytes)
-	in := &sqs.SendMessageInput{QueueUrl: &p.dlqURL, MessageBody: &rec.Body, MessageAttributes: attrs}
-	if th := rec.Attributes[message.SystemAttrTraceHeader]; th != "" {
-		in.MessageSystemAttributes = map[string]types.MessageSystemAttributeValue{
-			message.SystemAttrTraceHeader: {DataType: aws.String("String"), StringValue: aws.String(th)},
-		}
-	}
-	if strings.HasSuffix(p.dlqURL, ".fifo") {
-		group := rec.Attributes["MessageGroupId"]
-		if group == "" {
-			group = "dead-letter"
-		}
-		in.MessageGroupId = &group
-		in.MessageDeduplicationId = &rec.MessageId
-	}
-	if len(attrs) == 0 {
-		in.MessageAttributes = nil
-	}
-	if _, err := p.dlq.SendMessage(ctx, in); err != nil {
-		return c.dropped, c.trimmed, fmt.Errorf("dead-letter %s to %s: %w", rec.MessageId, p.dlqURL, err)
-	}
-	return c.dropped, c.trimmed, nil
-}
-
-// FirstEnqueuedAt is when rec was first enqueued: its
-// message.AttrFirstEnqueuedAt attribute (set on dead letters and kept by
-// redrives), else its SentTimestamp. ok is false when it carries neither.
-func FirstEnqueuedAt(rec events.SQSMessage) (time.Time, bool) {
-	if a, ok := rec.MessageAttributes[message.AttrFirstEnqueuedAt]; ok && a.StringValue != nil {
-		if t, err := time.Parse(time.RFC3339, *a.StringValue); err == nil {
-			return t, true
-		}
-	}
-	if ms, err := strconv.ParseInt(rec.Attributes["SentTimestamp"], 10, 64); err == nil && ms > 0 {
-		return time.UnixMilli(ms), true
-	}
-	return time.Time{}, false
-}
-
-// producerRank orders the producer's attributes first when space is short.
-func producerRank(name string) int {
-	switch name {
-	case message.AttrIdempotencyKey:
-		return 0
-	case message.AttrType:
-		return 1
-	case message.AttrVersion:
-		return 2
-	}
-	return 3
 }

@@ -14,16 +14,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/batch/batchtest"
 	"github.com/offload/offload/pkg/logging"
+	"github.com/offload/offload/pkg/logging/loggingtest"
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
 
 var fixedNow = time.Date(2026, 11, 26, 23, 12, 43, 0, time.UTC)
 
-func newProcessor(t *testing.T, h batch.Handler, opts ...batch.Option) (*batch.Processor, *logBuf) {
+func newProcessor(t *testing.T, h batch.Handler, opts ...batch.Option) (*batch.Processor, *loggingtest.Buffer) {
 	t.Helper()
-	logs := &logBuf{}
+	logs := &loggingtest.Buffer{}
 	tr, _ := tracingtest.New(t)
 	p, err := batch.New(h, append([]batch.Option{batch.WithLogger(newLogger(logs)), batch.WithClock(func() time.Time { return fixedNow }), batch.WithTracer(tr)}, opts...)...)
 	require.NoError(t, err)
@@ -49,7 +51,7 @@ func TestTransientFailuresReturnExactlyThoseIDs(t *testing.T) {
 			require.Equal(t, []string{"msg-3", "msg-7"}, failureIDs(resp))
 			require.EqualValues(t, 10, calls.Load())
 
-			lines := logs.byMessage(t)
+			lines := byMessage(t, logs)
 			require.Len(t, lines, 10)
 			require.Equal(t, batch.OutcomeRetry, lines["msg-3"][logging.FieldOutcome])
 			require.Equal(t, "transient", lines["msg-3"][logging.FieldErrorClass])
@@ -63,7 +65,7 @@ func TestTransientFailuresReturnExactlyThoseIDs(t *testing.T) {
 
 func TestPermanentFailureIsDeadLetteredAndAcknowledged(t *testing.T) {
 	t.Parallel()
-	dlq := &fakeSQS{}
+	dlq := &batchtest.SQS{}
 	h := func(_ context.Context, m events.SQSMessage) error {
 		if m.MessageId == "msg-2" {
 			return batch.Permanent(message.ClassValidation, "auditText is empty", nil)
@@ -77,8 +79,8 @@ func TestPermanentFailureIsDeadLetteredAndAcknowledged(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures, "a dead-lettered record is acknowledged")
 
-	require.Len(t, dlq.sent, 1)
-	in := dlq.sent[0]
+	require.Len(t, dlq.DeadLetters(), 1)
+	in := dlq.DeadLetters()[0]
 	require.Equal(t, "https://sqs.local/123456789012/audit-dlq", aws.ToString(in.QueueUrl))
 	require.Equal(t, recs[1].Body, aws.ToString(in.MessageBody), "the original body")
 	want := map[string]string{
@@ -100,7 +102,7 @@ func TestPermanentFailureIsDeadLetteredAndAcknowledged(t *testing.T) {
 	require.Equal(t, want, got)
 	require.Equal(t, recs[1].Attributes["AWSTraceHeader"], aws.ToString(in.MessageSystemAttributes[message.SystemAttrTraceHeader].StringValue))
 
-	line := logs.byMessage(t)["msg-2"]
+	line := byMessage(t, logs)["msg-2"]
 	require.Equal(t, batch.OutcomeDeadLettered, line[logging.FieldOutcome])
 	require.Equal(t, message.ClassValidation, line[logging.FieldErrorClass])
 	require.Equal(t, "auditText is empty", line["reason"])
@@ -108,7 +110,7 @@ func TestPermanentFailureIsDeadLetteredAndAcknowledged(t *testing.T) {
 
 func TestDeadLetterSendFailureBecomesItemFailure(t *testing.T) {
 	t.Parallel()
-	dlq := &fakeSQS{sendErr: errors.New("AccessDenied")}
+	dlq := failingSQS(errors.New("AccessDenied"))
 	h := func(context.Context, events.SQSMessage) error {
 		return batch.Permanent(message.ClassDecode, "invalid JSON at byte 1", nil)
 	}
@@ -116,7 +118,7 @@ func TestDeadLetterSendFailureBecomesItemFailure(t *testing.T) {
 	resp, err := p.Process(context.Background(), events.SQSEvent{Records: records(2)})
 	require.NoError(t, err, "never an error together with failures")
 	require.Equal(t, []string{"msg-1", "msg-2"}, failureIDs(resp), "never lost: redelivered instead")
-	line := logs.byMessage(t)["msg-1"]
+	line := byMessage(t, logs)["msg-1"]
 	require.Equal(t, batch.OutcomeFailed, line[logging.FieldOutcome])
 	require.Contains(t, line["dead_letter_error"], "AccessDenied")
 }
@@ -149,7 +151,7 @@ func TestPanickingRecordFailsAlone(t *testing.T) {
 		resp, err := p.Process(context.Background(), events.SQSEvent{Records: records(6)})
 		require.NoError(t, err)
 		require.Equal(t, []string{"msg-4"}, failureIDs(resp))
-		line := logs.byMessage(t)["msg-4"]
+		line := byMessage(t, logs)["msg-4"]
 		require.Equal(t, batch.OutcomePanic, line[logging.FieldOutcome])
 		require.Equal(t, "error", line["level"])
 		require.Contains(t, line["stack"], "processor_test.go")
@@ -190,7 +192,7 @@ func TestFIFOGroupStopsAfterFailure(t *testing.T) {
 		require.Equal(t, []string{"msg-3", "msg-4"}, failureIDs(resp), "A's failed record and the one after it")
 		require.False(t, seen["msg-4"], "msg-4 follows the failure in group A: not processed")
 		require.True(t, seen["msg-2"] && seen["msg-5"] && seen["msg-6"], "other groups go on")
-		require.Equal(t, batch.OutcomeSkipped, logs.byMessage(t)["msg-4"][logging.FieldOutcome])
+		require.Equal(t, batch.OutcomeSkipped, byMessage(t, logs)["msg-4"][logging.FieldOutcome])
 		mu.Lock()
 		require.Less(t, indexOf(order, "msg-1"), indexOf(order, "msg-3"), "in order within a group")
 		require.Less(t, indexOf(order, "msg-2"), indexOf(order, "msg-5"))
@@ -209,7 +211,7 @@ func indexOf(s []string, v string) int {
 
 func TestFIFODeadLetteredRecordDoesNotStopGroup(t *testing.T) {
 	t.Parallel()
-	dlq := &fakeSQS{}
+	dlq := &batchtest.SQS{}
 	h := func(_ context.Context, m events.SQSMessage) error {
 		if m.MessageId == "msg-1" {
 			return batch.Permanent(message.ClassDecode, "invalid JSON at byte 0", nil)
@@ -220,9 +222,9 @@ func TestFIFODeadLetteredRecordDoesNotStopGroup(t *testing.T) {
 	resp, err := p.Process(context.Background(), events.SQSEvent{Records: fifoRecords()})
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
-	require.Len(t, dlq.sent, 1)
-	require.Equal(t, "A", aws.ToString(dlq.sent[0].MessageGroupId))
-	require.Equal(t, "msg-1", aws.ToString(dlq.sent[0].MessageDeduplicationId))
+	require.Len(t, dlq.DeadLetters(), 1)
+	require.Equal(t, "A", aws.ToString(dlq.DeadLetters()[0].MessageGroupId))
+	require.Equal(t, "msg-1", aws.ToString(dlq.DeadLetters()[0].MessageDeduplicationId))
 }
 
 func TestRecordDeadlineIsLambdaDeadlineMinusMargin(t *testing.T) {
@@ -240,7 +242,7 @@ func TestRecordDeadlineIsLambdaDeadlineMinusMargin(t *testing.T) {
 	_, err := p.Process(ctx, events.SQSEvent{Records: records(1)})
 	require.NoError(t, err)
 	require.Equal(t, deadline.Add(-2*time.Second), got)
-	require.Equal(t, "msg-1", logs.lines(t)[0][logging.FieldMessageID], "the handler's logger carries the record fields")
+	require.Equal(t, "msg-1", logs.Lines(t)[0][logging.FieldMessageID], "the handler's logger carries the record fields")
 
 	// Less time left than the margin: records are not started.
 	var called atomic.Bool
@@ -250,12 +252,12 @@ func TestRecordDeadlineIsLambdaDeadlineMinusMargin(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, called.Load())
 	require.Equal(t, []string{"msg-1", "msg-2"}, failureIDs(resp))
-	require.Equal(t, "deadline", logs2.byMessage(t)["msg-1"][logging.FieldErrorClass])
+	require.Equal(t, "deadline", byMessage(t, logs2)["msg-1"][logging.FieldErrorClass])
 }
 
 func TestBackoffChangesVisibility(t *testing.T) {
 	t.Parallel()
-	client := &fakeSQS{}
+	client := &batchtest.SQS{}
 	h := func(_ context.Context, m events.SQSMessage) error {
 		if m.MessageId == "msg-2" {
 			return batch.RetryAfter(90*time.Second, errors.New("provider asked us to wait"))
@@ -268,15 +270,15 @@ func TestBackoffChangesVisibility(t *testing.T) {
 	resp, err := p.Process(context.Background(), events.SQSEvent{Records: recs})
 	require.NoError(t, err)
 	require.Len(t, resp.BatchItemFailures, 3)
-	require.Len(t, client.vis, 3)
-	require.Equal(t, 1, client.urlCalls, "the queue URL is resolved once")
+	require.Len(t, client.VisibilityChanges(), 3)
+	require.Equal(t, 1, client.QueueURLCalls(), "the queue URL is resolved once")
 	byHandle := map[string]int32{}
-	for _, v := range client.vis {
+	for _, v := range client.VisibilityChanges() {
 		require.Equal(t, "https://sqs.local/123456789012/audit", aws.ToString(v.QueueUrl))
 		byHandle[aws.ToString(v.ReceiptHandle)] = v.VisibilityTimeout
 	}
 	require.Equal(t, map[string]int32{"rh-1": 40, "rh-2": 90, "rh-3": 10}, byHandle)
-	require.EqualValues(t, 40, logs.byMessage(t)["msg-1"]["retry_after_s"])
+	require.EqualValues(t, 40, byMessage(t, logs)["msg-1"]["retry_after_s"])
 }
 
 func TestExponentialBackoff(t *testing.T) {
@@ -292,7 +294,7 @@ func TestExponentialBackoff(t *testing.T) {
 
 func TestDeadLetterKeepsWithinTenAttributes(t *testing.T) {
 	t.Parallel()
-	dlq := &fakeSQS{}
+	dlq := &batchtest.SQS{}
 	h := func(context.Context, events.SQSMessage) error { return batch.Permanent("", "", errors.New("x")) }
 	p, logs := newProcessor(t, h, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"))
 	recs := records(1)
@@ -308,7 +310,7 @@ func TestDeadLetterKeepsWithinTenAttributes(t *testing.T) {
 	resp, err := p.Process(context.Background(), events.SQSEvent{Records: recs})
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
-	attrs := dlq.sent[0].MessageAttributes
+	attrs := dlq.DeadLetters()[0].MessageAttributes
 	require.Len(t, attrs, message.MaxAttributes)
 	require.Equal(t, "(no reason given)", aws.ToString(attrs[message.AttrFailureReason].StringValue))
 	require.Equal(t, "unclassified", aws.ToString(attrs[message.AttrFailureClass].StringValue))
@@ -317,12 +319,12 @@ func TestDeadLetterKeepsWithinTenAttributes(t *testing.T) {
 	require.Contains(t, attrs, message.AttrVersion)
 	require.Contains(t, attrs, "alpha", "then by name")
 	require.NotContains(t, attrs, "zeta")
-	require.EqualValues(t, 5, logs.byMessage(t)["msg-1"]["dropped_attributes"])
+	require.EqualValues(t, 5, byMessage(t, logs)["msg-1"]["dropped_attributes"])
 }
 
 func TestNewReportsEveryProblem(t *testing.T) {
 	t.Parallel()
-	_, err := batch.New(nil, batch.WithConcurrency(0), batch.WithDeadLetter(&fakeSQS{}, ""), batch.WithBackoff(&fakeSQS{}, nil))
+	_, err := batch.New(nil, batch.WithConcurrency(0), batch.WithDeadLetter(&batchtest.SQS{}, ""), batch.WithBackoff(&batchtest.SQS{}, nil))
 	require.ErrorContains(t, err, "handler is required")
 	require.ErrorContains(t, err, "concurrency must be at least 1")
 	require.ErrorContains(t, err, "dead-letter queue URL is required")
@@ -343,7 +345,7 @@ func TestEmptyBatch(t *testing.T) {
 // expire (sms-sender) can still tell how old the request is.
 func TestDeadLetterCarriesTheFirstEnqueueTime(t *testing.T) {
 	t.Parallel()
-	dlq := &fakeSQS{}
+	dlq := &batchtest.SQS{}
 	h := func(context.Context, events.SQSMessage) error {
 		return batch.Permanent(message.ClassValidation, "bad", nil)
 	}
@@ -354,9 +356,9 @@ func TestDeadLetterCarriesTheFirstEnqueueTime(t *testing.T) {
 	recs[1].MessageAttributes[message.AttrFirstEnqueuedAt] = events.SQSMessageAttribute{DataType: "String", StringValue: aws.String("2025-11-01T08:00:00.000Z")}
 	_, err := p.Process(context.Background(), events.SQSEvent{Records: recs})
 	require.NoError(t, err)
-	require.Len(t, dlq.sent, 2)
+	require.Len(t, dlq.DeadLetters(), 2)
 	got := map[string]string{}
-	for _, in := range dlq.sent {
+	for _, in := range dlq.DeadLetters() {
 		got[aws.ToString(in.MessageAttributes[message.AttrOriginalMessageID].StringValue)] = aws.ToString(in.MessageAttributes[message.AttrFirstEnqueuedAt].StringValue)
 	}
 	require.Equal(t, map[string]string{"msg-1": "2025-11-27T00:00:00.123Z", "msg-2": "2025-11-01T08:00:00.000Z"}, got)
@@ -370,10 +372,10 @@ func TestDeadLetterCarriesTheFirstEnqueueTime(t *testing.T) {
 	_, ok = batch.FirstEnqueuedAt(events.SQSMessage{})
 	require.False(t, ok)
 
-	plain := &fakeSQS{}
+	plain := &batchtest.SQS{}
 	p2, _ := newProcessor(t, h, batch.WithDeadLetter(plain, "https://sqs.local/123456789012/audit-dlq"))
 	_, err = p2.Process(context.Background(), events.SQSEvent{Records: recs[:1]})
 	require.NoError(t, err)
-	require.Len(t, plain.sent, 1)
-	require.NotContains(t, plain.sent[0].MessageAttributes, message.AttrFirstEnqueuedAt, "only with WithFirstEnqueueTime: it costs a copied attribute")
+	require.Len(t, plain.DeadLetters(), 1)
+	require.NotContains(t, plain.DeadLetters()[0].MessageAttributes, message.AttrFirstEnqueuedAt, "only with WithFirstEnqueueTime: it costs a copied attribute")
 }

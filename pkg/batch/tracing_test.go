@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/batch/batchtest"
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/tracing"
 	"github.com/offload/offload/pkg/tracing/tracingtest"
@@ -26,7 +27,7 @@ const (
 func TestRecordSpansContinueTheProducersTrace(t *testing.T) {
 	t.Parallel()
 	tr, rec := tracingtest.New(t)
-	dlq := &fakeSQS{}
+	dlq := &batchtest.SQS{}
 	var handlerHeaders []string
 	h := func(ctx context.Context, m events.SQSMessage) error {
 		handlerHeaders = append(handlerHeaders, tracing.TraceHeader(ctx))
@@ -77,8 +78,8 @@ func TestRecordSpansContinueTheProducersTrace(t *testing.T) {
 	require.NotContains(t, docs[1].Cause.Exceptions[0].Message, "14155550123", "error messages are masked as in logs")
 	require.Contains(t, docs[3].Cause.Exceptions[0].Message, "boom")
 
-	require.Len(t, dlq.traces, 1)
-	require.Equal(t, "Root="+producerTrace+";Parent="+docs[1].ID+";Sampled=1", dlq.traces[0], "dead-lettering happens beneath the record's span")
+	require.Len(t, dlq.Traces(), 1)
+	require.Equal(t, "Root="+producerTrace+";Parent="+docs[1].ID+";Sampled=1", dlq.Traces()[0], "dead-lettering happens beneath the record's span")
 }
 
 // A record without AWSTraceHeader is traced under the Lambda invocation.

@@ -2,20 +2,18 @@ package dlq
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
+
+	"github.com/offload/offload/pkg/dlq/dlqtest"
 )
 
 func readFixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	require.NoError(t, err)
-	return b
+	return dlqtest.Event(t, name)
 }
 
 func TestParseSNSDeliveredAlarm(t *testing.T) {

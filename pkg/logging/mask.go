@@ -2,6 +2,7 @@ package logging
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -84,7 +85,26 @@ func maskField(key string, v any) (any, bool) {
 	return m, m != s
 }
 
-var secretWords = []string{"password", "passwd", "secret", "token", "auth", "credential", "apikey", "api_key", "api-key", "private_key", "privatekey", "signature", "cookie"}
+// secretWords is the one masking policy for secrets: a field key, or the key
+// of a key=value pair in text, containing one of these words (any case; the
+// "_" of a word stands for "_", "-" or nothing) is secret-looking.
+var secretWords = []string{"password", "passwd", "secret", "token", "auth", "credential", "api_key", "private_key", "signature", "cookie"}
+
+// secretKeyWords are secretWords spelled out with every separator, for
+// classifyKey.
+var secretKeyWords = func() []string {
+	var out []string
+	for _, w := range secretWords {
+		if !strings.Contains(w, "_") {
+			out = append(out, w)
+			continue
+		}
+		for _, sep := range []string{"", "_", "-"} {
+			out = append(out, strings.ReplaceAll(w, "_", sep))
+		}
+	}
+	return out
+}()
 
 type keyKind uint8
 
@@ -134,7 +154,7 @@ func classifyKey(key string) keyKind {
 }
 
 func isSecretKeyUncached(key string) bool {
-	for _, w := range secretWords {
+	for _, w := range secretKeyWords {
 		if containsFold(key, w) {
 			return true
 		}
@@ -166,7 +186,13 @@ func containsFold(s, sub string) bool {
 
 // secretPair matches key=value and key: value where the key looks secret,
 // including "Authorization: Bearer xyz" and JSON-ish "token":"xyz".
-var secretPair = regexp.MustCompile(`(?i)([a-z0-9_.\-]*(?:password|passwd|secret|token|auth|credential|api[_\-]?key|private[_\-]?key|signature|cookie)[a-z0-9_.\-]*["']?\s*[:=]\s*["']?)((?:bearer|basic)\s+)?[^\s"',;&}]+`)
+var secretPair = func() *regexp.Regexp {
+	alt := make([]string, len(secretWords))
+	for i, w := range secretWords {
+		alt[i] = strings.ReplaceAll(w, "_", `[_\-]?`)
+	}
+	return regexp.MustCompile(`(?i)([a-z0-9_.\-]*(?:` + strings.Join(alt, "|") + `)[a-z0-9_.\-]*["']?\s*[:=]\s*["']?)((?:bearer|basic)\s+)?[^\s"',;&}]+`)
+}()
 
 // Mask returns s with E.164-looking phone numbers and secret key/value pairs
 // masked, as MaskingFormatter does for messages and string fields.
@@ -180,28 +206,30 @@ func Mask(s string) string {
 	return s
 }
 
+// secretAnchors holds, by lower-case first letter, a piece of every secret
+// word (the part after its last "_", else its first four letters): text
+// holding none of them holds no secret word.
+var secretAnchors = func() (a [256][]string) {
+	for _, w := range secretWords {
+		anchor := w[:min(4, len(w))]
+		if i := strings.LastIndexByte(w, '_'); i >= 0 {
+			anchor = w[i+1:]
+		}
+		if !slices.Contains(a[anchor[0]], anchor) {
+			a[anchor[0]] = append(a[anchor[0]], anchor)
+		}
+	}
+	return a
+}()
+
 // hasSecretWord reports, in one pass, whether s may contain a secret-looking
 // key (a cheap filter before the regular expression).
 func hasSecretWord(s string) bool {
 	for i := 0; i < len(s); i++ {
-		rest := s[i:]
-		var hit bool
-		switch s[i] | 0x20 {
-		case 'p':
-			hit = hasPrefixFold(rest, "pass")
-		case 's':
-			hit = hasPrefixFold(rest, "secret") || hasPrefixFold(rest, "signature")
-		case 't':
-			hit = hasPrefixFold(rest, "token")
-		case 'a':
-			hit = hasPrefixFold(rest, "auth")
-		case 'c':
-			hit = hasPrefixFold(rest, "credential") || hasPrefixFold(rest, "cookie")
-		case 'k':
-			hit = hasPrefixFold(rest, "key")
-		}
-		if hit {
-			return true
+		for _, anchor := range secretAnchors[s[i]|0x20] {
+			if hasPrefixFold(s[i:], anchor) {
+				return true
+			}
 		}
 	}
 	return false

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/offload/offload/internal/backoff"
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/tracing"
 )
@@ -148,7 +148,7 @@ func New(client SQSAPI, queueURL string, opts ...Option) (*Publisher, error) {
 		maxMessage: message.MaxMessageBytes,
 		maxBatch:   message.MaxMessageBytes,
 		retry:      DefaultRetryPolicy,
-		sleep:      sleepCtx,
+		sleep:      backoff.Wait,
 	}
 	for _, o := range opts {
 		o(p)
@@ -478,13 +478,9 @@ func (p *Publisher) prepare(m *Message, key *string, sys map[string]types.Messag
 	return e, size, nil
 }
 
+// backoff is the jittered wait before retry attempt+1.
 func (p *Publisher) backoff(attempt int) time.Duration {
-	d := p.retry.BaseDelay << min(attempt-1, 30)
-	if d > p.retry.MaxDelay || d <= 0 {
-		d = p.retry.MaxDelay
-	}
-	half := d / 2
-	return half + rand.N(d-half+1)
+	return backoff.HalfJitter(backoff.Exponential(p.retry.BaseDelay, p.retry.MaxDelay, attempt))
 }
 
 var retryables = retry.IsErrorRetryables(retry.DefaultRetryables)
@@ -520,15 +516,4 @@ func retryableCode(code string) bool {
 		return true
 	}
 	return false
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/offload/offload/internal/backoff"
 	"github.com/offload/offload/pkg/idempotency"
 	"github.com/offload/offload/pkg/message"
 )
@@ -260,6 +261,10 @@ func (s *Sender) timeToSend(ctx context.Context, r Request) error {
 	return nil
 }
 
+// maxStoreWait caps the wait between finishing store calls (a record's time
+// ends long before).
+const maxStoreWait = 10 * time.Second
+
 // retryStore runs a finishing store call (Complete, Release, MarkUnknown) up
 // to storeTries times, waiting between tries unless ctx ends first. The call
 // itself runs without ctx's cancellation: the outcome must be recorded even
@@ -275,16 +280,9 @@ func (s *Sender) retryStore(ctx context.Context, call func(context.Context) erro
 		if i == s.storeTries-1 {
 			break
 		}
-		t := time.NewTimer(s.storeWait << i)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if backoff.Wait(ctx, backoff.Exponential(s.storeWait, maxStoreWait, i+1)) != nil {
 			// Out of time to wait: one last immediate try.
-			if err = call(cleanup); err == nil {
-				return nil
-			}
-			return err
-		case <-t.C:
+			return call(cleanup)
 		}
 	}
 	return err

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/localrt"
+	"github.com/offload/offload/pkg/logging/loggingtest"
 	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
 
@@ -221,7 +221,7 @@ func startExampleService(t *testing.T) exampleService {
 		out, err := build.CombinedOutput()
 		require.NoError(t, err, "build the X-Ray daemon: %s", out)
 	}
-	logs := &lockedBuffer{}
+	logs := &loggingtest.Buffer{}
 	daemon, err := localrt.StartTraceDaemon(daemonBin, stack.Outputs.EmulatorEndpoint, stack.Config.Region, logs)
 	require.NoError(t, err)
 	t.Cleanup(daemon.Stop)
@@ -265,21 +265,4 @@ func repoDir(t *testing.T) string {
 	_, err = os.Stat(filepath.Join(dir, "cmd", "example-service", "main.go"))
 	require.NoError(t, err, "repository root")
 	return dir
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -197,7 +197,7 @@ func (s *Stack) upAWS() error {
 	if err != nil {
 		return err
 	}
-	if err := o.validate(); err != nil {
+	if err := validateOutputs(o); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	s.Outputs = o
@@ -212,7 +212,7 @@ func (s *Stack) upLocal(ctx context.Context) error {
 	if endpoint == "" {
 		return errors.New("OFFLOAD_TEST_TARGET=local needs AWS_ENDPOINT_URL (the emulator): run through `make test`, or `make up` and export it")
 	}
-	repo, err := repoRoot()
+	repo, err := RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -253,7 +253,7 @@ func (s *Stack) upLocal(ctx context.Context) error {
 	if s.Outputs, err = ParseOutputs([]byte(out)); err != nil {
 		return err
 	}
-	if err := s.Outputs.validate(); err != nil {
+	if err := validateOutputs(s.Outputs); err != nil {
 		return err
 	}
 	s.Outputs.EmulatorEndpoint = endpoint
@@ -414,8 +414,9 @@ func (s *Stack) Unique(kind string) string {
 	return fmt.Sprintf("%s-%s-%d", s.Prefix, kind, s.seq.Add(1))
 }
 
-// repoRoot walks up from the working directory to the module's go.mod.
-func repoRoot() (string, error) {
+// RepoRoot walks up from the working directory to the module's go.mod: the
+// repository root, whose terraform/ and dist/ the stack uses.
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err

@@ -33,10 +33,10 @@ func TestParseOutputsReadsTerraformOutputJSON(t *testing.T) {
 	require.Equal(t, "offload-dev-AuditMessages", o.AuditTableName)
 	require.Equal(t, map[string]string{"audit-receiver": "offload-dev-audit-receiver"}, o.FunctionNames)
 	require.JSONEq(t, `"offload-dev"`, string(o.Raw["dashboard_name"]))
-	require.NoError(t, o.validate())
+	require.NoError(t, validateOutputs(o))
 
 	o.AuditQueueURL, o.AlarmTopicARN = "", ""
-	require.EqualError(t, o.validate(), "outputs lack [alarm_topic_arn audit_queue_url]")
+	require.EqualError(t, validateOutputs(o), "outputs lack [alarm_topic_arn audit_queue_url]")
 
 	_, err = ParseOutputs([]byte(`not json`))
 	require.Error(t, err)

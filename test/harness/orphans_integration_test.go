@@ -20,7 +20,7 @@ import (
 // and the apply fails with the table out of state. The harness adopts it.
 func TestIntegrationApplyAdoptsATableWhoseCreateAnswerWasLost(t *testing.T) {
 	testenv.Endpoint(t)
-	repo, err := repoRoot()
+	repo, err := RepoRoot()
 	require.NoError(t, err)
 	if os.Getenv("TF_CLI_CONFIG_FILE") == "" || !exists(os.Getenv("TF_CLI_CONFIG_FILE")) {
 		rc := filepath.Join(repo, ".local", "terraformrc")

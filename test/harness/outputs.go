@@ -1,75 +1,25 @@
 package harness
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
+
+	"github.com/offload/offload/internal/tfoutputs"
 )
 
-// Outputs are the environment outputs the suites use (docs/development.md,
-// "Local environment outputs"), plus every output by name in Raw.
-type Outputs struct {
-	NamePrefix              string            `json:"name_prefix"`
-	Environment             string            `json:"environment"`
-	AuditQueueURL           string            `json:"audit_queue_url"`
-	AuditQueueARN           string            `json:"audit_queue_arn"`
-	AuditDLQURL             string            `json:"audit_dlq_url"`
-	AuditDLQARN             string            `json:"audit_dlq_arn"`
-	AuditTableName          string            `json:"audit_table_name"`
-	SMSQueueURL             string            `json:"sms_queue_url"`
-	SMSQueueARN             string            `json:"sms_queue_arn"`
-	SMSDLQURL               string            `json:"sms_dlq_url"`
-	SMSDLQARN               string            `json:"sms_dlq_arn"`
-	SMSIdempotencyTableName string            `json:"sms_idempotency_table_name"`
-	AlarmTopicARN           string            `json:"alarm_topic_arn"`
-	NotificationsTopicARN   string            `json:"notifications_topic_arn"`
-	FunctionNames           map[string]string `json:"function_names"`
-	DLQAlarmNames           map[string]string `json:"dlq_alarm_names"`
-	// EmulatorEndpoint and ExampleServiceURL are added by make run.
-	EmulatorEndpoint  string `json:"emulator_endpoint"`
-	ExampleServiceURL string `json:"example_service_url"`
-
-	// Raw holds every output's value as JSON, by output name.
-	Raw map[string]json.RawMessage `json:"-"`
-}
+// Outputs are the environment's outputs (internal/tfoutputs: the one type the
+// ops CLI and the suites read them with).
+type Outputs = tfoutputs.Outputs
 
 // ParseOutputs reads `terraform output -json`: {"name": {"value": …, "type":
 // …, "sensitive": …}, …}.
-func ParseOutputs(b []byte) (Outputs, error) {
-	var doc map[string]struct {
-		Value json.RawMessage `json:"value"`
-	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return Outputs{}, fmt.Errorf("parse terraform outputs: %w", err)
-	}
-	raw := make(map[string]json.RawMessage, len(doc))
-	for k, v := range doc {
-		raw[k] = v.Value
-	}
-	flat, err := json.Marshal(raw)
-	if err != nil {
-		return Outputs{}, fmt.Errorf("parse terraform outputs: %w", err)
-	}
-	var o Outputs
-	if err := json.Unmarshal(flat, &o); err != nil {
-		return Outputs{}, fmt.Errorf("parse terraform outputs: %w", err)
-	}
-	o.Raw = raw
-	return o, nil
-}
+func ParseOutputs(b []byte) (Outputs, error) { return tfoutputs.Parse(b) }
 
 // ReadOutputs parses the outputs file at path.
-func ReadOutputs(path string) (Outputs, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return Outputs{}, fmt.Errorf("read outputs %s: %w", path, err)
-	}
-	return ParseOutputs(b)
-}
+func ReadOutputs(path string) (Outputs, error) { return tfoutputs.Read(path) }
 
-// validate reports every output the helpers need that is missing.
-func (o Outputs) validate() error {
+// validateOutputs reports every output the helpers need that is missing.
+func validateOutputs(o Outputs) error {
 	var missing []string
 	for name, v := range map[string]string{
 		"name_prefix": o.NamePrefix, "audit_queue_url": o.AuditQueueURL, "audit_dlq_url": o.AuditDLQURL,

@@ -40,6 +40,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
+	"github.com/offload/offload/internal/tfoutputs"
 )
 
 // The function folders the stack deploys (functions/<folder>).
@@ -77,41 +78,9 @@ var allowedStar = map[string]string{
 	"sns:Publish":              "SMS to a phone number has no resource ARN; fenced by a Deny on every SNS ARN (sms-sender only)",
 }
 
-// outputs are the environment's outputs (docs/development.md) used here.
-type outputs struct {
-	NamePrefix              string            `json:"name_prefix"`
-	Environment             string            `json:"environment"`
-	AuditQueueURL           string            `json:"audit_queue_url"`
-	AuditQueueARN           string            `json:"audit_queue_arn"`
-	AuditDLQURL             string            `json:"audit_dlq_url"`
-	AuditDLQARN             string            `json:"audit_dlq_arn"`
-	AuditTableName          string            `json:"audit_table_name"`
-	SMSQueueURL             string            `json:"sms_queue_url"`
-	SMSQueueARN             string            `json:"sms_queue_arn"`
-	SMSDLQURL               string            `json:"sms_dlq_url"`
-	SMSDLQARN               string            `json:"sms_dlq_arn"`
-	SMSIdempotencyTableName string            `json:"sms_idempotency_table_name"`
-	AlarmDedupeTableName    string            `json:"alarm_dedupe_table_name"`
-	AlarmTopicARN           string            `json:"alarm_topic_arn"`
-	NotificationsTopicARN   string            `json:"notifications_topic_arn"`
-	FunctionNames           map[string]string `json:"function_names"`
-	FunctionARNs            map[string]string `json:"function_arns"`
-	FunctionRoleNames       map[string]string `json:"function_role_names"`
-	DLQAlarmNames           map[string]string `json:"dlq_alarm_names"`
-	AgeAlarmNames           map[string]string `json:"oldest_message_age_alarm_names"`
-	RetryBudgetSeconds      map[string]int    `json:"queue_retry_budget_seconds"`
-	MappingUUIDs            map[string]string `json:"event_source_mapping_uuids"`
-	TwilioSecretARN         string            `json:"twilio_secret_arn"`
-	WebhookSecretARN        string            `json:"webhook_secret_arn"`
-	TopicsKMSKeyARN         string            `json:"topics_kms_key_arn"`
-	DashboardName           string            `json:"dashboard_name"`
-	FailuresQueueURL        string            `json:"alarm_handler_failures_queue_url"`
-	FailuresQueueARN        string            `json:"alarm_handler_failures_queue_arn"`
-	FailuresAlarmName       string            `json:"alarm_handler_failures_alarm_name"`
-	AlarmEmailTopicARN      string            `json:"alarm_email_topic_arn"`
-	SMSRetentionSeconds     int               `json:"sms_idempotency_retention_seconds"`
-	AlarmRetentionSeconds   int               `json:"alarm_dedupe_retention_seconds"`
-}
+// outputs are the environment's outputs (docs/development.md), read as the
+// ops CLI reads them.
+type outputs = tfoutputs.Outputs
 
 // queue is one work queue with its DLQ, by the outputs.
 type queue struct{ url, arn, dlqURL, dlqARN string }
@@ -119,7 +88,8 @@ type queue struct{ url, arn, dlqURL, dlqARN string }
 // dlqName is the DLQ's name, the last part of its ARN.
 func (q queue) dlqName() string { return q.dlqARN[strings.LastIndex(q.dlqARN, ":")+1:] }
 
-func (o outputs) queues() map[string]queue {
+// queues are the work queues of the outputs, by pipeline.
+func queues(o outputs) map[string]queue {
 	return map[string]queue{
 		"audit": {o.AuditQueueURL, o.AuditQueueARN, o.AuditDLQURL, o.AuditDLQARN},
 		"sms":   {o.SMSQueueURL, o.SMSQueueARN, o.SMSDLQURL, o.SMSDLQARN},
@@ -297,18 +267,8 @@ func fixtureZips(t *testing.T) string {
 
 func readOutputs(t *testing.T, opts *terraform.Options) outputs {
 	t.Helper()
-	var raw map[string]struct {
-		Value json.RawMessage `json:"value"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(terraform.OutputJson(t, opts, "")), &raw))
-	flat := map[string]json.RawMessage{}
-	for k, v := range raw {
-		flat[k] = v.Value
-	}
-	b, err := json.Marshal(flat)
+	out, err := tfoutputs.Parse([]byte(terraform.OutputJson(t, opts, "")))
 	require.NoError(t, err)
-	var out outputs
-	require.NoError(t, json.Unmarshal(b, &out))
 	return out
 }
 
@@ -342,7 +302,7 @@ func queueAttributes(ctx context.Context, t *testing.T, c *clients, url string) 
 }
 
 func checkQueues(ctx context.Context, t *testing.T, c *clients, out outputs) {
-	for name, q := range out.queues() {
+	for name, q := range queues(out) {
 		main := queueAttributes(ctx, t, c, q.url)
 		dlq := queueAttributes(ctx, t, c, q.dlqURL)
 
@@ -445,7 +405,7 @@ func checkFunctions(ctx context.Context, t *testing.T, c *clients, out outputs) 
 			"IDEMPOTENCY_RETENTION": fmt.Sprintf("%ds", localSMSRetention),
 		},
 		"dlq-alarm-handler": {"NOTIFICATIONS_TOPIC_ARN": out.NotificationsTopicARN, "WEBHOOK_SECRET_ARN": out.WebhookSecretARN,
-			"IDEMPOTENCY_TABLE_NAME": out.AlarmDedupeTableName, "DEAD_LETTER_QUEUES": out.queues()["audit"].dlqName() + "," + out.queues()["sms"].dlqName(),
+			"IDEMPOTENCY_TABLE_NAME": out.AlarmDedupeTableName, "DEAD_LETTER_QUEUES": queues(out)["audit"].dlqName() + "," + queues(out)["sms"].dlqName(),
 			"IDEMPOTENCY_RETENTION": fmt.Sprintf("%ds", localAlarmRetention)},
 	}
 	// The consumers' retry budget and the DLQ size they trim dead letters to.
@@ -493,7 +453,7 @@ func strs[T ~string](in []T) []string {
 }
 
 func checkMappings(ctx context.Context, t *testing.T, c *clients, out outputs) {
-	for name, q := range out.queues() {
+	for name, q := range queues(out) {
 		fn := out.FunctionNames[consumers[name]]
 		list, err := c.lambda.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{FunctionName: aws.String(fn)})
 		require.NoError(t, err)
@@ -520,7 +480,7 @@ func checkMappings(ctx context.Context, t *testing.T, c *clients, out outputs) {
 }
 
 func checkAlarms(ctx context.Context, t *testing.T, c *clients, out outputs) {
-	for name := range out.queues() {
+	for name := range queues(out) {
 		queueName := out.NamePrefix + "-" + name
 		got, err := c.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{
 			AlarmNames: []string{out.DLQAlarmNames[name], out.AgeAlarmNames[name]},
@@ -729,7 +689,7 @@ func checkDashboard(ctx context.Context, t *testing.T, c *clients, out outputs) 
 			seen[fmt.Sprintf("%v %v %v", m[0], m[1], m[3])] = true
 		}
 	}
-	for name := range out.queues() {
+	for name := range queues(out) {
 		q := out.NamePrefix + "-" + name
 		for _, want := range []string{
 			"AWS/SQS ApproximateNumberOfMessagesVisible " + q,
@@ -768,7 +728,7 @@ func expectedGrants(ctx context.Context, t *testing.T, c *clients, out outputs) 
 		g := Allows([]string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"}, q.arn)
 		return append(g, Allow("sqs:SendMessage", q.dlqARN))
 	}
-	qs := out.queues()
+	qs := queues(out)
 	return map[string][]Grant{
 		"audit-receiver": slices.Concat(base("audit-receiver"), trigger(qs["audit"]),
 			Allows([]string{"dynamodb:GetItem", "dynamodb:PutItem"}, tableARN(out.AuditTableName))),
