@@ -62,7 +62,17 @@ func findOrphans(output string) []orphan {
 // resources and applies again (a few rounds: each apply may orphan another).
 // Import takes its options before ADDR and ID, so those go last.
 func initAndApplyAdoptingOrphans(t tttesting.TestingT, opts *terraform.Options) error {
-	_, err := terraform.InitAndApplyE(t, opts)
+	if _, err := terraform.InitE(t, opts); err != nil {
+		return err
+	}
+	return ApplyAdoptingOrphans(t, opts)
+}
+
+// ApplyAdoptingOrphans is `terraform apply` that adopts the resources of
+// creates whose answer was lost (see orphan) and applies again, for suites
+// that apply a root of their own (test/infra). Any other failure is returned.
+func ApplyAdoptingOrphans(t tttesting.TestingT, opts *terraform.Options) error {
+	_, err := terraform.ApplyE(t, opts)
 	for round := 0; err != nil && round < 3; round++ {
 		orphans := findOrphans(err.Error())
 		if orphans == nil {

@@ -41,6 +41,7 @@ import (
 
 	"github.com/offload/offload/internal/testenv"
 	"github.com/offload/offload/internal/tfoutputs"
+	"github.com/offload/offload/test/harness"
 )
 
 // The function folders the stack deploys (functions/<folder>).
@@ -148,7 +149,7 @@ func TestLocalEnvironment(t *testing.T) {
 	initTime := time.Since(start)
 
 	start = time.Now()
-	terraform.Apply(t, opts)
+	require.NoError(t, harness.ApplyAdoptingOrphans(t, opts), "apply environments/local")
 	applyTime := time.Since(start)
 
 	start = time.Now()
