@@ -45,6 +45,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
+	"github.com/offload/offload/pkg/dlq/dlqtest"
 	"github.com/offload/offload/pkg/logging/loggingtest"
 	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
@@ -356,16 +357,15 @@ func (h *ccHarness) checkLogs(invs []*ccInvoke, folder string) {
 	for _, inv := range invs {
 		byRequest[inv.res.RequestID] = inv
 	}
-	started := false
 	for _, l := range h.functionLines(folder) {
-		if !started && !strings.HasPrefix(l.raw, "START RequestId: ") {
-			// Init output, before any invoke: its "ready" line lists the
-			// settings, which name every invoke's queues here (one function
-			// serves them all). No invoke's context exists yet to mix up.
+		if l.str("message") == folder+" ready" {
+			// The init line (written before the first /next, though the
+			// runtime may print START lines first): it lists the settings,
+			// which name every invoke's queues here (one function serves
+			// them all). No invoke's context exists yet to mix up.
 			require.Empty(t, l.str("request_id"), "an init line with a request id: %s", l.raw)
 			continue
 		}
-		started = true
 		o := requireOneOwner(t, invs, "log line", l.raw)
 		for _, marker := range []string{"START RequestId: ", "END RequestId: ", "REPORT RequestId: "} {
 			if rest, ok := strings.CutPrefix(l.raw, marker); ok {
@@ -645,6 +645,8 @@ func smsConcurrentCase() ccCase {
 				if k == inv.i%2 {
 					r.unrecorded = true
 					f := testenv.MustInjectFault(h.t, testenv.Fault{Service: "dynamodb", Operation: "UpdateItem", Match: r.key, Count: -1,
+						// The write that marks it completed, not the Start before the send.
+						Also:  []string{`{"S":"completed"}`},
 						Error: &testenv.FaultError{Status: 400, Code: "ValidationException", Message: "injected: completion not recorded"}})
 					h.t.Cleanup(func() { _ = testenv.RemoveFault(testenv.Endpoint(h.t), f.ID) })
 				}
@@ -807,11 +809,10 @@ func dlqConcurrentCase() ccCase {
 }
 
 // alarmEvent is the alarm topic's SNS event for alarm on queue going to
-// ALARM (functions/dlq-alarm-handler/testdata, renamed).
+// ALARM (pkg/dlq/dlqtest's fixture, renamed).
 func alarmEvent(t *testing.T, alarm, queue, snsID string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRootDir(t), "functions", "dlq-alarm-handler", "testdata", "sns-alarm-event.json"))
-	require.NoError(t, err)
+	b := dlqtest.Event(t, "sns-alarm-event.json")
 	var ev events.SNSEvent
 	require.NoError(t, json.Unmarshal(b, &ev))
 	var msg map[string]any

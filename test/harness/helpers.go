@@ -120,27 +120,70 @@ func (s *Stack) WaitForDLQMessage(t tttesting.TestingT, dlqURL string, match fun
 func (s *Stack) WaitForDLQMessageE(ctx context.Context, dlqURL string, match func(body string) bool, timeout time.Duration) (sqstypes.Message, error) {
 	var found sqstypes.Message
 	err := waitFor(ctx, timeout, func() (bool, error) {
-		out, err := s.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(dlqURL), MaxNumberOfMessages: 10, VisibilityTimeout: 5,
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
-			MessageAttributeNames:       []string{"All"},
-		})
+		msgs, err := s.QueueMessagesE(ctx, dlqURL)
 		if err != nil {
 			return false, err
 		}
-		ok := false
-		for _, m := range out.Messages {
-			if !ok && match(aws.ToString(m.Body)) {
-				found, ok = m, true
+		for _, m := range msgs {
+			if match(aws.ToString(m.Body)) {
+				found = m
+				return true, nil
 			}
-			_, _ = s.SQS.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(dlqURL), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0})
 		}
-		return ok, nil
+		return false, nil
 	})
 	if err != nil {
 		return found, fmt.Errorf("wait for a matching message in %s: %w", dlqURL, err)
 	}
 	return found, nil
+}
+
+// QueueMessagesE reads every message visible in queueURL (attributes
+// included) and leaves them there: each is hidden while the scan goes on, so
+// that every receive returns messages not seen yet (SQS returns at most ten,
+// and the emulator always the first ten), then made visible again.
+func (s *Stack) QueueMessagesE(ctx context.Context, queueURL string) ([]sqstypes.Message, error) {
+	var all []sqstypes.Message
+	defer func() {
+		for _, m := range all {
+			_, _ = s.SQS.ChangeMessageVisibility(context.Background(), &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(queueURL), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0})
+		}
+	}()
+	seen := map[string]bool{}
+	for {
+		out, err := s.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: 1,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+			MessageAttributeNames:       []string{"All"},
+		})
+		if err != nil {
+			return all, err
+		}
+		fresh := 0
+		for _, m := range out.Messages {
+			all = append(all, m) // every receipt handle is made visible again
+			if id := aws.ToString(m.MessageId); !seen[id] {
+				seen[id] = true
+				fresh++
+			}
+		}
+		if fresh == 0 {
+			return dedupe(all), nil
+		}
+	}
+}
+
+// dedupe keeps the first copy of each message id.
+func dedupe(msgs []sqstypes.Message) []sqstypes.Message {
+	seen := map[string]bool{}
+	out := make([]sqstypes.Message, 0, len(msgs))
+	for _, m := range msgs {
+		if id := aws.ToString(m.MessageId); !seen[id] {
+			seen[id] = true
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // DeleteMessage removes a message the test put somewhere (e.g. its own dead
