@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/testenv"
@@ -122,16 +124,29 @@ func TestSMSPipelineSendsEachRequestAtMostOnce(t *testing.T) {
 			}
 		}
 	}
-	require.Eventually(t, func() bool {
-		scanDLQ()
+	missing := func() []string {
 		got := count()
+		var out []string
 		for text := range want {
 			if got[text] == 0 && !exhausted[text] {
-				return false
+				out = append(out, text)
 			}
 		}
-		return true
-	}, 2*time.Minute, time.Second, "every request sent or dead-lettered with its reason")
+		sort.Strings(out)
+		return out
+	}
+	if !assert.Eventually(t, func() bool { scanDLQ(); return len(missing()) == 0 }, 2*time.Minute, time.Second,
+		"every request sent or dead-lettered with its reason") {
+		// Say where the missing ones are: still queued, or dead-lettered
+		// with which class (none: SQS's redrive policy moved them).
+		dead, _ := stack.QueueMessagesE(context.Background(), stack.Outputs.SMSDLQURL)
+		var classes []string
+		for _, m := range dead {
+			classes = append(classes, fmt.Sprintf("%.60s=%s", aws.ToString(m.Body), aws.ToString(m.MessageAttributes[message.AttrFailureClass].StringValue)))
+		}
+		queued, _ := stack.QueueMessagesE(context.Background(), stack.Outputs.SMSQueueURL)
+		t.Fatalf("neither sent nor dead-lettered as retries-exhausted: %v; source queue holds %d visible; DLQ: %v", missing(), len(queued), classes)
+	}
 
 	// The crash is reported, not resent.
 	dead := stack.WaitForDLQMessage(t, stack.Outputs.SMSDLQURL, func(b string) bool { return b == crash }, 90*time.Second)
