@@ -132,15 +132,22 @@ func realMain(ctx context.Context, args []string) error {
 	// that client is not traced (it would report "no trace in context").
 	keysCfg := awsCfg.Copy()
 	traced := os.Getenv(tracing.EnvDaemonAddress) != ""
+	var tp *tracing.Provider
 	if traced {
-		tracing.InstrumentAWS(&awsCfg)
+		tp = tracing.ProviderFromEnv()
+		defer tp.Close()
+		tracing.InstrumentAWS(&awsCfg, tp)
 	}
 	sqsClient := sqs.NewFromConfig(awsCfg)
-	auditQ, err := producer.New(sqsClient, s.auditQueueURL, producer.WithDefaultType(message.TypeAudit, ""), producer.WithMaxMessageBytes(s.maxMessageBytes))
+	pubOpts := []producer.Option{producer.WithMaxMessageBytes(s.maxMessageBytes)}
+	if traced {
+		pubOpts = append(pubOpts, producer.WithTracerProvider(tp))
+	}
+	auditQ, err := producer.New(sqsClient, s.auditQueueURL, append(pubOpts, producer.WithDefaultType(message.TypeAudit, ""))...)
 	if err != nil {
 		return fmt.Errorf("audit publisher: %w", err)
 	}
-	smsQ, err := producer.New(sqsClient, s.smsQueueURL, producer.WithDefaultType(message.TypeSMS, ""), producer.WithMaxMessageBytes(s.maxMessageBytes))
+	smsQ, err := producer.New(sqsClient, s.smsQueueURL, append(pubOpts, producer.WithDefaultType(message.TypeSMS, ""))...)
 	if err != nil {
 		return fmt.Errorf("sms publisher: %w", err)
 	}
@@ -160,7 +167,7 @@ func realMain(ctx context.Context, args []string) error {
 	}
 	handler := svc.routes()
 	if traced {
-		handler = tracing.Middleware("example-service", handler)
+		handler = tracing.Middleware(tp, "example-service", handler)
 	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {

@@ -41,13 +41,15 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
-	tracing.InstrumentAWS(&awsCfg)
+	// One tracer provider per container, passed to everything that traces.
+	tp := tracing.ProviderFromEnv()
+	tracing.InstrumentAWS(&awsCfg, tp)
 	sqsClient := sqs.NewFromConfig(awsCfg)
 	h := &handler{
 		store:   audit.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.TableName),
 		metrics: metrics.New(os.Stdout, "offload", map[string]string{"Function": "audit-receiver", "Environment": cfg.Environment}),
 	}
-	proc, err := batch.New(h.handle, processorOptions(cfg, sqsClient, log)...)
+	proc, err := batch.New(h.handle, append(processorOptions(cfg, sqsClient, log), batch.WithTracer(tracing.NewTracer(tp)))...)
 	if err != nil {
 		return fmt.Errorf("build batch processor: %w", err)
 	}

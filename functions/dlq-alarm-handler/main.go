@@ -40,7 +40,9 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
-	tracing.InstrumentAWS(&awsCfg)
+	// One tracer provider per container, passed to everything that traces.
+	tp := tracing.ProviderFromEnv()
+	tracing.InstrumentAWS(&awsCfg, tp)
 	store, err := idempotency.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), cfg.TableName, idempotency.WithRetention(cfg.Retention))
 	if err != nil {
 		return fmt.Errorf("build idempotency store: %w", err)

@@ -45,7 +45,9 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
-	tracing.InstrumentAWS(&awsCfg)
+	// One tracer provider per container, passed to everything that traces.
+	tp := tracing.ProviderFromEnv()
+	tracing.InstrumentAWS(&awsCfg, tp)
 
 	var provider sms.Provider
 	switch cfg.Provider {
@@ -53,7 +55,7 @@ func realMain(ctx context.Context) error {
 		provider = sms.NewSNS(sns.NewFromConfig(awsCfg))
 	case "twilio":
 		creds := sms.NewSecretCredentials(secretsmanager.NewFromConfig(awsCfg), cfg.TwilioSecretARN, cfg.SecretTTL)
-		opts := []sms.TwilioOption{sms.WithHTTPClient(&http.Client{Timeout: cfg.ProviderTimeout, Transport: tracing.Transport(nil)})}
+		opts := []sms.TwilioOption{sms.WithHTTPClient(&http.Client{Timeout: cfg.ProviderTimeout, Transport: tracing.Transport(tp, nil)})}
 		if cfg.TwilioURL != "" {
 			opts = append(opts, sms.WithTwilioURL(cfg.TwilioURL))
 		}
@@ -80,6 +82,7 @@ func realMain(ctx context.Context) error {
 
 	sqsClient := sqs.NewFromConfig(awsCfg)
 	proc, err := batch.New(h.handle,
+		batch.WithTracer(tracing.NewTracer(tp)),
 		batch.WithConcurrency(cfg.Concurrency),
 		batch.WithDeadLetter(sqsClient, cfg.DLQURL),
 		batch.WithDeadLetterMaxBytes(cfg.DLQMaxBytes),

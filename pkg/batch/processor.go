@@ -164,7 +164,8 @@ func Accept(msgType string, versions ...string) Option {
 func WithLogger(l logrus.FieldLogger) Option { return func(p *Processor) { p.log = l } }
 
 // WithTracer sets the tracer records are traced with (default
-// tracing.Default()). See the package documentation, "Tracing".
+// tracing.NewTracer(tracing.Global())); functions pass the one of their
+// container's tracing.Provider. See the package documentation, "Tracing".
 func WithTracer(t tracing.Tracer) Option { return func(p *Processor) { p.tracer = t } }
 
 // WithClock replaces time.Now (for tests).
@@ -242,7 +243,7 @@ func New(h Handler, opts ...Option) (*Processor, error) {
 		p.log = logging.New()
 	}
 	if p.tracer == nil {
-		p.tracer = tracing.Default()
+		p.tracer = tracing.NewTracer(tracing.Global())
 	}
 	p.spanName = lambdacontext.FunctionName
 	if p.spanName == "" {
@@ -260,6 +261,8 @@ func (p *Processor) Process(ctx context.Context, event events.SQSEvent) (events.
 		return events.SQSEventResponse{}, nil
 	}
 	base := logging.FromLambda(ctx, p.log)
+	ctx, inv := p.startInvocation(ctx, recs)
+	defer inv.End()
 	// Every record shares the invocation's deadline minus the margin; the
 	// parent ctx (full deadline) stays for dead-lettering and visibility.
 	rctx, cancel := p.recordContext(ctx)
@@ -451,7 +454,8 @@ func (p *Processor) call(ctx context.Context, rec *events.SQSMessage) (stack []b
 // startSpan opens the record's span (package documentation, "Tracing").
 func (p *Processor) startSpan(ctx context.Context, rec *events.SQSMessage) (context.Context, tracing.Span) {
 	ctx, span := p.tracer.Start(ctx, p.spanName, tracing.WithKind(tracing.KindServer),
-		tracing.RemoteParent(rec.Attributes[message.SystemAttrTraceHeader]), tracing.WithOrigin("AWS::Lambda::Function"))
+		tracing.RemoteParent(rec.Attributes[message.SystemAttrTraceHeader]), tracing.WithOrigin("AWS::Lambda::Function"),
+		invocationLink(ctx))
 	span.Annotate(annotationMessageID, rec.MessageId)
 	if i := strings.LastIndexByte(rec.EventSourceARN, ':'); i >= 0 {
 		span.Annotate(tracing.AnnotationQueue, rec.EventSourceARN[i+1:])
