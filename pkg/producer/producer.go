@@ -465,7 +465,7 @@ func (p *Publisher) prepare(m *Message, key *string, sys map[string]types.Messag
 	// when the message has an attribute to spare.
 	if _, own := m.Attributes[tracing.W3CTraceParentAttr]; !own && len(m.Attributes)+producerAttrs < message.MaxAttributes {
 		if tp := tracing.TraceParentOf(header); tp != "" {
-		attrs[tracing.W3CTraceParentAttr] = types.MessageAttributeValue{DataType: &dataTypeString, StringValue: &tp}
+			attrs[tracing.W3CTraceParentAttr] = types.MessageAttributeValue{DataType: &dataTypeString, StringValue: &tp}
 			size += len(tracing.W3CTraceParentAttr) + dataTypeLen + len(tp)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"path"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -139,6 +141,9 @@ func addOutcomeMiddleware(stack *middleware.Stack) error {
 			retries = len(ar.Results) - 1
 		}
 		span.SetAttributes(AttrRetries.Int(retries))
+		if raw, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok && raw != nil && raw.ContentLength > 0 {
+			span.SetAttributes(keyBodySize.Int64(raw.ContentLength))
+		}
 		if err != nil {
 			status := 0
 			var re *awshttp.ResponseError

@@ -152,6 +152,10 @@ func appendDocument(b []byte, s sdktrace.ReadOnlySpan, service string) []byte {
 		b = append(b, `,"origin":`...)
 		b = appendString(b, f.origin)
 	}
+	if f.awsCall {
+		// otelaws puts the queue URL in server.address: not an HTTP host.
+		f.host, f.port, f.path = "", "", ""
+	}
 	hasHTTP := f.method != "" || f.url != "" || f.clientIP != "" || f.userAgent != "" || f.status != 0
 	switch {
 	case f.awsCall && !segment:

@@ -225,6 +225,8 @@ func (t *otelTracer) Start(ctx context.Context, name string, opts ...trace.SpanS
 		ctx = context.Background()
 	}
 	if a, ok := ctx.Value(sendKey{}).(*adoptable); ok && a.take(ctx) {
+		c := trace.NewSpanStartConfig(opts...)
+		a.span.SetAttributes(c.Attributes()...)
 		return ctx, adoptedSpan{a.span}
 	}
 	if !trace.SpanContextFromContext(ctx).IsValid() {
