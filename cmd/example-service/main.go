@@ -45,6 +45,7 @@ import (
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/producer"
 	"github.com/offload/offload/pkg/tracing"
+	"github.com/offload/offload/pkg/tracing/tracinghttp"
 )
 
 func main() {
@@ -167,7 +168,7 @@ func realMain(ctx context.Context, args []string) error {
 	}
 	handler := svc.routes()
 	if traced {
-		handler = tracing.Middleware(tp, "example-service", handler)
+		handler = tracinghttp.Middleware(tp, "example-service", handler)
 	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {

@@ -6,8 +6,9 @@
 // parent-based sampler over X-Ray's sampling rules (NewSampler) and the
 // X-Ray exporter (Exporter: segment documents over UDP to the daemon at
 // AWS_XRAY_DAEMON_ADDRESS). It is passed explicitly to what traces —
-// InstrumentAWS (contrib otelaws), Middleware (contrib otelhttp), Transport,
-// pkg/producer (StartSend) and pkg/batch (NewTracer) — and can also be
+// InstrumentAWS (contrib otelaws), Transport,
+// pkg/producer (StartSend) and pkg/batch (NewTracer); the HTTP server
+// middleware (contrib otelhttp) is pkg/tracing/tracinghttp — and can also be
 // installed as OpenTelemetry's global provider (SetGlobal); nothing in this
 // package keeps a tracer in a package variable. FromProvider gives a
 // service's own provider the same behaviour.

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/tracing"
+	"github.com/offload/offload/pkg/tracing/tracinghttp"
 )
 
 const (
@@ -22,7 +23,7 @@ func TestMiddlewareContinuesIncomingTrace(t *testing.T) {
 	t.Parallel()
 	tp, rec := newProvider(t, func(c *tracing.Config) { c.Sampling = fixedSampler{false} })
 	var inHandler string
-	srv := httptest.NewServer(tracing.Middleware(tp, "example-service", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(tracinghttp.Middleware(tp, "example-service", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inHandler = tracing.TraceHeader(r.Context())
 		w.WriteHeader(http.StatusAccepted)
 		_, _ = io.WriteString(w, `{"ok":true}`)
@@ -56,7 +57,7 @@ func TestMiddlewareContinuesIncomingTrace(t *testing.T) {
 func TestMiddlewareStartsSampledTraceAndFlagsStatus(t *testing.T) {
 	t.Parallel()
 	tp, rec := newProvider(t)
-	h := tracing.Middleware(tp, "svc", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := tracinghttp.Middleware(tp, "svc", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/bad":
 			w.WriteHeader(http.StatusBadRequest)
@@ -105,7 +106,7 @@ func TestMiddlewareSamplesByRules(t *testing.T) {
 		`{"description":"health","host":"*","http_method":"GET","url_path":"/healthz","fixed_target":0,"rate":0}]}`), nil)
 	require.NoError(t, err)
 	tp, rec := newProvider(t, func(c *tracing.Config) { c.Sampling = rules })
-	h := tracing.Middleware(tp, "svc", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := tracinghttp.Middleware(tp, "svc", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "http://svc.local/healthz", nil))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "http://svc.local/audit", nil))
 	require.Equal(t, 1, rec.count())
@@ -115,7 +116,7 @@ func TestMiddlewareSamplesByRules(t *testing.T) {
 func TestMiddlewareAnswersSampledWhenRequested(t *testing.T) {
 	t.Parallel()
 	tp, _ := newProvider(t)
-	h := tracing.Middleware(tp, "svc", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := tracinghttp.Middleware(tp, "svc", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	rr := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodGet, "http://svc.local/", nil)
 	req.Header.Set("X-Amzn-Trace-Id", "Root="+producerTrace+";Parent="+producerSend+";Sampled=?")

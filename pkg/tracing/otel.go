@@ -252,6 +252,15 @@ func (s *otelSpan) SetError(err error, kind ErrorKind) {
 	setError(s.span, err, kind)
 }
 
+// RecordError records err on an OpenTelemetry span the way Span.SetError
+// does: an "exception" event, an error status and X-Ray's flag for kind
+// (err may be nil: the flag only).
+func RecordError(span trace.Span, err error, kind ErrorKind) {
+	if span.IsRecording() {
+		setError(span, err, kind)
+	}
+}
+
 // setError records err on span as an "exception" event and X-Ray's flag
 // for kind.
 func setError(span trace.Span, err error, kind ErrorKind) {
