@@ -393,7 +393,7 @@ func appendValue(b []byte, v attribute.Value) []byte {
 		}
 		return strconv.AppendFloat(b, f, 'g', -1, 64)
 	}
-	return appendString(b, v.Emit())
+	return appendString(b, v.String())
 }
 
 // appendString appends s as a JSON string (internal/jsonstr).

@@ -232,7 +232,7 @@ func (t *otelTracer) Start(ctx context.Context, name string, opts ...trace.SpanS
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		if sc, ok := parentOTel(ctx); ok {
 			ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
-		} else if c := trace.NewSpanStartConfig(opts...); c.NewRoot() == false && c.SpanKind() != trace.SpanKindServer && c.SpanKind() != trace.SpanKindConsumer {
+		} else if c := trace.NewSpanStartConfig(opts...); !c.NewRoot() && c.SpanKind() != trace.SpanKindServer && c.SpanKind() != trace.SpanKindConsumer {
 			t.p.reportMissing(name)
 			return ctx, trace.SpanFromContext(ctx)
 		}

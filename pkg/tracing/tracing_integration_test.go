@@ -26,6 +26,7 @@ import (
 	xraysampling "github.com/aws/aws-xray-sdk-go/v2/strategy/sampling"
 	xraysdk_sdk "github.com/aws/aws-xray-sdk-go/v2/xray"
 	"github.com/stretchr/testify/require"
+	//lint:ignore SA1019 the OTel-only service of the interop test instruments its clients with contrib's otelaws, as such services do
 	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
 	xraypropagator "go.opentelemetry.io/contrib/propagators/aws/xray"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
