@@ -6,7 +6,8 @@
 // parent-based sampler over X-Ray's sampling rules (NewSampler) and the
 // X-Ray exporter (Exporter: segment documents over UDP to the daemon at
 // AWS_XRAY_DAEMON_ADDRESS). It is passed explicitly to what traces —
-// InstrumentAWS (contrib otelaws), Transport,
+// InstrumentAWS (a small smithy middleware; contrib otelaws is unsupported
+// upstream and links S3 and SNS into every binary), Transport,
 // pkg/producer (StartSend) and pkg/batch (NewTracer); the HTTP server
 // middleware (contrib otelhttp) is pkg/tracing/tracinghttp — and can also be
 // installed as OpenTelemetry's global provider (SetGlobal); nothing in this

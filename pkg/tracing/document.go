@@ -153,7 +153,8 @@ func appendDocument(b []byte, s sdktrace.ReadOnlySpan, service string) []byte {
 		b = appendString(b, f.origin)
 	}
 	if f.awsCall {
-		// otelaws puts the queue URL in server.address: not an HTTP host.
+		// An AWS call's server.address (otelaws puts the queue URL there, for
+		// OTel-instrumented services) is not an HTTP host.
 		f.host, f.port, f.path = "", "", ""
 	}
 	hasHTTP := f.method != "" || f.url != "" || f.clientIP != "" || f.userAgent != "" || f.status != 0
