@@ -10,11 +10,11 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/sirupsen/logrus"
 
+	"github.com/offload/offload/internal/awsenv"
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/logging"
@@ -37,7 +37,7 @@ func realMain(ctx context.Context) error {
 		return err
 	}
 	log := logging.New(logging.WithLevel(cfg.LogLevel))
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Load(os.Getenv)
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}

@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/offload/offload/internal/awsenv"
 	"github.com/offload/offload/pkg/dlq"
 	"github.com/offload/offload/pkg/idempotency"
 	"github.com/offload/offload/pkg/logging"
@@ -36,7 +36,7 @@ func realMain(ctx context.Context) error {
 		return err
 	}
 	log := logging.New(logging.WithLevel(cfg.LogLevel))
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Load(os.Getenv)
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
