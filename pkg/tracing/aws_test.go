@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
 
@@ -238,4 +239,27 @@ func TestInstrumentAWSUnderLambdaInvocation(t *testing.T) {
 	require.Equal(t, producerSend, d["parent_id"])
 	req, _ := fake.request(t, 0)
 	require.Equal(t, "Root="+producerTrace+";Parent="+d["id"].(string)+";Sampled=1", req.Header.Get("X-Amzn-Trace-Id"))
+}
+
+func TestInstrumentAWSNamesThePublishedTopic(t *testing.T) {
+	t.Parallel()
+	tp, rec := newProvider(t)
+	tr := tracing.NewTracer(tp)
+	fake := &fakeAWS{responses: []cannedResponse{{200, `<PublishResponse><PublishResult><MessageId>n-1</MessageId></PublishResult><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></PublishResponse>`}}}
+	client := sns.NewFromConfig(awsConfig(fake, tp))
+	const topic = "arn:aws:sns:us-east-1:000000000000:offload-notifications"
+	ctx, seg := tr.Start(context.Background(), "dlq-alarm-handler", tracing.WithKind(tracing.KindServer), tracing.RemoteParent(producerHdr))
+	_, err := client.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String("m")}, func(o *sns.Options) {
+		o.APIOptions = append(o.APIOptions, tracing.AWSAttributes(tracing.AttrTopicARN.String(topic)))
+	})
+	require.NoError(t, err)
+	seg.End()
+	sub := rec.doc(t, 0)
+	require.Equal(t, "SNS", sub["name"])
+	require.Equal(t, "aws", sub["namespace"])
+	require.Equal(t, seg.Context().SpanID, sub["parent_id"])
+	require.Equal(t, map[string]any{"operation": "Publish", "region": "us-east-1", "request_id": "req-1", "topic_arn": topic, "retries": float64(0)}, sub["aws"])
+	require.Equal(t, float64(200), sub["http"].(map[string]any)["response"].(map[string]any)["status"])
+	req, _ := fake.request(t, 0)
+	require.Contains(t, req.Header.Get("X-Amzn-Trace-Id"), "Root="+producerTrace+";Parent="+sub["id"].(string))
 }
