@@ -842,29 +842,9 @@ func (h *ccHarness) startRuntime(cfg Config) {
 	cfg.Logger = slog.New(slog.NewTextHandler(h.rtLogs, nil))
 	rt, err := New(cfg, NewClients(h.cfg))
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	var runErr error
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		runErr = rt.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-finished
-		if t.Failed() {
-			t.Logf("function logs:\n%s\nruntime logs:\n%s", h.logs.String(), h.rtLogs.String())
-		}
-		require.NoError(t, runErr)
+	runInTest(t, rt, 30*time.Second, func() {
+		t.Logf("function logs:\n%s\nruntime logs:\n%s", h.logs.String(), h.rtLogs.String())
 	})
-	select {
-	case <-rt.Ready():
-	case <-finished:
-		require.NoError(t, runErr)
-		t.Fatal("runtime stopped before it was ready")
-	case <-time.After(30 * time.Second):
-		t.Fatal("runtime not ready after 30 s")
-	}
 	h.rt = rt
 }
 

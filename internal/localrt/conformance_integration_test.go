@@ -213,17 +213,11 @@ func createMapping(t *testing.T, lc *lambda.Client, f *fixture, o mappingOpts) {
 	})
 }
 
-// start runs the runtime in-process until the test ends.
-func (f *fixture) start(cfg Config) {
-	t := f.t
+// runInTest runs rt in-process until t ends and returns once it is ready,
+// failing t when it stops first or is not ready within wait. dump runs at the
+// end when t failed, before the runtime's own error is checked.
+func runInTest(t *testing.T, rt *Runtime, wait time.Duration, dump func()) {
 	t.Helper()
-	cfg.Region = f.cfg.Region
-	cfg.Endpoint = testenv.Endpoint(t)
-	cfg.BinDir = fixtureBin
-	cfg.Logs = f.logs
-	cfg.Logger = slog.New(slog.NewTextHandler(f.logs, nil))
-	rt, err := New(cfg, NewClients(f.cfg))
-	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	var runErr error
 	finished := make(chan struct{})
@@ -235,7 +229,7 @@ func (f *fixture) start(cfg Config) {
 		cancel()
 		<-finished
 		if t.Failed() {
-			t.Logf("runtime logs:\n%s", f.logs.String())
+			dump()
 		}
 		require.NoError(t, runErr)
 	})
@@ -244,9 +238,23 @@ func (f *fixture) start(cfg Config) {
 	case <-finished:
 		require.NoError(t, runErr)
 		t.Fatal("runtime stopped before it was ready")
-	case <-time.After(15 * time.Second):
-		t.Fatal("runtime not ready after 15 s")
+	case <-time.After(wait):
+		t.Fatalf("runtime not ready after %s", wait)
 	}
+}
+
+// start runs the runtime in-process until the test ends.
+func (f *fixture) start(cfg Config) {
+	t := f.t
+	t.Helper()
+	cfg.Region = f.cfg.Region
+	cfg.Endpoint = testenv.Endpoint(t)
+	cfg.BinDir = fixtureBin
+	cfg.Logs = f.logs
+	cfg.Logger = slog.New(slog.NewTextHandler(f.logs, nil))
+	rt, err := New(cfg, NewClients(f.cfg))
+	require.NoError(t, err)
+	runInTest(t, rt, 15*time.Second, func() { t.Logf("runtime logs:\n%s", f.logs.String()) })
 	f.rt = rt
 }
 
