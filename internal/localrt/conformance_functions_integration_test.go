@@ -14,7 +14,6 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -539,17 +538,8 @@ func (h *ccHarness) createTable(name string, keys ...string) {
 		schema = append(schema, ddbtypes.KeySchemaElement{AttributeName: aws.String(keys[1]), KeyType: ddbtypes.KeyTypeRange})
 		defs = append(defs, ddbtypes.AttributeDefinition{AttributeName: aws.String(keys[1]), AttributeType: ddbtypes.ScalarAttributeTypeS})
 	}
-	_, err := h.ddb.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+	testenv.CreateTable(t, h.ddb, &dynamodb.CreateTableInput{
 		TableName: aws.String(name), KeySchema: schema, AttributeDefinitions: defs, BillingMode: ddbtypes.BillingModePayPerRequest,
-	})
-	// The name is this test's own: "in use" is its first attempt, whose
-	// answer the busy emulator lost before the SDK retried.
-	var inUse *ddbtypes.ResourceInUseException
-	if !errors.As(err, &inUse) {
-		require.NoError(t, err)
-	}
-	t.Cleanup(func() {
-		_, _ = h.ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
 }
 

@@ -23,10 +23,9 @@ func TestFaultAnswersDynamoDBWithThrottlingOnce(t *testing.T) {
 	ctx := context.Background()
 	client := dynamodb.NewFromConfig(testenv.AWSConfig(t), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 	table := testenv.UniqueName("faults")
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
+	testenv.CreateTable(t, client, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
 		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}})
-	require.NoError(t, err)
 	key := testenv.UniqueName("throttled-key")
 	f := testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "PutItem", Match: key,
 		Error: &testenv.FaultError{Status: 400, Code: "ProvisionedThroughputExceededException", Message: "slow down"}})
@@ -36,7 +35,7 @@ func TestFaultAnswersDynamoDBWithThrottlingOnce(t *testing.T) {
 		return err
 	}
 	require.NoError(t, put("other-key"), "only matching calls fail")
-	err = put(key)
+	err := put(key)
 	var throttled *ddbtypes.ProvisionedThroughputExceededException
 	require.ErrorAs(t, err, &throttled, "%v", err)
 	require.NoError(t, put(key), "count 1: the next call goes through")
@@ -114,17 +113,16 @@ func TestFaultDoesTheWorkThenAnswersAnError(t *testing.T) {
 	ctx := context.Background()
 	client := dynamodb.NewFromConfig(testenv.AWSConfig(t), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 	table := testenv.UniqueName("faults-after")
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
+	testenv.CreateTable(t, client, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
 		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}})
-	require.NoError(t, err)
 	key := testenv.UniqueName("committed")
 	f := testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "PutItem", Match: key + `"`, After: true,
 		Error: &testenv.FaultError{Status: 500, Code: "InternalServerError"}})
 	put := &dynamodb.PutItemInput{TableName: aws.String(table), ConditionExpression: aws.String("attribute_not_exists(id)"),
 		Item: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: key}}}
 
-	_, err = client.PutItem(ctx, put)
+	_, err := client.PutItem(ctx, put)
 	var api smithy.APIError
 	require.True(t, errors.As(err, &api), "%v", err)
 	require.Equal(t, "InternalServerError", api.ErrorCode())

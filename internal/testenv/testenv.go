@@ -8,7 +8,9 @@ package testenv
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -18,6 +20,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Endpoint returns AWS_ENDPOINT_URL, failing the test when it is unset:
@@ -82,8 +86,44 @@ func SentSMSE(endpoint string) ([]SMS, error) {
 	return msgs, nil
 }
 
-// UniqueName returns prefix-<random>, short enough for every AWS name limit
-// offload uses, so tests sharing one emulator never collide.
+// UniqueName returns prefix-<10 random hex digits>, short enough for every AWS
+// name limit offload uses, so tests sharing one emulator never collide. The
+// suffix is random, not the clock: parallel tests (and the packages `go test`
+// runs side by side against one emulator) read the clock at the same
+// nanosecond often enough that CI once created one table twice.
 func UniqueName(prefix string) string {
-	return fmt.Sprintf("%s-%x", prefix, time.Now().UnixNano()&0xffffffffff)
+	var b [5]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		// crypto/rand does not fail on Linux; should it, fall back to the
+		// clock rather than hand out a constant.
+		return fmt.Sprintf("%s-%010x", prefix, time.Now().UnixNano()&0xffffffffff)
+	}
+	return fmt.Sprintf("%s-%x", prefix, b)
+}
+
+// TableAPI is the part of the DynamoDB client CreateTable uses.
+type TableAPI interface {
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error)
+}
+
+// CreateTable creates a test's table and deletes it when the test ends. The
+// name must be the test's own (UniqueName): "already exists" then means the
+// first attempt made the table and the busy emulator lost its answer before
+// the SDK retried, as happens on AWS too (terraform-provider-aws#30460), so
+// it counts as created.
+func CreateTable(t testing.TB, client TableAPI, in *dynamodb.CreateTableInput) {
+	t.Helper()
+	name := aws.ToString(in.TableName)
+	_, err := client.CreateTable(context.Background(), in)
+	var inUse *ddbtypes.ResourceInUseException
+	switch {
+	case errors.As(err, &inUse):
+		t.Logf("create table %s: %v; the first attempt's answer was lost, the table is this test's", name, err)
+	case err != nil:
+		t.Fatalf("create table %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
 }

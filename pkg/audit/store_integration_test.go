@@ -20,7 +20,7 @@ import (
 func createArticleTable(t *testing.T, client *dynamodb.Client) string {
 	t.Helper()
 	name := testenv.UniqueName("AuditMessages")
-	_, err := client.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+	testenv.CreateTable(t, client, &dynamodb.CreateTableInput{
 		TableName: aws.String(name),
 		AttributeDefinitions: []types.AttributeDefinition{
 			{AttributeName: aws.String("messageId"), AttributeType: types.ScalarAttributeTypeS},
@@ -31,10 +31,6 @@ func createArticleTable(t *testing.T, client *dynamodb.Client) string {
 			{AttributeName: aws.String("auditTime"), KeyType: types.KeyTypeRange},
 		},
 		BillingMode: types.BillingModePayPerRequest,
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
 	return name
 }

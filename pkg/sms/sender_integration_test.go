@@ -51,14 +51,12 @@ func TestIntegrationReleaseThatCannotBeWrittenThenTheRedeliverySendsOnce(t *test
 	t.Parallel()
 	client := dynamodb.NewFromConfig(testenv.AWSConfig(t))
 	table := testenv.UniqueName("smsidem")
-	_, err := client.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+	testenv.CreateTable(t, client, &dynamodb.CreateTableInput{
 		TableName:            &table,
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
 		BillingMode:          types.BillingModePayPerRequest,
 	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &table}) })
 	clock := idempotencytest.NewClock()
 	store, err := idempotency.NewDynamoDB(client, table, idempotency.WithClock(clock.Now))
 	require.NoError(t, err)

@@ -56,16 +56,14 @@ func TestTraceThroughDaemonAndEmulator(t *testing.T) {
 	q, err := plainSQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
 	require.NoError(t, err)
 	queueURL := aws.ToString(q.QueueUrl)
-	_, err = plainDDB.CreateTable(ctx, &dynamodb.CreateTableInput{
+	testenv.CreateTable(t, plainDDB, &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
 		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
 		BillingMode:          ddbtypes.BillingModePayPerRequest,
 	})
-	require.NoError(t, err)
 	t.Cleanup(func() {
 		_, _ = plainSQS.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: &queueURL})
-		_, _ = plainDDB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
 
 	traced := cfg.Copy()
