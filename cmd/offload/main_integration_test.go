@@ -45,10 +45,9 @@ func env(t *testing.T) (string, *sqs.Client, map[string]string) {
 	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	table := prefix + "-AuditMessages"
-	_, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
+	testenv.CreateTable(t, ddb, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("messageId"), AttributeType: ddbtypes.ScalarAttributeTypeS}, {AttributeName: aws.String("auditTime"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
 		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("messageId"), KeyType: ddbtypes.KeyTypeHash}, {AttributeName: aws.String("auditTime"), KeyType: ddbtypes.KeyTypeRange}}})
-	require.NoError(t, err)
 	out["audit_table_name"] = table
 	tf := map[string]map[string]string{}
 	for k, v := range out {
