@@ -60,6 +60,7 @@ import (
 	"github.com/offload/offload/pkg/producer"
 	"github.com/offload/offload/pkg/sms"
 	"github.com/offload/offload/pkg/tracing"
+	"github.com/offload/offload/pkg/tracing/tracinghttp"
 )
 
 func main() {
@@ -193,15 +194,22 @@ func realMain(ctx context.Context, args []string) (err error) {
 	// records still carry their request's trace header.
 	untracedCfg := awsCfg.Copy()
 	traced := os.Getenv(tracing.EnvDaemonAddress) != ""
+	var tp *tracing.Provider
 	if traced {
-		tracing.InstrumentAWS(&awsCfg)
+		tp = tracing.ProviderFromEnv()
+		defer tp.Close()
+		tracing.InstrumentAWS(&awsCfg, tp)
 	}
 	sqsClient := sqs.NewFromConfig(awsCfg)
-	auditQ, err := producer.New(sqsClient, s.auditQueueURL, producer.WithDefaultType(message.TypeAudit, ""), producer.WithMaxMessageBytes(s.maxMessageBytes))
+	pubOpts := []producer.Option{producer.WithMaxMessageBytes(s.maxMessageBytes)}
+	if traced {
+		pubOpts = append(pubOpts, producer.WithTracerProvider(tp))
+	}
+	auditQ, err := producer.New(sqsClient, s.auditQueueURL, append(pubOpts, producer.WithDefaultType(message.TypeAudit, ""))...)
 	if err != nil {
 		return fmt.Errorf("audit publisher: %w", err)
 	}
-	smsQ, err := producer.New(sqsClient, s.smsQueueURL, producer.WithDefaultType(message.TypeSMS, ""), producer.WithMaxMessageBytes(s.maxMessageBytes))
+	smsQ, err := producer.New(sqsClient, s.smsQueueURL, append(pubOpts, producer.WithDefaultType(message.TypeSMS, ""))...)
 	if err != nil {
 		return fmt.Errorf("sms publisher: %w", err)
 	}
@@ -258,7 +266,7 @@ func realMain(ctx context.Context, args []string) (err error) {
 	}
 	handler := svc.routes()
 	if traced {
-		handler = tracing.Middleware("example-service", handler)
+		handler = tracinghttp.Middleware(tp, "example-service", handler)
 	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {

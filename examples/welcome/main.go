@@ -2,7 +2,7 @@
 // of docs/development.md, "How to add a consumer": a Lambda function behind a
 // queue of sign-ups that welcomes each user once per delivery it
 // acknowledges. It is wired exactly as the functions under functions/ are
-// (internal/function: settings struct, function.Main, function.Processor)
+// (internal/function: settings struct, function.Main, Wiring.Processor)
 // and built, vetted and unit-tested with the repository (make test, make
 // lint), but not deployed: it has no entry in terraform/stack, so the
 // functions' env-contract test (TestSettingsMatchTheStack) does not apply to
@@ -25,7 +25,7 @@ func main() { function.Main("welcome", build) }
 // has read the settings and built the logger and the AWS configuration.
 func build(w *function.Wiring[settings]) (any, error) {
 	h := &handler{greeter: logGreeter{w.Log}}
-	return function.Processor(h.handle, processorOptions(w.Settings, sqs.NewFromConfig(w.AWS), w.Log)...)
+	return w.Processor(h.handle, processorOptions(w.Settings, sqs.NewFromConfig(w.AWS), w.Log)...)
 }
 
 // processorOptions configures the batch processor from cfg: the consumer's

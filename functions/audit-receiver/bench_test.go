@@ -123,12 +123,12 @@ func oursProcessor(b *testing.B, dlq batch.DeadLetterAPI) *batch.Processor {
 	h := &handler{store: audit.NewStore(dynamodb.NewFromConfig(benchConfig()), "AuditMessages"), metrics: &batchtest.Counter{},
 		limits: audit.Limits{Now: func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }}}
 	// Untraced, as the article's design is: the comparison is of the designs.
-	off, err := tracing.NewXRay(tracing.Config{Disabled: true})
+	offp, err := tracing.NewProvider(tracing.Config{Disabled: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	proc, err := batch.New(h.handle, batch.WithConcurrency(10), batch.WithDeadLetter(dlq, "https://sqs/123456789012/audit-dlq"),
-		batch.WithLogger(logging.New(logging.WithOutput(discard{}))), batch.WithTracer(off))
+		batch.WithLogger(logging.New(logging.WithOutput(discard{}))), batch.WithTracer(tracing.NewTracer(offp)))
 	if err != nil {
 		b.Fatal(err)
 	}

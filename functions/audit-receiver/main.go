@@ -29,5 +29,5 @@ func processorOptions(cfg settings, client function.SQSAPI, log logrus.FieldLogg
 
 func build(w *function.Wiring[settings]) (any, error) {
 	h := &handler{store: audit.NewStore(dynamodb.NewFromConfig(w.AWS), w.Settings.TableName), metrics: w.Metrics}
-	return function.Processor(h.handle, processorOptions(w.Settings, sqs.NewFromConfig(w.AWS), w.Log)...)
+	return w.Processor(h.handle, processorOptions(w.Settings, sqs.NewFromConfig(w.AWS), w.Log)...)
 }

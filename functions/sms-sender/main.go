@@ -54,7 +54,7 @@ func build(w *function.Wiring[settings]) (any, error) {
 	}
 	client := sqs.NewFromConfig(w.AWS)
 	h := &handler{sender: sender, metrics: w.Metrics}
-	return function.Processor(h.handle, append(cfg.Consumer.Options(client, w.Log),
+	return w.Processor(h.handle, append(cfg.Consumer.Options(client, w.Log),
 		batch.WithConcurrency(cfg.Concurrency),
 		batch.WithFirstEnqueueTime(), // a redriven request's age survives (sms.ExpiredError)
 		batch.WithBackoff(client, batch.ExponentialBackoff(cfg.BackoffBase, cfg.BackoffMax)),

@@ -6,14 +6,15 @@
 //
 //	func build(w *function.Wiring[settings]) (any, error) {
 //		h := &handler{store: audit.NewStore(dynamodb.NewFromConfig(w.AWS), w.Settings.TableName), metrics: w.Metrics}
-//		return function.Processor(h.handle, processorOptions(w.Settings, sqs.NewFromConfig(w.AWS), w.Log)...)
+//		return w.Processor(h.handle, processorOptions(w.Settings, sqs.NewFromConfig(w.AWS), w.Log)...)
 //	}
 //
 // Main reads the settings from the environment (internal/envconfig: one
 // struct per function, embedding Common and, for queue consumers, Consumer),
-// builds the logger (pkg/logging, at LOG_LEVEL), the AWS configuration
-// instrumented for X-Ray (pkg/tracing) and the metrics recorder once per
-// container, calls build and starts Lambda with the handler it returns,
+// builds the logger (pkg/logging, at LOG_LEVEL), the tracer provider
+// (pkg/tracing: OpenTelemetry, exported to X-Ray), the AWS configuration from
+// Lambda's environment (internal/awsenv) instrumented with that provider, and
+// the metrics recorder once per container, calls build and starts Lambda with the handler it returns,
 // after one "<name> ready" line that lists every setting.
 // Handlers log through logging.FromLambda (pkg/batch does it for consumers),
 // so every line carries the invocation's request_id.
@@ -31,10 +32,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/sirupsen/logrus"
 
+	"github.com/offload/offload/internal/awsenv"
 	"github.com/offload/offload/internal/envconfig"
 	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/idempotency"
@@ -76,9 +77,11 @@ type Wiring[S Settings] struct {
 	Settings S
 	// Log is the base logger; handlers derive theirs with logging.FromLambda.
 	Log *logrus.Logger
-	// AWS is the SDK configuration, instrumented for X-Ray: build every
-	// client from it.
+	// AWS is the SDK configuration, its calls traced with Tracing: build
+	// every client from it.
 	AWS aws.Config
+	// Tracing is the container's tracer provider (tracing.ProviderFromEnv).
+	Tracing *tracing.Provider
 	// Metrics writes embedded-metric-format lines with the Function and
 	// Environment dimensions.
 	Metrics *metrics.Recorder
@@ -88,8 +91,8 @@ type Wiring[S Settings] struct {
 
 // HTTPClient returns the client for a third-party HTTP API (an SMS
 // provider, a webhook): bounded by timeout and traced (tracing.Transport).
-func (*Wiring[S]) HTTPClient(timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, Transport: tracing.Transport(nil)}
+func (w *Wiring[S]) HTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: tracing.Transport(w.Tracing, nil)}
 }
 
 // IdempotencyStore is the DynamoDB idempotency store on table, keeping
@@ -126,10 +129,11 @@ func wire[S Settings](ctx context.Context, name string, getenv func(string) stri
 	common := s.common()
 	w := Wiring[S]{Name: name, Settings: s, Log: logging.New(logging.WithLevel(common.LogLevel), logging.WithOutput(out)),
 		Metrics: metrics.New(out, "offload", map[string]string{"Function": name, "Environment": common.Environment})}
-	if w.AWS, err = config.LoadDefaultConfig(ctx); err != nil {
+	if w.AWS, err = awsenv.Load(getenv); err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	tracing.InstrumentAWS(&w.AWS)
+	w.Tracing = tracing.ProviderFromEnv()
+	tracing.InstrumentAWS(&w.AWS, w.Tracing)
 	h, err := build(&w)
 	if err = errors.Join(w.err, err); err != nil {
 		return nil, err
@@ -170,10 +174,11 @@ func (c Consumer) Options(client SQSAPI, log logrus.FieldLogger) []batch.Option 
 	}
 }
 
-// Processor builds a consumer's batch processor and returns its Process
-// method, the handler a consumer's build returns.
-func Processor(h batch.Handler, opts ...batch.Option) (any, error) {
-	proc, err := batch.New(h, opts...)
+// Processor builds a consumer's batch processor, its records traced with
+// w.Tracing, and returns its Process method, the handler a consumer's build
+// returns.
+func (w *Wiring[S]) Processor(h batch.Handler, opts ...batch.Option) (any, error) {
+	proc, err := batch.New(h, append([]batch.Option{batch.WithTracer(tracing.NewTracer(w.Tracing))}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("build batch processor: %w", err)
 	}

@@ -35,12 +35,21 @@ func (s testSettings) Validate() error {
 
 func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 
+// lambdaEnv is kv plus what Lambda puts in every function's environment:
+// the region and the execution role's credentials (awsenv.Load reads them).
+func lambdaEnv(kv map[string]string) func(string) string {
+	all := map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token"}
+	for k, v := range kv {
+		all[k] = v
+	}
+	return env(all)
+}
+
 // Every problem at once: the variables', Validate's, LOG_LEVEL's; build is
 // not called.
 func TestWireReportsEverySettingProblem(t *testing.T) {
-	t.Setenv("AWS_REGION", "us-east-1")
 	called := false
-	_, err := wire(context.Background(), "fn", env(map[string]string{"MODE": "b", "LOG_LEVEL": "loud"}), &bytes.Buffer{},
+	_, err := wire(context.Background(), "fn", lambdaEnv(map[string]string{"MODE": "b", "LOG_LEVEL": "loud"}), &bytes.Buffer{},
 		func(*Wiring[testSettings]) (any, error) { called = true; return nil, nil })
 	require.False(t, called)
 	for _, want := range []string{"DLQ_URL is required", "TABLE is required", "THE_SECRET_ARN is required with MODE b",
@@ -52,15 +61,18 @@ func TestWireReportsEverySettingProblem(t *testing.T) {
 // build gets the settings, a logger at LOG_LEVEL and metrics with the
 // function's dimensions; one ready line lists every setting, masked.
 func TestWireBuildsOnceAndLogsReady(t *testing.T) {
-	t.Setenv("AWS_REGION", "us-east-1")
 	var out bytes.Buffer
-	h, err := wire(context.Background(), "fn", env(map[string]string{"TABLE": "t", "DLQ_URL": "https://sqs/dlq", "LOG_LEVEL": "debug", "OFFLOAD_ENV": "dev", "THE_SECRET_ARN": "arn:s"}), &out,
+	h, err := wire(context.Background(), "fn", lambdaEnv(map[string]string{"TABLE": "t", "DLQ_URL": "https://sqs/dlq", "LOG_LEVEL": "debug", "OFFLOAD_ENV": "dev", "THE_SECRET_ARN": "arn:s"}), &out,
 		func(w *Wiring[testSettings]) (any, error) {
 			require.Equal(t, "t", w.Settings.Table)
 			require.Equal(t, "a", w.Settings.Mode)
 			require.Equal(t, 262144, w.Settings.DLQMaxBytes)
 			require.Equal(t, "debug", w.Log.GetLevel().String())
 			require.Equal(t, "us-east-1", w.AWS.Region)
+			creds, err := w.AWS.Credentials.Retrieve(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, "AKIDEXAMPLE", creds.AccessKeyID, "the execution role's credentials from the environment")
+			require.NotNil(t, w.Tracing, "one tracer provider per container")
 			w.Metrics.Count("Built", 1)
 			return "handler", nil
 		})
@@ -83,9 +95,8 @@ func TestWireBuildsOnceAndLogsReady(t *testing.T) {
 }
 
 func TestBuildErrorStopsWiring(t *testing.T) {
-	t.Setenv("AWS_REGION", "us-east-1")
 	var out bytes.Buffer
-	_, err := wire(context.Background(), "fn", env(map[string]string{"TABLE": "t", "DLQ_URL": "u"}), &out,
+	_, err := wire(context.Background(), "fn", lambdaEnv(map[string]string{"TABLE": "t", "DLQ_URL": "u"}), &out,
 		func(*Wiring[testSettings]) (any, error) { return nil, errors.New("no table") })
 	require.EqualError(t, err, "no table")
 	require.NotContains(t, out.String(), "ready")
@@ -93,9 +104,8 @@ func TestBuildErrorStopsWiring(t *testing.T) {
 
 // A constructor's error is reported after build, with build's own.
 func TestWiringConstructorErrorsAreReported(t *testing.T) {
-	t.Setenv("AWS_REGION", "us-east-1")
 	var out bytes.Buffer
-	_, err := wire(context.Background(), "fn", env(map[string]string{"TABLE": "t", "DLQ_URL": "u"}), &out,
+	_, err := wire(context.Background(), "fn", lambdaEnv(map[string]string{"TABLE": "t", "DLQ_URL": "u"}), &out,
 		func(w *Wiring[testSettings]) (any, error) {
 			require.Nil(t, w.IdempotencyStore("", 0))
 			require.NotNil(t, w.IdempotencyStore("t", time.Hour), "a later call still builds")
@@ -120,12 +130,22 @@ func TestConsumerTagsMatchTheLibrary(t *testing.T) {
 	t.Fatal("Consumer reads no DLQ_MAX_MESSAGE_BYTES")
 }
 
+// Outside Lambda's environment (no credentials in it) a function does not
+// start: awsenv reads nothing else, and saying so beats a signing error on
+// the first call.
+func TestWireWithoutLambdaCredentialsSaysSo(t *testing.T) {
+	_, err := wire(context.Background(), "fn", env(map[string]string{"AWS_REGION": "us-east-1", "TABLE": "t", "DLQ_URL": "u"}), &bytes.Buffer{},
+		func(*Wiring[testSettings]) (any, error) { t.Fatal("build called"); return nil, nil })
+	require.ErrorContains(t, err, "load AWS config: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
+}
+
 func TestProcessor(t *testing.T) {
 	t.Parallel()
-	h, err := Processor(func(context.Context, events.SQSMessage) error { return nil }, batch.WithConcurrency(2))
+	w := &Wiring[testSettings]{}
+	h, err := w.Processor(func(context.Context, events.SQSMessage) error { return nil }, batch.WithConcurrency(2))
 	require.NoError(t, err)
 	require.NotNil(t, h)
-	h, err = Processor(func(context.Context, events.SQSMessage) error { return nil },
+	h, err = w.Processor(func(context.Context, events.SQSMessage) error { return nil },
 		Consumer{DLQURL: "https://sqs/dlq"}.Options(nil, nil)...)
 	require.ErrorContains(t, err, "dead-letter client is required")
 	require.Nil(t, h)

@@ -57,11 +57,11 @@ func BenchmarkProcess(b *testing.B) {
 // once the socket's buffer is full; the send costs the same).
 func benchTracer(b *testing.B, traced bool) tracing.Tracer {
 	if !traced {
-		tr, err := tracing.NewXRay(tracing.Config{Disabled: true})
+		tp, err := tracing.NewProvider(tracing.Config{Disabled: true})
 		if err != nil {
 			b.Fatal(err)
 		}
-		return tr
+		return tracing.NewTracer(tp)
 	}
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -69,13 +69,13 @@ func benchTracer(b *testing.B, traced bool) tracing.Tracer {
 	}
 	b.Cleanup(func() { conn.Close() })
 	addr := conn.LocalAddr().(*net.UDPAddr)
-	tr, err := tracing.NewXRay(tracing.Config{
+	tp, err := tracing.NewProvider(tracing.Config{
 		Daemon:   &daemoncfg.DaemonEndpoints{UDPAddr: addr, TCPAddr: &net.TCPAddr{IP: addr.IP, Port: addr.Port}},
 		Sampling: tracingtest.Always{},
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { tr.Close() })
-	return tr
+	b.Cleanup(func() { tp.Close() })
+	return tracing.NewTracer(tp)
 }

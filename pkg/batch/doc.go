@@ -81,11 +81,15 @@
 //
 // # Tracing
 //
-// Each record is traced (pkg/tracing, WithTracer). A record carrying its
+// Each record is traced (pkg/tracing, WithTracer). In a traced invocation
+// (the Lambda trace aws-lambda-go hands in the context), the batch has a
+// "Process" span, child of the invocation, linked to every record's
+// producer context and annotated with batch_size. A record carrying its
 // producer's AWSTraceHeader becomes a segment of the producer's trace: named
 // after the function (AWS_LAMBDA_FUNCTION_NAME; "sqs-consumer" outside
-// Lambda), origin AWS::Lambda::Function, child of the producer's SQS send. A
-// record without one is a subsegment of the Lambda invocation's trace. The
+// Lambda), origin AWS::Lambda::Function, child of the producer's SQS send,
+// linked to the invocation's span. A record without one is traced beneath
+// the invocation's span, in the invocation's trace. The
 // span is annotated with message_id, queue (the queue's name),
 // receive_count, outcome and error_class; a permanent failure marks it as a
 // client error, a transient failure or panic as a fault, with the error

@@ -27,7 +27,8 @@ const (
 // startSpan opens the record's span (package documentation, "Tracing").
 func (p *Processor) startSpan(ctx context.Context, rec *events.SQSMessage) (context.Context, tracing.Span) {
 	ctx, span := p.tracer.Start(ctx, p.spanName, tracing.WithKind(tracing.KindServer),
-		tracing.RemoteParent(rec.Attributes[message.SystemAttrTraceHeader]), tracing.WithOrigin("AWS::Lambda::Function"))
+		tracing.RemoteParent(rec.Attributes[message.SystemAttrTraceHeader]), tracing.WithOrigin("AWS::Lambda::Function"),
+		invocationLink(ctx))
 	span.Annotate(annotationMessageID, rec.MessageId)
 	if i := strings.LastIndexByte(rec.EventSourceARN, ':'); i >= 0 {
 		span.Annotate(tracing.AnnotationQueue, rec.EventSourceARN[i+1:])

@@ -85,7 +85,8 @@ func Accept(msgType string, versions ...string) Option {
 func WithLogger(l logrus.FieldLogger) Option { return func(p *Processor) { p.log = l } }
 
 // WithTracer sets the tracer records are traced with (default
-// tracing.Default()). See the package documentation, "Tracing".
+// tracing.NewTracer(tracing.Global())); functions pass the one of their
+// container's tracing.Provider. See the package documentation, "Tracing".
 func WithTracer(t tracing.Tracer) Option { return func(p *Processor) { p.tracer = t } }
 
 // WithClock replaces time.Now (for tests).
@@ -165,7 +166,7 @@ func New(h Handler, opts ...Option) (*Processor, error) {
 		p.log = logging.New()
 	}
 	if p.tracer == nil {
-		p.tracer = tracing.Default()
+		p.tracer = tracing.NewTracer(tracing.Global())
 	}
 	p.spanName = lambdacontext.FunctionName
 	if p.spanName == "" {
@@ -183,6 +184,8 @@ func (p *Processor) Process(ctx context.Context, event events.SQSEvent) (events.
 		return events.SQSEventResponse{}, nil
 	}
 	base := logging.FromLambda(ctx, p.log)
+	ctx, inv := p.startInvocation(ctx, recs)
+	defer inv.End()
 	failed := make([]bool, len(recs))
 	runLanes(groupLanes(recs), p.concurrency, func(lane []int) {
 		p.runLane(ctx, base, recs, lane, failed)

@@ -51,8 +51,17 @@ func TestRecordSpansContinueTheProducersTrace(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"msg-3", "msg-4"}, failureIDs(resp))
 
-	docs := rec.Documents(t)
-	require.Len(t, docs, 4, "one document per record")
+	all := tracingtest.Flatten(rec.Documents(t)...)
+	var docs []tracingtest.Document
+	children := map[string][]tracingtest.Document{}
+	for _, d := range all {
+		if d.Name == "DynamoDB" {
+			children[d.ParentID] = append(children[d.ParentID], d)
+			continue
+		}
+		docs = append(docs, d)
+	}
+	require.Len(t, docs, 4, "one record span per record (no invocation span outside a Lambda trace)")
 	sort.Slice(docs, func(i, j int) bool {
 		return docs[i].Annotations["message_id"].(string) < docs[j].Annotations["message_id"].(string)
 	})
@@ -68,9 +77,10 @@ func TestRecordSpansContinueTheProducersTrace(t *testing.T) {
 		require.Equal(t, "audit", d.Annotations["queue"])
 		require.Equal(t, wantOutcome[i], d.Annotations["outcome"])
 		require.Equal(t, wantFlags[i], [2]bool{d.Error, d.Fault}, d.Annotations["message_id"])
-		require.Len(t, d.Subsegments, 1)
-		require.Equal(t, "DynamoDB", d.Subsegments[0].Name)
-		require.Equal(t, "audit", d.Subsegments[0].AWS["table_name"])
+		require.Len(t, children[d.ID], 1, "the handler's call is beneath the record's span")
+		require.Equal(t, "subsegment", children[d.ID][0].Type)
+		require.Equal(t, producerTrace, children[d.ID][0].TraceID)
+		require.Equal(t, "audit", children[d.ID][0].AWS["table_name"])
 		require.Equal(t, "Root="+producerTrace+";Parent="+d.ID+";Sampled=1", handlerHeaders[i], "the handler's context carries the record's span")
 	}
 	require.EqualValues(t, 3, docs[2].Annotations["receive_count"])
@@ -82,7 +92,10 @@ func TestRecordSpansContinueTheProducersTrace(t *testing.T) {
 	require.Equal(t, "Root="+producerTrace+";Parent="+docs[1].ID+";Sampled=1", dlq.Traces()[0], "dead-lettering happens beneath the record's span")
 }
 
-// A record without AWSTraceHeader is traced under the Lambda invocation.
+// A record without AWSTraceHeader is traced in the Lambda invocation's
+// trace, beneath the invocation's span, which is a subsegment of the
+// invocation (the Lambda facade) — taken from the context aws-lambda-go
+// hands the handler, never from _X_AMZN_TRACE_ID.
 func TestRecordWithoutHeaderIsUnderTheInvocation(t *testing.T) {
 	t.Parallel()
 	tr, rec := tracingtest.New(t)
@@ -95,12 +108,52 @@ func TestRecordWithoutHeaderIsUnderTheInvocation(t *testing.T) {
 	_, err := p.Process(ctx, events.SQSEvent{Records: recs})
 	require.NoError(t, err)
 	docs := rec.Documents(t)
-	require.Len(t, docs, 1)
-	require.Equal(t, "subsegment", docs[0].Type)
-	require.Equal(t, "1-69a42a40-0123456789abcdef01234567", docs[0].TraceID)
-	require.Equal(t, "1111222233334444", docs[0].ParentID)
-	require.Equal(t, "msg-1", docs[0].Annotations["message_id"])
-	require.Equal(t, batch.OutcomeSuccess, docs[0].Annotations["outcome"])
+	require.Len(t, docs, 2, "the record's span and the invocation's")
+	record, inv := docs[0], docs[1]
+	require.Equal(t, "Process", inv.Name)
+	require.Equal(t, "subsegment", inv.Type)
+	require.Equal(t, "1-69a42a40-0123456789abcdef01234567", inv.TraceID)
+	require.Equal(t, "1111222233334444", inv.ParentID)
+	require.EqualValues(t, 1, inv.Annotations["batch_size"])
+	require.Equal(t, "subsegment", record.Type)
+	require.Equal(t, "1-69a42a40-0123456789abcdef01234567", record.TraceID)
+	require.Equal(t, inv.ID, record.ParentID)
+	require.Equal(t, "msg-1", record.Annotations["message_id"])
+	require.Equal(t, batch.OutcomeSuccess, record.Annotations["outcome"])
+	require.Equal(t, []tracingtest.Link{{TraceID: inv.TraceID, ID: inv.ID}}, record.Links())
+}
+
+// In a traced invocation, each record's span continues its producer's trace
+// and links to the invocation's span; the invocation's span links to every
+// record's producer context.
+func TestBatchSpansLinkInvocationAndRecords(t *testing.T) {
+	t.Parallel()
+	tr, rec := tracingtest.New(t)
+	p, _ := newProcessor(t, func(context.Context, events.SQSMessage) error { return nil }, batch.WithTracer(tr))
+	recs := records(3)
+	producers := []string{"1-5759e988-00000000000000000000000a", "1-5759e988-00000000000000000000000b", "1-5759e988-00000000000000000000000c"}
+	for i := range recs {
+		recs[i].Attributes["AWSTraceHeader"] = "Root=" + producers[i] + ";Parent=000000000000000" + string(rune('1'+i)) + ";Sampled=1"
+	}
+	const facade = "Root=1-69a42a40-0123456789abcdef01234567;Parent=1111222233334444;Sampled=1"
+	//lint:ignore SA1029 aws-lambda-go stores the header under this plain string key
+	ctx := context.WithValue(context.Background(), "x-amzn-trace-id", facade)
+	_, err := p.Process(ctx, events.SQSEvent{Records: recs})
+	require.NoError(t, err)
+	docs := rec.Documents(t)
+	require.Len(t, docs, 4)
+	inv := docs[3]
+	require.Equal(t, "Process", inv.Name)
+	require.Equal(t, "1111222233334444", inv.ParentID)
+	var want []tracingtest.Link
+	for i, d := range docs[:3] {
+		require.Equal(t, producers[i], d.TraceID, "record %d is in its producer's trace", i)
+		require.Equal(t, "000000000000000"+string(rune('1'+i)), d.ParentID)
+		require.Empty(t, d.Type, "a segment")
+		require.Equal(t, []tracingtest.Link{{TraceID: inv.TraceID, ID: inv.ID}}, d.Links())
+		want = append(want, tracingtest.Link{TraceID: producers[i], ID: d.ParentID})
+	}
+	require.Equal(t, want, inv.Links())
 }
 
 func TestRecordNotSampledIsPropagatedNotSent(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/offload/offload/pkg/tracing"
 )
 
 // Notification is what on-call receives for one alarm state change.
@@ -195,11 +196,18 @@ func (s SNSNotifier) Notify(ctx context.Context, n Notification) error {
 		Subject:          aws.String(n.Subject()),
 		Message:          aws.String(string(structured)),
 		MessageStructure: aws.String("json"),
-	})
+	}, s.traceTopic)
 	if err != nil {
 		return fmt.Errorf("publish notification for %s to %s: %w", n.Alarm.Name, s.TopicARN, err)
 	}
 	return nil
+}
+
+// traceTopic names the topic on the publish's span (tracing.InstrumentAWS
+// reads queues and tables from inputs, not topics: that would link the SNS
+// client into every function).
+func (s SNSNotifier) traceTopic(o *sns.Options) {
+	o.APIOptions = append(o.APIOptions, tracing.AWSAttributes(tracing.AttrTopicARN.String(s.TopicARN)))
 }
 
 // GetSecretValueAPI is the subset of *secretsmanager.Client operations used here.

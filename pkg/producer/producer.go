@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/offload/offload/internal/backoff"
 	"github.com/offload/offload/pkg/message"
@@ -53,7 +54,8 @@ type Message struct {
 	IdempotencyKey string
 	// Attributes are extra String message attributes. SQS allows 10 per
 	// message and the Publisher uses 3, so at most 7; names starting with
-	// "offload." are reserved.
+	// "offload." are reserved. A traced message also gets "traceparent" (W3C)
+	// when it has fewer than 7 and sets none itself.
 	Attributes map[string]string
 	// GroupID is the MessageGroupId; required for FIFO queues.
 	GroupID string
@@ -63,7 +65,8 @@ type Message struct {
 	// DelaySeconds delays delivery (0–900; standard queues only).
 	DelaySeconds int32
 	// TraceHeader is the X-Ray trace header to send as AWSTraceHeader. Empty
-	// means the one in the context passed to Publish (tracing.TraceHeader).
+	// means the send's own (tracing.StartSend: the "SQS" span, child of the
+	// trace in the context passed to Publish).
 	TraceHeader string
 }
 
@@ -124,6 +127,13 @@ func WithDefaultType(typ, version string) Option {
 	return func(p *Publisher) { p.defType, p.defVersion = typ, version }
 }
 
+// WithTracerProvider sets the OpenTelemetry TracerProvider the sends are
+// traced with (default: the global one, tracing.Global). Each Publish or
+// PublishBatch is one "SQS" send span, child of the trace in the context;
+// its messages carry AWSTraceHeader and a W3C traceparent attribute naming
+// it (tracing.StartSend).
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(p *Publisher) { p.tracer = tp } }
+
 // Publisher publishes to one queue. It is safe for concurrent use by multiple
 // goroutines; build one per queue at init and share it.
 type Publisher struct {
@@ -136,6 +146,7 @@ type Publisher struct {
 	sleep      func(context.Context, time.Duration) error
 	defType    string
 	defVersion string
+	tracer     trace.TracerProvider
 }
 
 // New returns a Publisher for the queue at queueURL. It reports every
@@ -200,7 +211,9 @@ func (p *Publisher) Publish(ctx context.Context, msg Message) (Result, error) {
 		msg.IdempotencyKey = NewIdempotencyKey()
 	}
 	res := Result{IdempotencyKey: msg.IdempotencyKey}
-	e, _, err := p.prepare(&msg, &msg.IdempotencyKey, traceAttrs(tracing.TraceHeader(ctx)))
+	ctx, send := tracing.StartSend(ctx, p.tracer, p.queueURL, "SendMessage")
+	defer func() { send.End(res.Err) }()
+	e, _, err := p.prepare(&msg, &msg.IdempotencyKey, traceAttrs(send.AWSTraceHeader))
 	if err != nil {
 		res.Err = fmt.Errorf("publish %s: %w", res.IdempotencyKey, err)
 		return res, res.Err
@@ -256,7 +269,8 @@ func (p *Publisher) PublishBatch(ctx context.Context, msgs []Message) ([]Result,
 	if missing > 0 {
 		keys = newKeys(missing)
 	}
-	sys := traceAttrs(tracing.TraceHeader(ctx))
+	ctx, send := tracing.StartSend(ctx, p.tracer, p.queueURL, "SendMessageBatch")
+	sys := traceAttrs(send.AWSTraceHeader)
 	entries := make([]types.SendMessageBatchRequestEntry, len(msgs))
 	sizes := make([]int, len(msgs))
 	pending := make([]int, 0, len(msgs))
@@ -275,7 +289,9 @@ func (p *Publisher) PublishBatch(ctx context.Context, msgs []Message) ([]Result,
 		pending = append(pending, i)
 	}
 	p.sendBatch(ctx, entries, sizes, pending, results)
-	return results, batchError(results)
+	err := batchError(results)
+	send.End(err)
+	return results, err
 }
 
 // batchIDs are the entry ids within one SendMessageBatch request.
@@ -439,6 +455,20 @@ func (p *Publisher) prepare(m *Message, key *string, sys map[string]types.Messag
 	attrs[message.AttrIdempotencyKey] = types.MessageAttributeValue{DataType: &dataTypeString, StringValue: key}
 	attrs[message.AttrType] = types.MessageAttributeValue{DataType: &dataTypeString, StringValue: typ}
 	attrs[message.AttrVersion] = types.MessageAttributeValue{DataType: &dataTypeString, StringValue: ver}
+	header := m.TraceHeader
+	if header == "" {
+		if h, ok := sys[message.SystemAttrTraceHeader]; ok && h.StringValue != nil {
+			header = *h.StringValue
+		}
+	}
+	// The W3C traceparent of the same send, for consumers outside X-Ray,
+	// when the message has an attribute to spare.
+	if _, own := m.Attributes[tracing.W3CTraceParentAttr]; !own && len(m.Attributes)+producerAttrs < message.MaxAttributes {
+		if tp := tracing.TraceParentOf(header); tp != "" {
+			attrs[tracing.W3CTraceParentAttr] = types.MessageAttributeValue{DataType: &dataTypeString, StringValue: &tp}
+			size += len(tracing.W3CTraceParentAttr) + dataTypeLen + len(tp)
+		}
+	}
 	for k, v := range m.Attributes {
 		if strings.HasPrefix(k, "offload.") || k == "" {
 			problems = append(problems, fmt.Sprintf("attribute name %q is reserved or empty", k))

@@ -17,6 +17,8 @@ import (
 
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/producer"
+	"github.com/offload/offload/pkg/tracing"
+	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
 
 const queueURL = "https://sqs.us-east-1.amazonaws.com/123456789012/audit"
@@ -67,7 +69,7 @@ func TestPublishSetsKeyTypeVersionAndTrace(t *testing.T) {
 	in := fake.sends[0]
 	require.Equal(t, queueURL, aws.ToString(in.QueueUrl))
 	require.Equal(t, `{"auditText":"x"}`, aws.ToString(in.MessageBody))
-	require.Len(t, in.MessageAttributes, 4)
+	require.Len(t, in.MessageAttributes, 5, "the producer's 3, the caller's and the W3C traceparent")
 	require.Equal(t, res.IdempotencyKey, attr(t, in.MessageAttributes, message.AttrIdempotencyKey))
 	require.Equal(t, message.TypeAudit, attr(t, in.MessageAttributes, message.AttrType))
 	require.Equal(t, "1", attr(t, in.MessageAttributes, message.AttrVersion))
@@ -75,6 +77,8 @@ func TestPublishSetsKeyTypeVersionAndTrace(t *testing.T) {
 	th := aws.ToString(in.MessageSystemAttributes[message.SystemAttrTraceHeader].StringValue)
 	require.Contains(t, th, "Root="+seg.TraceID)
 	require.Contains(t, th, "Parent="+seg.SpanID)
+	require.Equal(t, tracing.TraceParentOf(th), attr(t, in.MessageAttributes, tracing.W3CTraceParentAttr))
+	require.Regexp(t, `^00-`+seg.TraceID[2:10]+seg.TraceID[11:]+`-`+seg.SpanID+`-01$`, attr(t, in.MessageAttributes, tracing.W3CTraceParentAttr))
 }
 
 func TestPublishWithoutTraceHasNoSystemAttribute(t *testing.T) {
@@ -358,4 +362,48 @@ func TestErrorsAreMatchable(t *testing.T) {
 	be := &producer.BatchError{Failed: 2, Total: 3, Errs: []error{&producer.SizeError{Size: 5, Limit: 4}, errors.New("boom")}}
 	require.ErrorIs(t, be, producer.ErrTooLarge)
 	require.Equal(t, "2 of 3 messages not published: message is 5 bytes (body and attributes), over the limit of 4 bytes; boom", be.Error())
+}
+
+// With a tracer provider, Publish is one "SQS" send span, child of the
+// caller's span; the message's AWSTraceHeader and traceparent name the send,
+// and the send records the queue.
+func TestPublishIsASendSpan(t *testing.T) {
+	t.Parallel()
+	tp, rec := tracingtest.NewProvider(t)
+	fake := &fakeSQS{}
+	p, err := producer.New(fake, queueURL, producer.WithDefaultType(message.TypeAudit, ""), producer.WithTracerProvider(tp))
+	require.NoError(t, err)
+	ctx, seg := tracing.NewTracer(tp).Start(context.Background(), "svc", tracing.WithKind(tracing.KindServer))
+	_, err = p.Publish(ctx, producer.Message{Body: "x"})
+	require.NoError(t, err)
+	docs := rec.Documents(t)
+	require.Len(t, docs, 1)
+	send := docs[0]
+	require.Equal(t, "SQS", send.Name)
+	require.Equal(t, "subsegment", send.Type)
+	require.Equal(t, "aws", send.Namespace)
+	require.Equal(t, seg.Context().SpanID, send.ParentID)
+	require.Equal(t, "SendMessage", send.AWS["operation"])
+	require.Equal(t, queueURL, send.AWS["queue_url"])
+	in := fake.sends[0]
+	require.Equal(t, "Root="+seg.Context().TraceID+";Parent="+send.ID+";Sampled=1",
+		aws.ToString(in.MessageSystemAttributes[message.SystemAttrTraceHeader].StringValue))
+	require.True(t, strings.HasSuffix(attr(t, in.MessageAttributes, tracing.W3CTraceParentAttr), "-"+send.ID+"-01"))
+}
+
+// A caller with 7 attributes of its own keeps them: no traceparent then.
+func TestPublishWithSevenAttributesHasNoTraceParent(t *testing.T) {
+	t.Parallel()
+	fake := &fakeSQS{}
+	p, _ := setup(t, fake)
+	ctx, _ := traced(t, "svc")
+	attrs := map[string]string{}
+	for i := range 7 {
+		attrs[fmt.Sprintf("a%d", i)] = "v"
+	}
+	_, err := p.Publish(ctx, producer.Message{Body: "x", Attributes: attrs})
+	require.NoError(t, err)
+	require.Len(t, fake.sends[0].MessageAttributes, 10)
+	require.NotContains(t, fake.sends[0].MessageAttributes, tracing.W3CTraceParentAttr)
+	require.NotEmpty(t, fake.sends[0].MessageSystemAttributes[message.SystemAttrTraceHeader].StringValue)
 }

@@ -5,21 +5,21 @@ import (
 	"errors"
 	"net/url"
 	"path"
-	"reflect"
-	"strings"
-	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
-
-// TraceHeaderName is the HTTP header that carries the X-Ray trace header.
-const TraceHeaderName = "X-Amzn-Trace-Id"
 
 // Annotation keys the AWS instrumentation sets (indexed, so traces can be
 // filtered on them: annotation.queue = "…").
@@ -29,85 +29,222 @@ const (
 )
 
 // InstrumentAWS traces every call of the AWS SDK clients built from cfg
-// afterwards: one subsegment per operation (all its retries), named after the
-// service, with namespace "aws", the operation, region, request id, retry
-// count, HTTP status and error/throttle/fault flags, and the resource the call
-// names — the queue URL (annotation "queue": its name), the table (annotation
-// "table") or the topic ARN. The trace header naming the subsegment goes
-// downstream in X-Amzn-Trace-Id, and SQS messages of the same trace
-// (AWSTraceHeader) get the send as their parent.
+// afterwards on tp (nil: Global) with a small smithy middleware of
+// offload's (contrib's otelaws is marked unsupported upstream and links the
+// S3 and SNS clients into every binary): one client span per operation (all
+// its retries), which the X-Ray exporter writes as a subsegment named after
+// the service, namespace "aws", with the operation (rpc.method
+// "Service/Operation"), region, request id, retry count, HTTP status,
+// error/throttle/fault flags and the resource the call names — the queue URL
+// (annotation "queue": its name) or the table (annotation "table") — which
+// X-Ray's service map needs; an SNS publish names its topic with
+// AWSAttributes(AttrTopicARN…) (pkg/dlq does). The trace header naming the
+// span goes downstream in X-Amzn-Trace-Id (X-Ray propagator). An SQS send
+// pkg/producer started (StartSend) is that call's span.
 //
 // A call whose context has no trace is not traced and gets no header (the
-// missing context is reported once). Spans come from Default at call time.
-func InstrumentAWS(cfg *aws.Config) {
-	cfg.APIOptions = append(cfg.APIOptions, addAWSMiddleware)
+// missing context is reported once per provider). Inputs are read, never
+// written.
+func InstrumentAWS(cfg *aws.Config, tp trace.TracerProvider) {
+	if tp == nil {
+		tp = Global()
+	}
+	p := FromProvider(tp)
+	m := awsMiddleware{tracer: p.Tracer(awsScope), prop: p.prop}
+	cfg.APIOptions = append(cfg.APIOptions, m.addStart, m.addSpan, m.addInject, addOutcomeMiddleware)
 }
 
-func addAWSMiddleware(stack *middleware.Stack) error {
-	if err := stack.Initialize.Add(awsSpanMiddleware{}, middleware.After); err != nil {
-		return err
-	}
-	// Before the SDK's recursion detection, which would otherwise put the
-	// Lambda environment's header there.
-	return stack.Build.Add(awsHeaderMiddleware{}, middleware.Before)
-}
-
-type awsSpanMiddleware struct{}
-
-func (awsSpanMiddleware) ID() string { return "OffloadTracingSpan" }
-
-func (awsSpanMiddleware) HandleInitialize(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
-	middleware.InitializeOutput, middleware.Metadata, error,
-) {
-	service := awsmiddleware.GetServiceID(ctx)
-	ctx, span := Default().Start(ctx, service, WithKind(KindClient))
-	sc := span.Context()
-	if !sc.Valid() {
-		return next.HandleInitialize(ctx, in)
-	}
-	call := AWSCall{Operation: awsmiddleware.GetOperationName(ctx), Region: awsmiddleware.GetRegion(ctx)}
-	res := inspectInput(in.Parameters, sc.TraceID, span.TraceHeader())
-	call.QueueURL, call.TableName, call.TopicARN = res.queueURL, res.tableName, res.topicARN
-	if q := res.queueName(); q != "" {
-		span.Annotate(AnnotationQueue, q)
-	}
-	if res.tableName != "" {
-		span.Annotate(AnnotationTable, res.tableName)
-	}
-
-	out, md, err := next.HandleInitialize(ctx, in)
-
-	var status int
-	var length int64
-	if raw, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok && raw != nil {
-		status, length = raw.StatusCode, raw.ContentLength
-	}
-	if id, ok := awsmiddleware.GetRequestIDMetadata(md); ok {
-		call.RequestID = id
-	}
-	if ar, ok := retry.GetAttemptResults(md); ok && len(ar.Results) > 1 {
-		call.Retries = len(ar.Results) - 1
-	}
-	if err != nil {
-		var re *awshttp.ResponseError
-		if errors.As(err, &re) {
-			if call.RequestID == "" {
-				call.RequestID = re.ServiceRequestID()
+// AWSAttributes returns an API option (append it to a client's or a call's
+// APIOptions) that sets attrs on the span of each call InstrumentAWS traces,
+// for resources it does not read from the input itself, e.g. an SNS
+// publish's AttrTopicARN.
+func AWSAttributes(attrs ...attribute.KeyValue) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("OffloadTracingAttributes", func(
+			ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
+			middleware.InitializeOutput, middleware.Metadata, error,
+		) {
+			if span := trace.SpanFromContext(ctx); span.IsRecording() {
+				span.SetAttributes(attrs...)
 			}
-			if status == 0 {
-				status = re.HTTPStatusCode()
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+	}
+}
+
+// awsScope is the instrumentation scope of the AWS SDK spans.
+const awsScope = "github.com/offload/offload/pkg/tracing/aws"
+
+// awsMiddleware is InstrumentAWS's span: started once per operation in the
+// initialize step (so it covers every retry), its header injected into each
+// attempt's request in the finalize step.
+type awsMiddleware struct {
+	tracer trace.Tracer
+	prop   propagation.TextMapPropagator
+}
+
+type awsStartKey struct{}
+
+// addStart notes when the operation began, before the SDK's own initialize
+// middlewares (input validation, idempotency tokens), as the span's start.
+func (awsMiddleware) addStart(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("OffloadTracingStart", func(
+		ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
+		middleware.InitializeOutput, middleware.Metadata, error,
+	) {
+		return next.HandleInitialize(context.WithValue(ctx, awsStartKey{}, time.Now()), in)
+	}), middleware.Before)
+}
+
+func (m awsMiddleware) addSpan(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("OffloadTracingSpan", func(
+		ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
+		middleware.InitializeOutput, middleware.Metadata, error,
+	) {
+		service := awsmiddleware.GetServiceID(ctx)
+		operation := awsmiddleware.GetOperationName(ctx)
+		method, name := service+"/"+operation, service+"."+operation
+		if operation == "" {
+			method, name = service, service
+		}
+		attrs := append(resourceAttributes(in.Parameters),
+			keyRPCMethod.String(method), keyRegion.String(awsmiddleware.GetRegion(ctx)))
+		opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...)}
+		if t, ok := ctx.Value(awsStartKey{}).(time.Time); ok {
+			opts = append(opts, trace.WithTimestamp(t))
+		}
+		ctx, span := m.tracer.Start(ctx, name, opts...)
+		defer span.End()
+		out, md, err := next.HandleInitialize(ctx, in)
+		if span.IsRecording() {
+			if raw, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok && raw != nil {
+				span.SetAttributes(keyStatus.Int(raw.StatusCode))
+			}
+			if id, ok := awsmiddleware.GetRequestIDMetadata(md); ok && id != "" {
+				span.SetAttributes(keyRequestID.String(id))
 			}
 		}
+		return out, md, err
+	}), middleware.After)
+}
+
+// addInject writes the span's trace header on every attempt's request.
+func (m awsMiddleware) addInject(stack *middleware.Stack) error {
+	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("OffloadTracingInject", func(
+		ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
+		middleware.FinalizeOutput, middleware.Metadata, error,
+	) {
+		if req, ok := in.Request.(*smithyhttp.Request); ok {
+			m.prop.Inject(ctx, propagation.HeaderCarrier(req.Header))
+		}
+		return next.HandleFinalize(ctx, in)
+	}), middleware.After)
+}
+
+// resourceAttributes names the queue or table of the calls offload makes, with the keys the X-Ray exporter maps to the aws block.
+func resourceAttributes(params any) []attribute.KeyValue {
+	a := []attribute.KeyValue{keyRPCSystem.String(awsAPI)}
+	queue := func(u *string) []attribute.KeyValue {
+		if u == nil || *u == "" {
+			return a
+		}
+		return append(a, AttrQueueURL.String(*u), attributeQueueAnnotation(*u))
 	}
-	span.SetAWS(call)
-	if status != 0 {
-		span.SetHTTP(HTTP{Status: status, ContentLength: max(length, 0)})
+	table := func(t *string) []attribute.KeyValue {
+		if t == nil || *t == "" {
+			return a
+		}
+		return append(a, AttrTableName.StringSlice([]string{*t}), attribute.String(AnnotationTable, *t))
 	}
-	if err != nil {
-		span.SetError(err, classifyAWSError(err, status))
+	switch v := params.(type) {
+	case *sqs.SendMessageInput:
+		return queue(v.QueueUrl)
+	case *sqs.SendMessageBatchInput:
+		return queue(v.QueueUrl)
+	case *sqs.ReceiveMessageInput:
+		return queue(v.QueueUrl)
+	case *sqs.DeleteMessageInput:
+		return queue(v.QueueUrl)
+	case *sqs.DeleteMessageBatchInput:
+		return queue(v.QueueUrl)
+	case *sqs.ChangeMessageVisibilityInput:
+		return queue(v.QueueUrl)
+	case *sqs.ChangeMessageVisibilityBatchInput:
+		return queue(v.QueueUrl)
+	case *sqs.GetQueueAttributesInput:
+		return queue(v.QueueUrl)
+	case *sqs.PurgeQueueInput:
+		return queue(v.QueueUrl)
+	case *sqs.GetQueueUrlInput:
+		// The URL is the answer; the name is what the call names.
+		if n := aws.ToString(v.QueueName); n != "" {
+			return append(a, attribute.String(AnnotationQueue, n))
+		}
+		return a
+	case *dynamodb.PutItemInput:
+		return table(v.TableName)
+	case *dynamodb.GetItemInput:
+		return table(v.TableName)
+	case *dynamodb.UpdateItemInput:
+		return table(v.TableName)
+	case *dynamodb.DeleteItemInput:
+		return table(v.TableName)
+	case *dynamodb.QueryInput:
+		return table(v.TableName)
+	case *dynamodb.ScanInput:
+		return table(v.TableName)
+	case *dynamodb.DescribeTableInput:
+		return table(v.TableName)
 	}
-	span.End()
-	return out, md, err
+	return a
+}
+
+func attributeQueueAnnotation(queueURL string) attribute.KeyValue {
+	return attribute.String(AnnotationQueue, queueNameOf(queueURL))
+}
+
+func queueNameOf(u string) string {
+	if p, err := url.Parse(u); err == nil && p.Path != "" {
+		return path.Base(p.Path)
+	}
+	return path.Base(u)
+}
+
+// addOutcomeMiddleware runs inside the call's span and records retries, the
+// response size, the request id and status of a failed call and X-Ray's
+// throttle/client-error/fault classification.
+func addOutcomeMiddleware(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("OffloadTracingOutcome", func(
+		ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
+		middleware.InitializeOutput, middleware.Metadata, error,
+	) {
+		out, md, err := next.HandleInitialize(ctx, in)
+		span := trace.SpanFromContext(ctx)
+		if !span.IsRecording() {
+			return out, md, err
+		}
+		var retries int
+		if ar, ok := retry.GetAttemptResults(md); ok && len(ar.Results) > 1 {
+			retries = len(ar.Results) - 1
+		}
+		span.SetAttributes(AttrRetries.Int(retries))
+		if raw, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok && raw != nil && raw.ContentLength > 0 {
+			span.SetAttributes(keyBodySize.Int64(raw.ContentLength))
+		}
+		if err != nil {
+			status := 0
+			var re *awshttp.ResponseError
+			if errors.As(err, &re) {
+				status = re.HTTPStatusCode()
+				if id := re.ServiceRequestID(); id != "" {
+					span.SetAttributes(keyRequestID.String(id))
+				}
+				span.SetAttributes(keyStatus.Int(status))
+			}
+			setError(span, err, classifyAWSError(err, status))
+		}
+		return out, md, err
+	}), middleware.After)
 }
 
 // classifyAWSError maps an SDK error to X-Ray's flags: throttling codes and
@@ -129,167 +266,4 @@ func classifyAWSError(err error, status int) ErrorKind {
 		return ClientError
 	}
 	return Fault
-}
-
-type awsHeaderMiddleware struct{}
-
-func (awsHeaderMiddleware) ID() string { return "OffloadTracingHeader" }
-
-func (awsHeaderMiddleware) HandleBuild(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (
-	middleware.BuildOutput, middleware.Metadata, error,
-) {
-	if req, ok := in.Request.(*smithyhttp.Request); ok {
-		if s, ok := ctx.Value(spanKey{}).(Span); ok && s != nil {
-			if h := s.TraceHeader(); h != "" {
-				req.Header.Set(TraceHeaderName, h)
-			}
-		}
-	}
-	return next.HandleBuild(ctx, in)
-}
-
-// inputResources is what a call's input names.
-type inputResources struct {
-	queueURL, queueNameField, tableName, topicARN string
-}
-
-func (r inputResources) queueName() string {
-	if r.queueNameField != "" {
-		return r.queueNameField
-	}
-	if r.queueURL == "" {
-		return ""
-	}
-	if u, err := url.Parse(r.queueURL); err == nil && u.Path != "" {
-		return path.Base(u.Path)
-	}
-	return path.Base(r.queueURL)
-}
-
-// inputFields are the indexes of the fields the instrumentation reads in one
-// input type; nil when absent.
-type inputFields struct {
-	queueURL, queueName, tableName, topicARN []int
-	// sysAttrs is MessageSystemAttributes (SendMessage); entries is Entries
-	// and entrySysAttrs MessageSystemAttributes in its elements
-	// (SendMessageBatch).
-	sysAttrs, entries, entrySysAttrs []int
-}
-
-var inputFieldCache sync.Map // reflect.Type → *inputFields
-
-func fieldsOf(t reflect.Type) *inputFields {
-	if f, ok := inputFieldCache.Load(t); ok {
-		return f.(*inputFields)
-	}
-	f := &inputFields{
-		queueURL:  stringField(t, "QueueUrl"),
-		queueName: stringField(t, "QueueName"),
-		tableName: stringField(t, "TableName"),
-		topicARN:  stringField(t, "TopicArn"),
-		sysAttrs:  traceAttrMapField(t),
-	}
-	if sf, ok := t.FieldByName("Entries"); ok && sf.Type.Kind() == reflect.Slice && sf.Type.Elem().Kind() == reflect.Struct {
-		if idx := traceAttrMapField(sf.Type.Elem()); idx != nil {
-			f.entries, f.entrySysAttrs = sf.Index, idx
-		}
-	}
-	inputFieldCache.Store(t, f)
-	return f
-}
-
-func stringField(t reflect.Type, name string) []int {
-	sf, ok := t.FieldByName(name)
-	if !ok {
-		return nil
-	}
-	if sf.Type.Kind() == reflect.String || (sf.Type.Kind() == reflect.Pointer && sf.Type.Elem().Kind() == reflect.String) {
-		return sf.Index
-	}
-	return nil
-}
-
-// traceAttrMapField finds MessageSystemAttributes: a map from string to a
-// struct with a *string StringValue.
-func traceAttrMapField(t reflect.Type) []int {
-	sf, ok := t.FieldByName("MessageSystemAttributes")
-	if !ok || sf.Type.Kind() != reflect.Map || sf.Type.Key().Kind() != reflect.String || sf.Type.Elem().Kind() != reflect.Struct {
-		return nil
-	}
-	v, ok := sf.Type.Elem().FieldByName("StringValue")
-	if !ok || v.Type.Kind() != reflect.Pointer || v.Type.Elem().Kind() != reflect.String {
-		return nil
-	}
-	return sf.Index
-}
-
-func stringAt(v reflect.Value, idx []int) string {
-	if idx == nil {
-		return ""
-	}
-	f := v.FieldByIndex(idx)
-	if f.Kind() == reflect.Pointer {
-		if f.IsNil() {
-			return ""
-		}
-		f = f.Elem()
-	}
-	return f.String()
-}
-
-// inspectInput reads the resources params names and points the
-// AWSTraceHeader of outgoing SQS messages that belong to trace traceID at
-// header (the call's subsegment).
-func inspectInput(params any, traceID, header string) inputResources {
-	v := reflect.ValueOf(params)
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return inputResources{}
-	}
-	v = v.Elem()
-	f := fieldsOf(v.Type())
-	r := inputResources{
-		queueURL:       stringAt(v, f.queueURL),
-		queueNameField: stringAt(v, f.queueName),
-		tableName:      stringAt(v, f.tableName),
-		topicARN:       stringAt(v, f.topicARN),
-	}
-	if f.sysAttrs != nil {
-		repointTraceHeader(v.FieldByIndex(f.sysAttrs), traceID, header)
-	}
-	if f.entries != nil {
-		es := v.FieldByIndex(f.entries)
-		for i := range es.Len() {
-			repointTraceHeader(es.Index(i).FieldByIndex(f.entrySysAttrs), traceID, header)
-		}
-	}
-	return r
-}
-
-const awsTraceHeaderAttr = "AWSTraceHeader"
-
-// repointTraceHeader replaces m["AWSTraceHeader"].StringValue with header
-// when the current value belongs to traceID. m is a map from string to a
-// struct with a *string StringValue (traceAttrMapField).
-func repointTraceHeader(m reflect.Value, traceID, header string) {
-	if m.IsNil() {
-		return
-	}
-	key := reflect.ValueOf(awsTraceHeaderAttr).Convert(m.Type().Key())
-	cur := m.MapIndex(key)
-	if !cur.IsValid() {
-		return
-	}
-	sv := cur.FieldByName("StringValue")
-	if sv.IsNil() {
-		return
-	}
-	old := sv.Elem().String()
-	if old == header || RootOf(old) != traceID {
-		return
-	}
-	nv := reflect.New(cur.Type()).Elem()
-	nv.Set(cur)
-	h := strings.Clone(header)
-	nv.FieldByName("StringValue").Set(reflect.ValueOf(&h))
-	m.SetMapIndex(key, nv)
 }

@@ -15,10 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
+	"github.com/offload/offload/pkg/message"
+	"github.com/offload/offload/pkg/producer"
 	"github.com/offload/offload/pkg/tracing"
 )
 
@@ -63,7 +65,7 @@ func (f *fakeAWS) request(t *testing.T, i int) (*http.Request, string) {
 	return f.requests[i], f.bodies[i]
 }
 
-func awsConfig(f *fakeAWS) aws.Config {
+func awsConfig(f *fakeAWS, tp *tracing.Provider) aws.Config {
 	cfg := aws.Config{
 		Region: "us-east-1", Credentials: aws.AnonymousCredentials{}, HTTPClient: f,
 		BaseEndpoint: aws.String("http://aws.local"),
@@ -73,79 +75,69 @@ func awsConfig(f *fakeAWS) aws.Config {
 			})
 		},
 	}
-	tracing.InstrumentAWS(&cfg)
+	tracing.InstrumentAWS(&cfg, tp)
 	return cfg
 }
 
-func sqsClient(f *fakeAWS) *sqs.Client {
-	return sqs.NewFromConfig(awsConfig(f), func(o *sqs.Options) { o.DisableMessageChecksumValidation = true })
+func sqsClient(f *fakeAWS, tp *tracing.Provider) *sqs.Client {
+	return sqs.NewFromConfig(awsConfig(f, tp), func(o *sqs.Options) { o.DisableMessageChecksumValidation = true })
 }
 
 const queueURL = "http://aws.local/123456789012/offload-audit"
 
 // The SQS send subsegment: its fields, the header downstream, and the
-// message's AWSTraceHeader pointing at it.
+
+// A publish through pkg/producer on an instrumented client is one "SQS"
+// subsegment: the SDK call's span is the producer's send span; the header
+// downstream and the message's AWSTraceHeader both name it.
 func TestInstrumentAWSTracesSendMessage(t *testing.T) {
-	tr, rec := setup(t)
-	useDefault(t, tr)
+	t.Parallel()
+	tp, rec := newProvider(t)
+	tr := tracing.NewTracer(tp)
 	fake := &fakeAWS{responses: []cannedResponse{{200, `{"MessageId":"m-1"}`}}}
-	client := sqsClient(fake)
+	pub, err := producer.New(sqsClient(fake, tp), queueURL, producer.WithDefaultType(message.TypeAudit, ""), producer.WithTracerProvider(tp))
+	require.NoError(t, err)
 
 	ctx, seg := tr.Start(context.Background(), "example-service", tracing.WithKind(tracing.KindServer))
-	producerHeader := tracing.TraceHeader(ctx) // what pkg/producer puts in the message
-	_, err := client.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl: aws.String(queueURL), MessageBody: aws.String("{}"),
-		MessageSystemAttributes: map[string]sqstypes.MessageSystemAttributeValue{
-			"AWSTraceHeader": {DataType: aws.String("String"), StringValue: aws.String(producerHeader)},
-		},
-	})
+	_, err = pub.Publish(ctx, producer.Message{Body: "{}"})
 	require.NoError(t, err)
 	seg.End()
 
-	require.Equal(t, 1, rec.count())
-	doc := rec.doc(t, 0)
-	subs := doc["subsegments"].([]any)
-	require.Len(t, subs, 1)
-	sub := subs[0].(map[string]any)
+	require.Equal(t, 2, rec.count(), "the send and the service's segment")
+	sub := rec.doc(t, 0)
 	subID := sub["id"].(string)
-	want := fmt.Sprintf(`{"name":"SQS","id":%q,"start_time":%v,"end_time":%v,"namespace":"aws",
+	want := fmt.Sprintf(`{"name":"SQS","id":%q,"trace_id":%q,"parent_id":%q,"type":"subsegment","start_time":%v,"end_time":%v,"namespace":"aws",
 		"http":{"response":{"status":200,"content_length":19}},
 		"aws":{"operation":"SendMessage","region":"us-east-1","request_id":"req-1","queue_url":%q,"retries":0},
-		"annotations":{"queue":"offload-audit"}}`, subID, sub["start_time"], sub["end_time"], queueURL)
-	gotSub, _ := json.Marshal(sub)
-	require.JSONEq(t, want, string(gotSub))
+		"annotations":{"queue":"offload-audit"}}`, subID, seg.Context().TraceID, seg.Context().SpanID, sub["start_time"], sub["end_time"], queueURL)
+	require.JSONEq(t, want, string(rec.raw(0)))
 
 	sendHeader := "Root=" + seg.Context().TraceID + ";Parent=" + subID + ";Sampled=1"
 	req, body := fake.request(t, 0)
 	require.Equal(t, sendHeader, req.Header.Get("X-Amzn-Trace-Id"), "the header downstream names the subsegment")
 	var sent struct {
 		MessageSystemAttributes map[string]struct{ StringValue string }
+		MessageAttributes       map[string]struct{ StringValue string }
 	}
 	require.NoError(t, json.Unmarshal([]byte(body), &sent))
-	require.Equal(t, sendHeader, sent.MessageSystemAttributes["AWSTraceHeader"].StringValue,
-		"the message's parent is the send subsegment")
+	require.Equal(t, sendHeader, sent.MessageSystemAttributes["AWSTraceHeader"].StringValue, "the message's parent is the send subsegment")
+	require.Equal(t, tracing.TraceParentOf(sendHeader), sent.MessageAttributes["traceparent"].StringValue)
 }
 
-func TestInstrumentAWSRepointsEveryBatchEntryOfTheTraceOnly(t *testing.T) {
-	tr, rec := setup(t)
-	useDefault(t, tr)
-	fake := &fakeAWS{responses: []cannedResponse{{200, `{"Successful":[{"Id":"0","MessageId":"a"},{"Id":"1","MessageId":"b"},{"Id":"2","MessageId":"c"}]}`}}}
-	client := sqsClient(fake)
-	ctx, seg := tr.Start(context.Background(), "svc", tracing.WithKind(tracing.KindServer))
-	shared := map[string]sqstypes.MessageSystemAttributeValue{
-		"AWSTraceHeader": {DataType: aws.String("String"), StringValue: aws.String(tracing.TraceHeader(ctx))},
-	}
-	foreign := map[string]sqstypes.MessageSystemAttributeValue{
-		"AWSTraceHeader": {DataType: aws.String("String"), StringValue: aws.String(producerHdr)},
-	}
-	_, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: []sqstypes.SendMessageBatchRequestEntry{
-		{Id: aws.String("0"), MessageBody: aws.String("a"), MessageSystemAttributes: shared},
-		{Id: aws.String("1"), MessageBody: aws.String("b"), MessageSystemAttributes: shared},
-		{Id: aws.String("2"), MessageBody: aws.String("c"), MessageSystemAttributes: foreign},
-	}})
+// A batch publish: one send span for the call, every entry names it.
+func TestInstrumentAWSBatchSendNamesTheSend(t *testing.T) {
+	t.Parallel()
+	tp, rec := newProvider(t)
+	fake := &fakeAWS{responses: []cannedResponse{{200, `{"Successful":[{"Id":"0","MessageId":"a"},{"Id":"1","MessageId":"b"}]}`}}}
+	pub, err := producer.New(sqsClient(fake, tp), queueURL, producer.WithDefaultType(message.TypeAudit, ""), producer.WithTracerProvider(tp))
+	require.NoError(t, err)
+	ctx, seg := tracing.NewTracer(tp).Start(context.Background(), "svc", tracing.WithKind(tracing.KindServer))
+	_, err = pub.PublishBatch(ctx, []producer.Message{{Body: "1"}, {Body: "2"}})
 	require.NoError(t, err)
 	seg.End()
-	subID := rec.doc(t, 0)["subsegments"].([]any)[0].(map[string]any)["id"].(string)
+	sends := rec.byName(t, "SQS")
+	require.Len(t, sends, 1)
+	require.Equal(t, "SendMessageBatch", sends[0]["aws"].(map[string]any)["operation"])
 	_, body := fake.request(t, 0)
 	var sent struct {
 		Entries []struct {
@@ -153,26 +145,27 @@ func TestInstrumentAWSRepointsEveryBatchEntryOfTheTraceOnly(t *testing.T) {
 		}
 	}
 	require.NoError(t, json.Unmarshal([]byte(body), &sent))
-	require.Len(t, sent.Entries, 3)
-	for i := range 2 {
-		require.Equal(t, "Root="+seg.Context().TraceID+";Parent="+subID+";Sampled=1", sent.Entries[i].MessageSystemAttributes["AWSTraceHeader"].StringValue)
+	require.Len(t, sent.Entries, 2)
+	for _, e := range sent.Entries {
+		require.Equal(t, "Root="+seg.Context().TraceID+";Parent="+sends[0]["id"].(string)+";Sampled=1", e.MessageSystemAttributes["AWSTraceHeader"].StringValue)
 	}
-	require.Equal(t, producerHdr, sent.Entries[2].MessageSystemAttributes["AWSTraceHeader"].StringValue,
-		"a header of another trace is the caller's choice and stays")
 }
 
 func TestInstrumentAWSRecordsTableAndClientError(t *testing.T) {
-	tr, rec := setup(t)
-	useDefault(t, tr)
+	t.Parallel()
+	tp, rec := newProvider(t)
+	tr := tracing.NewTracer(tp)
 	fake := &fakeAWS{responses: []cannedResponse{{400, `{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}`}}}
-	client := dynamodb.NewFromConfig(awsConfig(fake))
+	client := dynamodb.NewFromConfig(awsConfig(fake, tp))
 	ctx, seg := tr.Start(context.Background(), "audit-receiver", tracing.WithKind(tracing.KindServer), tracing.RemoteParent(producerHdr))
 	_, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("offload-audit-messages"),
 		Item: map[string]ddbtypes.AttributeValue{"messageId": &ddbtypes.AttributeValueMemberS{Value: "m-1"}}})
 	require.Error(t, err)
 	seg.End()
-	sub := rec.doc(t, 0)["subsegments"].([]any)[0].(map[string]any)
+	sub := rec.doc(t, 0)
 	require.Equal(t, "DynamoDB", sub["name"])
+	require.Equal(t, "aws", sub["namespace"])
+	require.Equal(t, seg.Context().SpanID, sub["parent_id"])
 	require.Equal(t, true, sub["error"])
 	require.NotContains(t, sub, "fault")
 	require.NotContains(t, sub, "throttle")
@@ -187,24 +180,24 @@ func TestInstrumentAWSRecordsTableAndClientError(t *testing.T) {
 }
 
 func TestInstrumentAWSCountsRetriesAndFlagsThrottles(t *testing.T) {
-	tr, rec := setup(t)
-	useDefault(t, tr)
+	t.Parallel()
+	tp, rec := newProvider(t)
 	fake := &fakeAWS{responses: []cannedResponse{
 		{500, `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"boom"}`},
 		{200, `{}`},
 		{400, `{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow down"}`},
 	}}
-	client := dynamodb.NewFromConfig(awsConfig(fake))
-	ctx, seg := tr.Start(context.Background(), "svc", tracing.WithKind(tracing.KindServer))
+	client := dynamodb.NewFromConfig(awsConfig(fake, tp))
+	ctx, seg := tracing.NewTracer(tp).Start(context.Background(), "svc", tracing.WithKind(tracing.KindServer))
 	in := &dynamodb.PutItemInput{TableName: aws.String("t"), Item: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "1"}}}
 	_, err := client.PutItem(ctx, in)
 	require.NoError(t, err)
 	_, err = client.PutItem(ctx, in, func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 	require.Error(t, err)
 	seg.End()
-	subs := rec.doc(t, 0)["subsegments"].([]any)
+	subs := rec.byName(t, "DynamoDB")
 	require.Len(t, subs, 2)
-	ok, throttled := subs[0].(map[string]any), subs[1].(map[string]any)
+	ok, throttled := subs[0], subs[1]
 	require.Equal(t, float64(1), ok["aws"].(map[string]any)["retries"])
 	require.Equal(t, "req-2", ok["aws"].(map[string]any)["request_id"])
 	require.NotContains(t, ok, "fault", "a call that succeeded on retry is not a fault")
@@ -215,29 +208,30 @@ func TestInstrumentAWSCountsRetriesAndFlagsThrottles(t *testing.T) {
 
 // A call whose context has no trace: no subsegment, no header, one report.
 func TestInstrumentAWSWithoutTraceSendsNoHeader(t *testing.T) {
-	missing := &countingMissing{}
-	tr, rec := setup(t, func(o *setupOpts) { o.missing = missing })
-	useDefault(t, tr)
+	t.Parallel()
+	m := &missingRecorder{}
+	tp, rec := newProvider(t, func(c *tracing.Config) { c.ContextMissing = m })
 	fake := &fakeAWS{responses: []cannedResponse{{200, `{"MessageId":"m-1"}`}}}
-	client := sqsClient(fake)
+	client := sqsClient(fake, tp)
 	for range 2 {
 		_, err := client.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String("{}")})
 		require.NoError(t, err)
 	}
 	req, _ := fake.request(t, 1)
 	require.Empty(t, req.Header.Get("X-Amzn-Trace-Id"))
+	require.Empty(t, req.Header.Get("traceparent"))
 	require.Zero(t, rec.count())
-	require.Len(t, missing.calls, 1)
+	require.Equal(t, 1, m.n())
 }
 
 // Inside a Lambda invocation, a call is a subsegment of the facade.
 func TestInstrumentAWSUnderLambdaInvocation(t *testing.T) {
-	tr, rec := setup(t)
-	useDefault(t, tr)
+	t.Parallel()
+	tp, rec := newProvider(t)
 	fake := &fakeAWS{responses: []cannedResponse{{200, `{"MessageId":"m-1"}`}}}
 	//lint:ignore SA1029 aws-lambda-go stores the header under this plain string key
 	ctx := context.WithValue(context.Background(), "x-amzn-trace-id", producerHdr)
-	_, err := sqsClient(fake).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String("{}")})
+	_, err := sqsClient(fake, tp).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String("{}")})
 	require.NoError(t, err)
 	d := rec.doc(t, 0)
 	require.Equal(t, "subsegment", d["type"])
@@ -247,46 +241,45 @@ func TestInstrumentAWSUnderLambdaInvocation(t *testing.T) {
 	require.Equal(t, "Root="+producerTrace+";Parent="+d["id"].(string)+";Sampled=1", req.Header.Get("X-Amzn-Trace-Id"))
 }
 
-func BenchmarkInstrumentedCall(b *testing.B) {
-	for _, instrumented := range []bool{false, true} {
-		b.Run(map[bool]string{false: "plain", true: "instrumented"}[instrumented], func(b *testing.B) {
-			tr, err := tracing.NewXRay(tracing.Config{Emitter: discard{}, Sampling: fixedSampler{true}})
-			require.NoError(b, err)
-			tracing.SetDefault(tr)
-			b.Cleanup(func() { tracing.SetDefault(nil) })
-			fake := &fastAWS{body: `{"MessageId":"m-1"}`}
-			cfg := aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}, HTTPClient: fake, BaseEndpoint: aws.String("http://aws.local")}
-			if instrumented {
-				tracing.InstrumentAWS(&cfg)
-			}
-			client := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.DisableMessageChecksumValidation = true })
-			ctx, seg := tr.Start(context.Background(), "bench", tracing.WithKind(tracing.KindServer))
-			defer seg.End()
-			in := &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String("{}")}
-			b.ReportAllocs()
-			for b.Loop() {
-				// A fresh segment per op, so that subsegments do not pile up.
-				sctx, s := tr.Start(ctx, "op")
-				if _, err := client.SendMessage(sctx, in); err != nil {
-					b.Fatal(err)
-				}
-				s.End()
-			}
-		})
-	}
+func TestInstrumentAWSNamesThePublishedTopic(t *testing.T) {
+	t.Parallel()
+	tp, rec := newProvider(t)
+	tr := tracing.NewTracer(tp)
+	fake := &fakeAWS{responses: []cannedResponse{{200, `<PublishResponse><PublishResult><MessageId>n-1</MessageId></PublishResult><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></PublishResponse>`}}}
+	client := sns.NewFromConfig(awsConfig(fake, tp))
+	const topic = "arn:aws:sns:us-east-1:000000000000:offload-notifications"
+	ctx, seg := tr.Start(context.Background(), "dlq-alarm-handler", tracing.WithKind(tracing.KindServer), tracing.RemoteParent(producerHdr))
+	_, err := client.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String("m")}, func(o *sns.Options) {
+		o.APIOptions = append(o.APIOptions, tracing.AWSAttributes(tracing.AttrTopicARN.String(topic)))
+	})
+	require.NoError(t, err)
+	seg.End()
+	sub := rec.doc(t, 0)
+	require.Equal(t, "SNS", sub["name"])
+	require.Equal(t, "aws", sub["namespace"])
+	require.Equal(t, seg.Context().SpanID, sub["parent_id"])
+	require.Equal(t, map[string]any{"operation": "Publish", "region": "us-east-1", "request_id": "req-1", "topic_arn": topic, "retries": float64(0)}, sub["aws"])
+	require.Equal(t, float64(200), sub["http"].(map[string]any)["response"].(map[string]any)["status"])
+	req, _ := fake.request(t, 0)
+	require.Contains(t, req.Header.Get("X-Amzn-Trace-Id"), "Root="+producerTrace+";Parent="+sub["id"].(string))
 }
 
-type discard struct{}
+// GetQueueUrl names its queue by name (the URL is the answer): the
+// subsegment's queue annotation says which, so the DLQ alarm handler's
+// lookups are attributable to the queue they resolve.
+func TestInstrumentAWSGetQueueUrlNamesTheQueue(t *testing.T) {
+	t.Parallel()
+	tp, rec := newProvider(t)
+	tr := tracing.NewTracer(tp)
+	fake := &fakeAWS{responses: []cannedResponse{{200, `{"QueueUrl":"` + queueURL + `"}`}}}
+	ctx, seg := tr.Start(context.Background(), "handler", tracing.WithKind(tracing.KindServer))
+	_, err := sqsClient(fake, tp).GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("offload-audit-dlq")})
+	require.NoError(t, err)
+	seg.End()
 
-func (discard) Emit([]byte) error { return nil }
-
-// fastAWS answers every request with the same body, without bookkeeping.
-type fastAWS struct{ body string }
-
-func (f *fastAWS) Do(r *http.Request) (*http.Response, error) {
-	if r.Body != nil {
-		_, _ = io.Copy(io.Discard, r.Body)
-	}
-	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}, "X-Amzn-Requestid": {"r"}},
-		Body: io.NopCloser(strings.NewReader(f.body)), ContentLength: int64(len(f.body)), Request: r}, nil
+	require.Equal(t, 2, rec.count())
+	sub := rec.doc(t, 0)
+	require.Equal(t, "SQS", sub["name"])
+	require.Equal(t, map[string]any{"queue": "offload-audit-dlq"}, sub["annotations"])
+	require.Equal(t, "GetQueueUrl", sub["aws"].(map[string]any)["operation"])
 }

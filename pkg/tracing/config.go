@@ -6,8 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/aws/aws-xray-sdk-go/v2/daemoncfg"
 	"github.com/aws/aws-xray-sdk-go/v2/strategy/ctxmissing"
@@ -120,44 +118,4 @@ func NewSampling(local bool, rules []byte, d *daemoncfg.DaemonEndpoints) (sampli
 	}
 	s.LoadDaemonEndpoints(d)
 	return s, nil
-}
-
-type tracerHolder struct{ t Tracer }
-
-var defaultTracer atomic.Pointer[tracerHolder]
-
-// envTracer is the X-Ray tracer the environment describes, built once.
-var envTracer = sync.OnceValue(func() Tracer {
-	cfg, err := ConfigFromEnv()
-	var t *XRay
-	if err == nil {
-		t, err = NewXRay(cfg)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "tracing: %v; tracing is off\n", err)
-		t, _ = NewXRay(Config{Disabled: true})
-	}
-	return t
-})
-
-// Default returns the tracer Start, InstrumentAWS, Middleware, Transport and
-// the offload packages use: the one SetDefault installed, else an X-Ray
-// tracer built from the environment on first use (ConfigFromEnv). When the
-// environment is invalid the problem is written to stderr once and tracing
-// is off.
-func Default() Tracer {
-	if h := defaultTracer.Load(); h != nil {
-		return h.t
-	}
-	return envTracer()
-}
-
-// SetDefault installs t as the default tracer; nil goes back to the one the
-// environment describes. Call it at init, before spans start.
-func SetDefault(t Tracer) {
-	if t == nil {
-		defaultTracer.Store(nil)
-		return
-	}
-	defaultTracer.Store(&tracerHolder{t})
 }

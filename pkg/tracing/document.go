@@ -1,173 +1,356 @@
 package tracing
 
 import (
-	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/offload/offload/internal/jsonstr"
 )
 
-// appendDocument appends s as an X-Ray segment document
-// (https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html),
-// with the subsegments it carries nested. top is true for a document sent on
-// its own: it then names its trace and parent, and a subsegment says
-// "type":"subsegment". s must have ended.
-func appendDocument(b []byte, s *xspan, top bool) []byte {
+// spanFields is what a document needs from a span's attributes.
+type spanFields struct {
+	origin                                          string
+	awsCall                                         bool
+	service, operation, region, requestID           string
+	queueURL, tableName, topicARN                   string
+	retries                                         int64
+	method, url, path, scheme, host, port, clientIP string
+	userAgent                                       string
+	xff                                             bool
+	status, length                                  int64
+	fault, errFlag, throttle                        bool
+	annotations, metadata                           []attribute.KeyValue
+}
+
+func readFields(attrs []attribute.KeyValue) spanFields {
+	var f spanFields
+	for _, a := range attrs {
+		k := string(a.Key)
+		switch a.Key {
+		case AttrOrigin:
+			f.origin = a.Value.AsString()
+		case keyRPCSystem:
+			f.awsCall = f.awsCall || a.Value.AsString() == awsAPI
+		case keyRPCMethod:
+			m := a.Value.AsString()
+			if svc, op, ok := strings.Cut(m, "/"); ok {
+				f.service = svc
+				if f.operation == "" {
+					f.operation = op
+				}
+			}
+		case AttrOperation:
+			f.operation = a.Value.AsString()
+		case keyRegion:
+			f.region = a.Value.AsString()
+		case keyRequestID:
+			f.requestID = a.Value.AsString()
+		case AttrQueueURL:
+			f.queueURL = a.Value.AsString()
+		case AttrTableName:
+			if v := a.Value.AsStringSlice(); len(v) > 0 {
+				f.tableName = v[0]
+			}
+		case AttrTopicARN:
+			f.topicARN = a.Value.AsString()
+		case AttrRetries:
+			f.retries = a.Value.AsInt64()
+		case keyHTTPMethod:
+			f.method = a.Value.AsString()
+		case keyURLFull:
+			f.url = a.Value.AsString()
+		case keyURLPath:
+			f.path = a.Value.AsString()
+		case keyURLScheme:
+			f.scheme = a.Value.AsString()
+		case keyServerAddress:
+			f.host = a.Value.AsString()
+		case keyServerPort:
+			f.port = strconv.FormatInt(a.Value.AsInt64(), 10)
+		case keyClientAddress:
+			f.clientIP = a.Value.AsString()
+		case keyUserAgent:
+			f.userAgent = a.Value.AsString()
+		case AttrXForwardedFor:
+			f.xff = a.Value.AsBool()
+		case keyStatus:
+			f.status = a.Value.AsInt64()
+		case keyBodySize:
+			f.length = a.Value.AsInt64()
+		case AttrFault:
+			f.fault = f.fault || a.Value.AsBool()
+		case AttrError:
+			f.errFlag = f.errFlag || a.Value.AsBool()
+		case AttrThrottle:
+			f.throttle = f.throttle || a.Value.AsBool()
+		default:
+			switch {
+			case strings.HasPrefix(k, AttrMetadataPrefix):
+				f.metadata = append(f.metadata, a)
+			case !strings.Contains(k, "."):
+				f.annotations = append(f.annotations, a)
+			}
+		}
+	}
+	return f
+}
+
+// isSegment reports whether s is a service entry: no parent, or a server or
+// consumer span whose parent is in another process.
+func isSegment(s sdktrace.ReadOnlySpan) bool {
+	p := s.Parent()
+	if !p.IsValid() {
+		return true
+	}
+	k := s.SpanKind()
+	return p.IsRemote() && (k == trace.SpanKindServer || k == trace.SpanKindConsumer)
+}
+
+// appendDocument appends s as an X-Ray segment document; service, when set,
+// names segments.
+func appendDocument(b []byte, s sdktrace.ReadOnlySpan, service string) []byte {
+	f := readFields(s.Attributes())
+	segment := isSegment(s)
+	kind := s.SpanKind()
+	name := s.Name()
+	switch {
+	case segment && service != "":
+		name = service
+	case f.awsCall && f.service != "":
+		name = f.service
+	case !segment && kind == trace.SpanKindClient && f.host != "" && !f.awsCall:
+		name = f.host
+	}
+	sc := s.SpanContext()
 	b = append(b, `{"name":`...)
-	b = appendString(b, s.name)
+	b = appendString(b, name)
 	b = append(b, `,"id":"`...)
-	b = append(b, s.id...)
+	b = append(b, sc.SpanID().String()...)
+	b = append(b, `","trace_id":"`...)
+	b = append(b, xrayTraceID(sc.TraceID())...)
 	b = append(b, '"')
-	if top {
-		b = append(b, `,"trace_id":"`...)
-		b = append(b, s.traceID...)
+	if p := s.Parent(); p.IsValid() {
+		b = append(b, `,"parent_id":"`...)
+		b = append(b, p.SpanID().String()...)
 		b = append(b, '"')
-		if s.parentID != "" {
-			b = append(b, `,"parent_id":"`...)
-			b = append(b, s.parentID...)
-			b = append(b, '"')
-		}
-		if !s.segment {
-			b = append(b, `,"type":"subsegment"`...)
-		}
+	}
+	if !segment {
+		b = append(b, `,"type":"subsegment"`...)
 	}
 	b = append(b, `,"start_time":`...)
-	b = appendTime(b, s.start)
+	b = appendTime(b, s.StartTime())
 	b = append(b, `,"end_time":`...)
-	b = appendTime(b, s.end)
-	if s.segment && s.origin != "" {
+	b = appendTime(b, s.EndTime())
+	if segment && f.origin != "" {
 		b = append(b, `,"origin":`...)
-		b = appendString(b, s.origin)
+		b = appendString(b, f.origin)
 	}
+	if f.awsCall {
+		// An AWS call's server.address (otelaws puts the queue URL there, for
+		// OTel-instrumented services) is not an HTTP host.
+		f.host, f.port, f.path = "", "", ""
+	}
+	hasHTTP := f.method != "" || f.url != "" || f.clientIP != "" || f.userAgent != "" || f.status != 0
 	switch {
-	case s.aws != nil:
+	case f.awsCall && !segment:
 		b = append(b, `,"namespace":"aws"`...)
-	case s.http != nil && s.kind == KindClient:
+	case hasHTTP && kind == trace.SpanKindClient && !segment:
 		b = append(b, `,"namespace":"remote"`...)
 	}
-	if s.flags&flagError != 0 {
+	switch {
+	case f.status == 429:
+		f.throttle, f.errFlag = true, true
+	case f.status >= 500:
+		f.fault = true
+	case f.status >= 400:
+		f.errFlag = true
+	}
+	if s.Status().Code == codes.Error && !f.fault && !f.errFlag && !f.throttle {
+		f.fault = true
+	}
+	if f.errFlag || f.throttle {
 		b = append(b, `,"error":true`...)
 	}
-	if s.flags&flagFault != 0 {
+	if f.fault {
 		b = append(b, `,"fault":true`...)
 	}
-	if s.flags&flagThrottle != 0 {
+	if f.throttle {
 		b = append(b, `,"throttle":true`...)
 	}
-	if len(s.exceptions) > 0 {
-		b = append(b, `,"cause":{"exceptions":[`...)
-		for i, e := range s.exceptions {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"id":"`...)
-			b = append(b, e.id...)
-			b = append(b, `","message":`...)
-			b = appendString(b, e.message)
-			b = append(b, `,"type":`...)
-			b = appendString(b, e.typ)
-			if e.remote {
-				b = append(b, `,"remote":true`...)
-			}
-			b = append(b, '}')
-		}
-		b = append(b, "]}"...)
+	b = appendCause(b, s.Events(), kind == trace.SpanKindClient)
+	if hasHTTP {
+		b = appendHTTP(b, &f)
 	}
-	if h := s.http; h != nil {
-		b = appendHTTP(b, h)
+	if f.awsCall {
+		b = appendAWS(b, &f)
 	}
-	if a := s.aws; a != nil {
-		b = appendAWS(b, a)
-	}
-	if len(s.annotations) > 0 {
+	if len(f.annotations) > 0 {
 		b = append(b, `,"annotations":{`...)
-		for i, a := range s.annotations {
+		for i, a := range f.annotations {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, a.key)
+			b = appendString(b, string(a.Key))
 			b = append(b, ':')
-			b = appendValue(b, a.value)
+			b = appendValue(b, a.Value)
 		}
 		b = append(b, '}')
 	}
-	if len(s.metadata) > 0 {
-		b = append(b, `,"metadata":{"default":{`...)
-		for i, m := range s.metadata {
-			if i > 0 {
+	links := s.Links()
+	if len(f.metadata) > 0 || len(links) > 0 {
+		b = append(b, `,"metadata":{`...)
+		if len(f.metadata) > 0 {
+			b = append(b, `"default":{`...)
+			for i, m := range f.metadata {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, strings.TrimPrefix(string(m.Key), AttrMetadataPrefix))
+				b = append(b, ':')
+				b = append(b, m.Value.AsString()...)
+			}
+			b = append(b, '}')
+		}
+		if len(links) > 0 {
+			if len(f.metadata) > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, m.key)
-			b = append(b, ':')
-			b = appendValue(b, m.value)
-		}
-		b = append(b, "}}"...)
-	}
-	if len(s.children) > 0 {
-		b = append(b, `,"subsegments":[`...)
-		for i, c := range s.children {
-			if i > 0 {
-				b = append(b, ',')
+			b = append(b, `"otel":{"links":[`...)
+			for i, l := range links {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, `{"trace_id":"`...)
+				b = append(b, xrayTraceID(l.SpanContext.TraceID())...)
+				b = append(b, `","id":"`...)
+				b = append(b, l.SpanContext.SpanID().String()...)
+				b = append(b, `"}`...)
 			}
-			b = appendDocument(b, c, false)
+			b = append(b, "]}"...)
 		}
-		b = append(b, ']')
+		b = append(b, '}')
 	}
 	return append(b, '}')
 }
 
-func appendHTTP(b []byte, h *HTTP) []byte {
+func appendCause(b []byte, events []sdktrace.Event, remote bool) []byte {
+	n := 0
+	for _, e := range events {
+		if e.Name != "exception" || n >= maxExceptions {
+			continue
+		}
+		var msg, typ string
+		for _, a := range e.Attributes {
+			switch a.Key {
+			case keyExceptionMsg:
+				msg = a.Value.AsString()
+			case keyExceptionType:
+				typ = a.Value.AsString()
+			}
+		}
+		if n == 0 {
+			b = append(b, `,"cause":{"exceptions":[`...)
+		} else {
+			b = append(b, ',')
+		}
+		n++
+		b = append(b, `{"id":"`...)
+		b = append(b, exceptionID(e, n)...)
+		b = append(b, `","message":`...)
+		b = appendString(b, msg)
+		b = append(b, `,"type":`...)
+		b = appendString(b, typ)
+		if remote {
+			b = append(b, `,"remote":true`...)
+		}
+		b = append(b, '}')
+	}
+	if n > 0 {
+		b = append(b, "]}"...)
+	}
+	return b
+}
+
+// exceptionID is a 16-hex-digit id for the nth exception of a span, from
+// its time.
+func exceptionID(e sdktrace.Event, n int) string {
+	v := uint64(e.Time.UnixNano())*31 + uint64(n)
+	s := strconv.FormatUint(v, 16)
+	if len(s) < 16 {
+		s = strings.Repeat("0", 16-len(s)) + s
+	}
+	return s[len(s)-16:]
+}
+
+func appendHTTP(b []byte, f *spanFields) []byte {
 	b = append(b, `,"http":{`...)
 	n := len(b)
-	if h.Method != "" || h.URL != "" || h.ClientIP != "" || h.UserAgent != "" {
+	url := f.url
+	if url == "" && f.host != "" {
+		scheme := f.scheme
+		if scheme == "" {
+			scheme = "http"
+		}
+		url = scheme + "://" + f.host
+		if f.port != "" && f.port != "80" && f.port != "443" {
+			url += ":" + f.port
+		}
+		url += f.path
+	}
+	if f.method != "" || url != "" || f.clientIP != "" || f.userAgent != "" {
 		b = append(b, `"request":{`...)
 		m := len(b)
-		b = appendField(b, m, "method", h.Method)
-		b = appendField(b, m, "url", h.URL)
-		b = appendField(b, m, "client_ip", h.ClientIP)
-		b = appendField(b, m, "user_agent", h.UserAgent)
-		if h.XForwardedFor {
+		b = appendField(b, m, "method", f.method)
+		b = appendField(b, m, "url", url)
+		b = appendField(b, m, "client_ip", f.clientIP)
+		b = appendField(b, m, "user_agent", f.userAgent)
+		if f.xff {
 			b = append(b, `,"x_forwarded_for":true`...)
 		}
 		b = append(b, '}')
 	}
-	if h.Status != 0 || h.ContentLength > 0 {
+	if f.status != 0 || f.length > 0 {
 		if len(b) > n {
 			b = append(b, ',')
 		}
 		b = append(b, `"response":{`...)
-		if h.Status != 0 {
+		if f.status != 0 {
 			b = append(b, `"status":`...)
-			b = strconv.AppendInt(b, int64(h.Status), 10)
+			b = strconv.AppendInt(b, f.status, 10)
 		}
-		if h.ContentLength > 0 {
-			if h.Status != 0 {
+		if f.length > 0 {
+			if f.status != 0 {
 				b = append(b, ',')
 			}
 			b = append(b, `"content_length":`...)
-			b = strconv.AppendInt(b, h.ContentLength, 10)
+			b = strconv.AppendInt(b, f.length, 10)
 		}
 		b = append(b, '}')
 	}
 	return append(b, '}')
 }
 
-func appendAWS(b []byte, a *AWSCall) []byte {
+func appendAWS(b []byte, f *spanFields) []byte {
 	b = append(b, `,"aws":{`...)
 	n := len(b)
-	b = appendField(b, n, "operation", a.Operation)
-	b = appendField(b, n, "region", a.Region)
-	b = appendField(b, n, "request_id", a.RequestID)
-	b = appendField(b, n, "queue_url", a.QueueURL)
-	b = appendField(b, n, "table_name", a.TableName)
-	b = appendField(b, n, "topic_arn", a.TopicARN)
+	b = appendField(b, n, "operation", f.operation)
+	b = appendField(b, n, "region", f.region)
+	b = appendField(b, n, "request_id", f.requestID)
+	b = appendField(b, n, "queue_url", f.queueURL)
+	b = appendField(b, n, "table_name", f.tableName)
+	b = appendField(b, n, "topic_arn", f.topicARN)
 	if len(b) > n {
 		b = append(b, ',')
 	}
 	b = append(b, `"retries":`...)
-	b = strconv.AppendInt(b, int64(a.Retries), 10)
+	b = strconv.AppendInt(b, f.retries, 10)
 	return append(b, '}')
 }
 
@@ -198,62 +381,38 @@ func appendTime(b []byte, t time.Time) []byte {
 	return b
 }
 
-func appendValue(b []byte, v any) []byte {
-	if out, ok := jsonstr.AppendInteger(b, v); ok {
-		return out
+func appendValue(b []byte, v attribute.Value) []byte {
+	switch v.Type() {
+	case attribute.BOOL:
+		return strconv.AppendBool(b, v.AsBool())
+	case attribute.INT64:
+		return strconv.AppendInt(b, v.AsInt64(), 10)
+	case attribute.FLOAT64:
+		f := v.AsFloat64()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return append(b, "null"...)
+		}
+		return strconv.AppendFloat(b, f, 'g', -1, 64)
 	}
-	switch x := v.(type) {
-	case string:
-		return appendString(b, x)
-	case float32:
-		return appendFloat(b, float64(x), 32)
-	case float64:
-		return appendFloat(b, x, 64)
-	case nil:
-		return append(b, "null"...)
-	}
-	j, err := json.Marshal(v)
-	if err != nil {
-		return appendString(b, "unencodable "+err.Error())
-	}
-	return append(b, j...)
-}
-
-func appendFloat(b []byte, f float64, bits int) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(b, "null"...)
-	}
-	return strconv.AppendFloat(b, f, 'g', -1, bits)
+	return appendString(b, v.String())
 }
 
 // appendString appends s as a JSON string (internal/jsonstr).
 func appendString(b []byte, s string) []byte { return jsonstr.Append(b, s) }
 
-// sanitizeKey makes an annotation key X-Ray accepts: letters, digits and
-// underscores (others become underscores), at most 500 bytes.
-func sanitizeKey(k string) string {
-	ok := len(k) > 0 && len(k) <= 500
-	for i := 0; ok && i < len(k); i++ {
-		ok = isKeyByte(k[i])
-	}
-	if ok {
-		return k
-	}
-	if k == "" {
-		return "_"
-	}
-	if len(k) > 500 {
-		k = k[:500]
-	}
-	out := []byte(k)
-	for i, c := range out {
-		if !isKeyByte(c) {
-			out[i] = '_'
+// trimmed is a span without metadata, events and links, for a document too
+// big for one datagram.
+type trimmed struct{ sdktrace.ReadOnlySpan }
+
+func (t trimmed) Attributes() []attribute.KeyValue {
+	var out []attribute.KeyValue
+	for _, a := range t.ReadOnlySpan.Attributes() {
+		if !strings.HasPrefix(string(a.Key), AttrMetadataPrefix) {
+			out = append(out, a)
 		}
 	}
-	return string(out)
+	return out
 }
 
-func isKeyByte(c byte) bool {
-	return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-}
+func (trimmed) Events() []sdktrace.Event { return nil }
+func (trimmed) Links() []sdktrace.Link   { return nil }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,9 +43,10 @@ func readDatagram(t testing.TB, conn *net.UDPConn) string {
 func TestUDPEmitterSpeaksTheDaemonProtocol(t *testing.T) {
 	t.Parallel()
 	conn, d := daemon(t)
-	tr, err := tracing.NewXRay(tracing.Config{Daemon: d, Sampling: fixedSampler{true}})
+	tp, err := tracing.NewProvider(tracing.Config{Daemon: d, Sampling: fixedSampler{true}})
 	require.NoError(t, err)
-	defer tr.Close()
+	defer tp.Close()
+	tr := tracing.NewTracer(tp)
 	_, seg := tr.Start(context.Background(), "svc", tracing.WithKind(tracing.KindServer))
 	seg.Annotate("k", "v")
 	seg.End()
@@ -58,54 +60,46 @@ func TestUDPEmitterSpeaksTheDaemonProtocol(t *testing.T) {
 	require.Equal(t, seg.Context().SpanID, m["id"])
 	require.Equal(t, seg.Context().TraceID, m["trace_id"])
 	require.Equal(t, map[string]any{"k": "v"}, m["annotations"])
-	require.Zero(t, tr.EmitErrors())
+	require.Zero(t, tp.Exporter().EmitErrors())
 }
 
-// A document too big for one datagram sends its subsegments on their own.
-func TestOversizedDocumentIsSplit(t *testing.T) {
+// A document too big for one datagram is sent without its metadata.
+func TestOversizedDocumentDropsMetadata(t *testing.T) {
 	t.Parallel()
-	conn, d := daemon(t)
-	require.NoError(t, conn.SetReadBuffer(1<<20))
-	tr, err := tracing.NewXRay(tracing.Config{Daemon: d, Sampling: fixedSampler{true}})
-	require.NoError(t, err)
-	defer tr.Close()
-	ctx, seg := tr.Start(context.Background(), "svc", tracing.WithKind(tracing.KindServer))
-	for range 4 {
-		_, s := tr.Start(ctx, "big")
-		s.Metadata("blob", strings.Repeat("x", 20000))
-		s.End()
-	}
+	tr, rec := setup(t)
+	_, seg := tr.Start(context.Background(), "svc", tracing.WithKind(tracing.KindServer))
+	seg.Annotate("kept", "yes")
+	seg.Metadata("big", strings.Repeat("x", 70<<10))
 	seg.End()
-	var subsegments, segments int
-	for range 5 {
-		_, doc, _ := strings.Cut(readDatagram(t, conn), "\n")
-		require.Less(t, len(doc), 64<<10)
-		var m map[string]any
-		require.NoError(t, json.Unmarshal([]byte(doc), &m))
-		if m["type"] == "subsegment" {
-			subsegments++
-			require.Equal(t, seg.Context().SpanID, m["parent_id"])
-		} else {
-			segments++
-			require.NotContains(t, m, "subsegments")
-		}
-	}
-	require.Equal(t, 4, subsegments)
-	require.Equal(t, 1, segments)
+	require.Equal(t, 1, rec.count())
+	d := rec.doc(t, 0)
+	require.Equal(t, map[string]any{"kept": "yes"}, d["annotations"])
+	require.Nil(t, d["metadata"])
+	require.Less(t, len(rec.raw(0)), 64<<10)
 }
 
+// Emit failures are counted and the first is logged; the span's caller never
+// sees them.
 func TestEmitFailuresAreCountedAndLoggedOnce(t *testing.T) {
 	t.Parallel()
-	var logged []string
-	tr, err := tracing.NewXRay(tracing.Config{Emitter: failing{}, Sampling: fixedSampler{true}, Log: func(m string) { logged = append(logged, m) }})
+	var logs []string
+	var mu sync.Mutex
+	tp, err := tracing.NewProvider(tracing.Config{Emitter: failing{}, Sampling: fixedSampler{true}, Log: func(m string) {
+		mu.Lock()
+		logs = append(logs, m)
+		mu.Unlock()
+	}})
 	require.NoError(t, err)
+	tr := tracing.NewTracer(tp)
 	for range 3 {
 		_, s := tr.Start(context.Background(), "svc", tracing.WithKind(tracing.KindServer))
 		s.End()
 	}
-	require.Equal(t, int64(3), tr.EmitErrors())
-	require.Len(t, logged, 1)
-	require.Contains(t, logged[0], "daemon unreachable")
+	require.EqualValues(t, 3, tp.Exporter().EmitErrors())
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, logs, 1)
+	require.Contains(t, logs[0], "daemon unreachable")
 }
 
 type failing struct{}
@@ -131,8 +125,9 @@ func TestConfigFromEnv(t *testing.T) {
 
 	rec := &recorder{}
 	cfg.Emitter = rec
-	tr, err := tracing.NewXRay(cfg)
+	tp, err := tracing.NewProvider(cfg)
 	require.NoError(t, err)
+	tr := tracing.NewTracer(tp)
 	_, s := tr.Start(context.Background(), "ignored", tracing.WithKind(tracing.KindServer), tracing.RemoteParent(producerHdr))
 	s.End()
 	require.Equal(t, "svc-name", rec.doc(t, 0)["name"], "AWS_XRAY_TRACING_NAME names service entries")

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-xray-sdk-go/v2/strategy/sampling"
 	"github.com/stretchr/testify/require"
@@ -12,7 +11,9 @@ import (
 	"github.com/offload/offload/pkg/tracing"
 )
 
-// recorder is a hand-written Emitter keeping every document.
+const producerHdr = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+// recorder keeps every document sent.
 type recorder struct {
 	mu   sync.Mutex
 	docs [][]byte
@@ -31,91 +32,72 @@ func (r *recorder) count() int {
 	return len(r.docs)
 }
 
-// raw returns document i as sent.
-func (r *recorder) raw(t testing.TB, i int) string {
-	t.Helper()
+func (r *recorder) raw(i int) []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	require.Greater(t, len(r.docs), i, "document %d was not emitted", i)
-	return string(r.docs[i])
+	return r.docs[i]
 }
 
-// doc returns document i decoded (and fails when it is not valid JSON).
 func (r *recorder) doc(t testing.TB, i int) map[string]any {
 	t.Helper()
 	var m map[string]any
-	require.NoError(t, json.Unmarshal([]byte(r.raw(t, i)), &m))
+	require.NoError(t, json.Unmarshal(r.raw(i), &m), "%s", r.raw(i))
 	return m
 }
 
-// fixedSampler samples every new trace or none.
+// byName returns the documents named name.
+func (r *recorder) byName(t testing.TB, name string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for i := range r.count() {
+		if d := r.doc(t, i); d["name"] == name {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 type fixedSampler struct{ sample bool }
 
-func (s fixedSampler) ShouldTrace(*sampling.Request) *sampling.Decision {
-	return &sampling.Decision{Sample: s.sample}
+func (f fixedSampler) ShouldTrace(*sampling.Request) *sampling.Decision {
+	return &sampling.Decision{Sample: f.sample}
 }
 
-// countingMissing is a ctxmissing.Strategy counting its calls.
-type countingMissing struct {
-	mu    sync.Mutex
-	calls []any
+// missingRecorder counts context-missing reports.
+type missingRecorder struct {
+	mu   sync.Mutex
+	msgs []string
 }
 
-func (c *countingMissing) ContextMissing(v any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.calls = append(c.calls, v)
+func (m *missingRecorder) ContextMissing(v any) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.msgs = append(m.msgs, v.(string))
 }
 
-// clock starts at 2026-03-01T12:00:00Z and moves 1 ms per reading.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+func (m *missingRecorder) n() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.msgs)
 }
 
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Millisecond)
-	return c.t
-}
-
-type setupOpts struct {
-	sample  bool
-	missing *countingMissing
-}
-
-// setup returns an X-Ray tracer emitting into a recorder, sampling every new
-// trace, on a clock whose first reading is 1772366400.001.
-func setup(t testing.TB, opts ...func(*setupOpts)) (*tracing.XRay, *recorder) {
+// newProvider is a provider of its own (tests run in parallel) sampling
+// every new trace and recording its documents.
+func newProvider(t testing.TB, opts ...func(*tracing.Config)) (*tracing.Provider, *recorder) {
 	t.Helper()
-	o := setupOpts{sample: true, missing: &countingMissing{}}
-	for _, f := range opts {
-		f(&o)
-	}
 	rec := &recorder{}
-	tr, err := tracing.NewXRay(tracing.Config{
-		Emitter:        rec,
-		Sampling:       fixedSampler{o.sample},
-		ContextMissing: o.missing,
-		Now:            newClock().now,
-	})
+	cfg := tracing.Config{Emitter: rec, Sampling: fixedSampler{true}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	tp, err := tracing.NewProvider(cfg)
 	require.NoError(t, err)
-	return tr, rec
+	t.Cleanup(func() { _ = tp.Close() })
+	return tp, rec
 }
 
-// useDefault installs tr as the default tracer for the test. Tests calling
-// it must not be parallel.
-func useDefault(t *testing.T, tr tracing.Tracer) {
+func setup(t testing.TB) (tracing.Tracer, *recorder) {
 	t.Helper()
-	tracing.SetDefault(tr)
-	t.Cleanup(func() { tracing.SetDefault(nil) })
+	tp, rec := newProvider(t)
+	return tracing.NewTracer(tp), rec
 }
-
-const (
-	producerTrace = "1-5759e988-bd862e3fe1be46a994272793"
-	producerSend  = "53995c3f42cd8ad8"
-	producerHdr   = "Root=" + producerTrace + ";Parent=" + producerSend + ";Sampled=1"
-)

@@ -5,12 +5,11 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/aws/aws-xray-sdk-go/v2/header"
+	"go.opentelemetry.io/otel/trace"
 )
 
-// Tracer starts spans. The X-Ray backend (NewXRay) is the one offload ships;
-// an OpenTelemetry backend implements the same two interfaces (README,
-// "Tracing"). Implementations are safe for concurrent use.
+// Tracer starts spans: offload's small span API over an OpenTelemetry
+// TracerProvider (NewTracer). Implementations are safe for concurrent use.
 type Tracer interface {
 	// Start begins a span named name and returns ctx carrying it.
 	//
@@ -21,7 +20,7 @@ type Tracer interface {
 	//     in ctx (RegisterParentSource), or of the Lambda invocation
 	//     (aws-lambda-go's "x-amzn-trace-id" context value);
 	//   - otherwise, for KindServer, the root of a new trace, sampled by the
-	//     tracer's sampling rules;
+	//     provider's sampler;
 	//   - otherwise nothing is traced: the missing context is reported once
 	//     and Start returns ctx unchanged with a span that records nothing.
 	Start(ctx context.Context, name string, opts ...StartOption) (context.Context, Span)
@@ -126,6 +125,9 @@ type StartConfig struct {
 	// Sampling describes the request for the sampling rules when the span
 	// starts a new trace.
 	Sampling SamplingRequest
+	// Links are spans this one is causally related to without being their
+	// child (the invocation of a batch and its records' producers).
+	Links []SpanContext
 }
 
 // SamplingRequest is what sampling rules match a new trace on.
@@ -173,6 +175,12 @@ func WithSamplingRequest(r SamplingRequest) StartOption {
 	return func(c *StartConfig) { c.Sampling = r }
 }
 
+// WithLinks links the span to others (OpenTelemetry span links; in X-Ray
+// documents, metadata "otel" → "links"). Invalid contexts are ignored.
+func WithLinks(links ...SpanContext) StartOption {
+	return func(c *StartConfig) { c.Links = append(c.Links, links...) }
+}
+
 // AWSCall describes an AWS API call (X-Ray "aws" fields; OpenTelemetry rpc.*
 // and aws.* attributes). Empty fields are left out.
 type AWSCall struct {
@@ -210,24 +218,31 @@ func (noopSpan) End()                      {}
 func (noopSpan) Context() SpanContext      { return SpanContext{} }
 func (noopSpan) TraceHeader() string       { return "" }
 
-type spanKey struct{}
+// NoopSpan returns a span that records nothing (the batch processor's
+// invocation span outside a traced invocation).
+func NoopSpan() Span { return noopSpan{} }
 
-// ContextWithSpan returns ctx carrying s as the current span. Backends call
-// it from Start; callers use it to move a span onto another context (e.g. one
-// with a longer deadline).
+// ContextWithSpan returns ctx carrying s as the current span (its
+// OpenTelemetry span). Callers use it to move a span onto another context
+// (e.g. one with a longer deadline).
 func ContextWithSpan(ctx context.Context, s Span) context.Context {
-	return context.WithValue(ctx, spanKey{}, s)
+	if os, ok := s.(*otelSpan); ok {
+		return trace.ContextWithSpan(ctx, os.span)
+	}
+	return ctx
 }
 
-// SpanFromContext returns the current span of ctx, or a span that records
-// nothing.
+// SpanFromContext returns the current span of ctx (any OpenTelemetry span,
+// offload's or a service's own), or a span that records nothing.
 func SpanFromContext(ctx context.Context) Span {
-	if ctx != nil {
-		if s, ok := ctx.Value(spanKey{}).(Span); ok && s != nil {
-			return s
-		}
+	if ctx == nil {
+		return noopSpan{}
 	}
-	return noopSpan{}
+	s := trace.SpanFromContext(ctx)
+	if !s.SpanContext().IsValid() {
+		return noopSpan{}
+	}
+	return wrapSpan(s)
 }
 
 // LambdaContextKey is the context key under which aws-lambda-go stores the
@@ -251,46 +266,54 @@ func RegisterParentSource(src func(ctx context.Context) (SpanContext, bool)) {
 }
 
 // ParentFromContext returns the span new spans in ctx would be children of,
-// and whether there is one: the span in ctx, else one a registered parent
-// source finds, else the Lambda invocation's (its facade segment).
+// and whether there is one: the OpenTelemetry span in ctx (a service's own
+// or offload's), else one a registered parent source finds (the X-Ray SDK's),
+// else the Lambda invocation's (its facade segment, from the context
+// aws-lambda-go hands the handler — never from _X_AMZN_TRACE_ID, which it
+// does not set when one process serves concurrent invokes).
 func ParentFromContext(ctx context.Context) (SpanContext, bool) {
-	if ctx == nil {
-		return SpanContext{}, false
+	if sc, ok := parentOTel(ctx); ok {
+		return fromOTel(sc), true
 	}
-	if s, ok := ctx.Value(spanKey{}).(Span); ok && s != nil {
-		if sc := s.Context(); sc.TraceID != "" {
-			return sc, true
-		}
+	return SpanContext{}, false
+}
+
+// parentOTel is ParentFromContext as an OpenTelemetry span context; a parent
+// found outside OpenTelemetry is marked remote.
+func parentOTel(ctx context.Context) (trace.SpanContext, bool) {
+	if ctx == nil {
+		return trace.SpanContext{}, false
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		return sc, true
 	}
 	if src := parentSource.Load(); src != nil {
 		if sc, ok := (*src)(ctx); ok && sc.TraceID != "" {
-			return sc, true
+			if o, ok := toOTel(sc); ok {
+				return o, true
+			}
 		}
 	}
 	if h, ok := ctx.Value(LambdaContextKey).(string); ok && h != "" {
-		if p := parseHeader(h); p.TraceID != "" {
-			return SpanContext{TraceID: p.TraceID, SpanID: p.ParentID, Sampled: p.SamplingDecision == header.Sampled}, true
+		if sc, ok := parseHeader(h); ok {
+			return sc, true
 		}
 	}
-	return SpanContext{}, false
+	return trace.SpanContext{}, false
 }
 
 // TraceHeader returns the X-Ray trace header to hand to a downstream call or
 // message (SQS's AWSTraceHeader), e.g.
 // "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".
 //
-// It names the current span of ctx as the parent; without one, a span a
-// registered parent source finds (the X-Ray SDK's); without either, it is the
-// Lambda invocation's own trace header as the runtime passed it. Otherwise "".
-// It does not allocate when ctx carries a span.
+// It names the current span of ctx as the parent (ParentFromContext); for
+// the Lambda invocation it is the runtime's own header. Otherwise "".
 func TraceHeader(ctx context.Context) string {
 	if ctx == nil {
 		return ""
 	}
-	if s, ok := ctx.Value(spanKey{}).(Span); ok && s != nil {
-		if h := s.TraceHeader(); h != "" {
-			return h
-		}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		return formatHeader(sc)
 	}
 	if src := parentSource.Load(); src != nil {
 		if sc, ok := (*src)(ctx); ok && sc.TraceID != "" {
@@ -322,9 +345,4 @@ func RootOf(header string) string {
 		}
 	}
 	return ""
-}
-
-// Start begins a span with the default tracer (Default).
-func Start(ctx context.Context, name string, opts ...StartOption) (context.Context, Span) {
-	return Default().Start(ctx, name, opts...)
 }

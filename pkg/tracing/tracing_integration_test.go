@@ -5,6 +5,7 @@ package tracing_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -22,7 +23,14 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/aws-xray-sdk-go/v2/daemoncfg"
+	xraysampling "github.com/aws/aws-xray-sdk-go/v2/strategy/sampling"
+	xraysdk_sdk "github.com/aws/aws-xray-sdk-go/v2/xray"
 	"github.com/stretchr/testify/require"
+	//lint:ignore SA1019 the OTel-only service of the interop test instruments its clients with contrib's otelaws, as such services do
+	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
+	xraypropagator "go.opentelemetry.io/contrib/propagators/aws/xray"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/offload/offload/internal/localrt"
 	"github.com/offload/offload/internal/testenv"
@@ -32,135 +40,281 @@ import (
 	"github.com/offload/offload/pkg/producer"
 	"github.com/offload/offload/pkg/tracing"
 	"github.com/offload/offload/pkg/tracing/tracingtest"
+	"github.com/offload/offload/pkg/tracing/xraysdk"
 )
 
-// One message through the real X-Ray daemon into the emulator's X-Ray API,
-// read back with GetTraceSummaries and BatchGetTraces: the producer's
-// segment → its SQS send → the consumer's record segment → the DynamoDB
-// PutItem with its table, all in one trace.
-//
-// Not parallel: it installs the default tracer the AWS instrumentation uses.
-func TestTraceThroughDaemonAndEmulator(t *testing.T) {
+// interopStack is what the interop tests share: a queue and a table of
+// their own, an X-Ray daemon forwarding to the emulator, and the emulator's
+// X-Ray API to read traces back.
+type interopStack struct {
+	cfg              aws.Config
+	daemon           *daemoncfg.DaemonEndpoints
+	queueURL, name   string
+	plainSQS         *sqs.Client
+	xr               *xray.Client
+	functionProvider *tracing.Provider
+	ddb              *dynamodb.Client
+}
+
+func newInteropStack(t *testing.T) *interopStack {
+	t.Helper()
 	cfg := testenv.AWSConfig(t)
 	ctx := context.Background()
-	daemon := startDaemon(t, cfg.Region)
-
-	tr, err := tracing.NewXRay(tracing.Config{Daemon: daemon, Sampling: tracingtest.Always{}})
+	s := &interopStack{cfg: cfg, daemon: startDaemon(t, cfg.Region), plainSQS: sqs.NewFromConfig(cfg), xr: xray.NewFromConfig(cfg)}
+	plainDDB := dynamodb.NewFromConfig(cfg)
+	s.name = testenv.UniqueName("tracing")
+	q, err := s.plainSQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(s.name)})
 	require.NoError(t, err)
-	t.Cleanup(func() { tr.Close() })
-	useDefault(t, tr)
-
-	// Setup through plain clients: not traced.
-	plainSQS, plainDDB := sqs.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg)
-	name := testenv.UniqueName("tracing")
-	q, err := plainSQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
-	require.NoError(t, err)
-	queueURL := aws.ToString(q.QueueUrl)
+	s.queueURL = aws.ToString(q.QueueUrl)
 	testenv.CreateTable(t, plainDDB, &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
+		TableName:            aws.String(s.name),
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
 		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
 		BillingMode:          ddbtypes.BillingModePayPerRequest,
 	})
 	t.Cleanup(func() {
-		_, _ = plainSQS.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: &queueURL})
+		_, _ = s.plainSQS.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: &s.queueURL})
 	})
-
-	traced := cfg.Copy()
-	tracing.InstrumentAWS(&traced)
-	sqsClient, ddbClient := sqs.NewFromConfig(traced), dynamodb.NewFromConfig(traced)
-
-	// Producer: a request's segment, the publish beneath it.
-	start := time.Now().Add(-time.Minute)
-	pctx, seg := tr.Start(ctx, "example-service", tracing.WithKind(tracing.KindServer))
-	pub, err := producer.New(sqsClient, queueURL, producer.WithDefaultType(message.TypeAudit, "1"))
+	// The function side: its own provider, as a function builds one per
+	// container.
+	s.functionProvider, err = tracing.NewProvider(tracing.Config{Daemon: s.daemon, Sampling: tracingtest.Always{}})
 	require.NoError(t, err)
-	res, err := pub.Publish(pctx, producer.Message{Body: `{"auditText":"traced"}`})
-	require.NoError(t, err)
-	seg.End()
-	traceID := seg.Context().TraceID
+	t.Cleanup(func() { _ = s.functionProvider.Close() })
+	fnCfg := cfg.Copy()
+	tracing.InstrumentAWS(&fnCfg, s.functionProvider)
+	s.ddb = dynamodb.NewFromConfig(fnCfg)
+	return s
+}
 
-	// Consumer: the batch processor over the received record.
-	out, err := plainSQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &queueURL, WaitTimeSeconds: 5,
-		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
-		MessageAttributeNames:       []string{"All"}})
-	require.NoError(t, err)
-	require.Len(t, out.Messages, 1)
-	m := out.Messages[0]
-	require.Equal(t, res.MessageID, aws.ToString(m.MessageId))
-	header := m.Attributes["AWSTraceHeader"]
-	require.True(t, strings.HasPrefix(header, "Root="+traceID+";Parent="), "AWSTraceHeader %q", header)
+// receive waits for n messages of the queue.
+func (s *interopStack) receive(t *testing.T, n int) []sqstypes.Message {
+	t.Helper()
+	var msgs []sqstypes.Message
+	deadline := time.Now().Add(60 * time.Second)
+	for len(msgs) < n && time.Now().Before(deadline) {
+		out, err := s.plainSQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: &s.queueURL, WaitTimeSeconds: 2, MaxNumberOfMessages: 10,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+			MessageAttributeNames:       []string{"All"}})
+		require.NoError(t, err)
+		msgs = append(msgs, out.Messages...)
+	}
+	require.Len(t, msgs, n)
+	return msgs
+}
 
+// consume runs the function side — the batch processor writing each record
+// to DynamoDB — over msgs as one batch of one Lambda invocation.
+func (s *interopStack) consume(t *testing.T, msgs []sqstypes.Message) (facadeTrace string) {
+	t.Helper()
 	proc, err := batch.New(func(ctx context.Context, rec events.SQSMessage) error {
-		_, err := ddbClient.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(name),
+		_, err := s.ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.name),
 			Item: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: rec.MessageId}}})
 		return err
-	}, batch.WithTracer(tr), batch.WithLogger(logging.New(logging.WithLevel("error"))))
+	}, batch.WithTracer(tracing.NewTracer(s.functionProvider)), batch.WithLogger(logging.New(logging.WithLevel("error"))))
 	require.NoError(t, err)
-	resp, err := proc.Process(ctx, events.SQSEvent{Records: []events.SQSMessage{{
-		MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
-		Attributes: m.Attributes, EventSource: "aws:sqs", AWSRegion: cfg.Region,
-		EventSourceARN: "arn:aws:sqs:" + cfg.Region + ":123456789012:" + name,
-	}}})
+	recs := make([]events.SQSMessage, 0, len(msgs))
+	for _, m := range msgs {
+		recs = append(recs, events.SQSMessage{
+			MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
+			Attributes: m.Attributes, EventSource: "aws:sqs", AWSRegion: s.cfg.Region,
+			EventSourceARN: "arn:aws:sqs:" + s.cfg.Region + ":123456789012:" + s.name,
+		})
+	}
+	facade := tracing.SpanContext{TraceID: fmt.Sprintf("1-%08x-%024x", time.Now().Unix(), time.Now().UnixNano()), SpanID: "1111222233334444", Sampled: true}
+	//lint:ignore SA1029 aws-lambda-go stores the header under this plain string key
+	ctx := context.WithValue(context.Background(), tracing.LambdaContextKey, facade.Header())
+	resp, err := proc.Process(ctx, events.SQSEvent{Records: recs})
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
+	return facade.TraceID
+}
 
-	// Read the trace back from the emulator.
-	xr := xray.NewFromConfig(cfg)
-	var docs []tracingtest.Document
-	require.Eventually(t, func() bool {
-		got, err := xr.BatchGetTraces(ctx, &xray.BatchGetTracesInput{TraceIds: []string{traceID}})
-		if err != nil || len(got.Traces) != 1 {
-			return false
+// waitForTrace polls BatchGetTraces until trace traceID holds every span
+// done accepts, and returns its spans flattened.
+func (s *interopStack) waitForTrace(t *testing.T, traceID string, done func([]tracingtest.Document) bool) []tracingtest.Document {
+	t.Helper()
+	var all []tracingtest.Document
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got, err := s.xr.BatchGetTraces(context.Background(), &xray.BatchGetTracesInput{TraceIds: []string{traceID}})
+		require.NoError(t, err)
+		var docs []tracingtest.Document
+		for _, tr := range got.Traces {
+			for _, seg := range tr.Segments {
+				d, err := tracingtest.Parse([]byte(aws.ToString(seg.Document)))
+				require.NoError(t, err)
+				docs = append(docs, d)
+			}
 		}
-		docs = docs[:0]
-		for _, s := range got.Traces[0].Segments {
-			d, err := tracingtest.Parse([]byte(aws.ToString(s.Document)))
-			require.NoError(t, err)
-			docs = append(docs, d)
+		all = tracingtest.Flatten(docs...)
+		if done(all) {
+			for _, d := range all {
+				require.Equal(t, traceID, d.TraceID)
+			}
+			return all
 		}
-		return len(docs) == 2
-	}, 20*time.Second, 200*time.Millisecond, "two documents (producer, consumer) in trace %s", traceID)
-	t.Logf("BatchGetTraces returned %d documents for %s", len(docs), traceID)
-
-	byName := map[string]tracingtest.Document{}
-	for _, d := range tracingtest.Flatten(docs...) {
-		require.Equal(t, traceID, d.TraceID, "every span is in the producer's trace")
-		byName[d.Name] = d
+		if time.Now().After(deadline) {
+			t.Fatalf("trace %s incomplete; spans: %+v", traceID, all)
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
-	producerSeg, send, record, put := byName["example-service"], byName["SQS"], byName["sqs-consumer"], byName["DynamoDB"]
-	require.Empty(t, producerSeg.ParentID, "the producer's segment is the root")
-	require.Equal(t, producerSeg.ID, send.ParentID)
-	require.Equal(t, "SendMessage", send.AWS["operation"])
-	require.Equal(t, queueURL, send.AWS["queue_url"])
-	require.Equal(t, name, send.Annotations["queue"])
-	require.Equal(t, send.ID, record.ParentID, "the consumer's segment is the child of the SQS send")
-	require.Equal(t, "AWS::Lambda::Function", record.Origin)
-	require.Equal(t, res.MessageID, record.Annotations["message_id"])
-	require.Equal(t, name, record.Annotations["queue"])
-	require.Equal(t, batch.OutcomeSuccess, record.Annotations["outcome"])
-	require.Equal(t, record.ID, put.ParentID)
-	require.Equal(t, "PutItem", put.AWS["operation"])
-	require.Equal(t, name, put.AWS["table_name"])
-	require.Equal(t, name, put.Annotations["table"])
-	require.Equal(t, "aws", put.Namespace)
+}
 
-	var raw string
-	sums, err := xr.GetTraceSummaries(ctx, &xray.GetTraceSummariesInput{StartTime: aws.Time(start), EndTime: aws.Time(time.Now().Add(time.Minute))},
-		func(o *xray.Options) { o.APIOptions = append(o.APIOptions, tracingtest.LenientTraceSummaries(&raw)) })
+// recordChain finds, in a trace's spans, the record span of message id
+// beneath parent and its DynamoDB write.
+func recordChain(all []tracingtest.Document, parent, messageID string) (record, write tracingtest.Document) {
+	for _, d := range all {
+		if d.ParentID == parent && d.Origin == "AWS::Lambda::Function" && d.Annotations["message_id"] == messageID {
+			record = d
+		}
+	}
+	for _, d := range all {
+		if record.ID != "" && d.ParentID == record.ID && d.Name == "DynamoDB" && d.Namespace == "aws" && d.AWS["operation"] == "PutItem" {
+			write = d
+		}
+	}
+	return record, write
+}
+
+// (a) A service instrumented only with OpenTelemetry — its own SDK
+// provider, X-Ray ID generator, spans exported to the daemon — publishes
+// through pkg/producer: the emulator's X-Ray shows its span, the SQS send,
+// the function's record span and the DynamoDB write in one trace.
+func TestInteropOTelServiceJoinsTheFunctionsTrace(t *testing.T) {
+	t.Parallel()
+	s := newInteropStack(t)
+	udp, err := tracing.NewUDPEmitter(s.daemon)
 	require.NoError(t, err)
-	t.Logf("GetTraceSummaries answered: %s", raw)
-	var found bool
-	for _, s := range sums.TraceSummaries {
-		if aws.ToString(s.Id) == traceID {
-			found = true
-			// moto: no annotations, services or HTTP in summaries; error flags
-			// from the top-level documents only.
-			t.Logf("GetTraceSummaries: id=%s duration=%v hasError=%v hasFault=%v annotations=%d serviceIds=%d",
-				aws.ToString(s.Id), aws.ToFloat64(s.Duration), aws.ToBool(s.HasError), aws.ToBool(s.HasFault), len(s.Annotations), len(s.ServiceIds))
+	own := sdktrace.NewTracerProvider(sdktrace.WithIDGenerator(xraypropagator.NewIDGenerator()),
+		sdktrace.WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(tracing.NewExporter(udp, tracing.ExporterOptions{}))))
+	t.Cleanup(func() { _ = own.Shutdown(context.Background()); _ = udp.Close() })
+	svcCfg := s.cfg.Copy()
+	otelaws.AppendMiddlewares(&svcCfg.APIOptions, otelaws.WithTracerProvider(own), otelaws.WithTextMapPropagator(xraypropagator.Propagator{}))
+	pub, err := producer.New(sqs.NewFromConfig(svcCfg), s.queueURL, producer.WithDefaultType(message.TypeAudit, "1"), producer.WithTracerProvider(own))
+	require.NoError(t, err)
+
+	ctx, span := own.Tracer("otel-service").Start(context.Background(), "otel-service", trace.WithSpanKind(trace.SpanKindServer))
+	res, err := pub.Publish(ctx, producer.Message{Body: `{"auditText":"otel"}`})
+	require.NoError(t, err)
+	span.End()
+	traceID := tracing.SpanFromContext(ctx).Context().TraceID
+
+	msgs := s.receive(t, 1)
+	require.True(t, strings.HasPrefix(msgs[0].Attributes["AWSTraceHeader"], "Root="+traceID+";Parent="), msgs[0].Attributes["AWSTraceHeader"])
+	require.NotEmpty(t, msgs[0].MessageAttributes[tracing.W3CTraceParentAttr].StringValue, "a W3C traceparent for consumers outside X-Ray")
+	s.consume(t, msgs)
+
+	var svc, send, record, write tracingtest.Document
+	s.waitForTrace(t, traceID, func(all []tracingtest.Document) bool {
+		for _, d := range all {
+			if d.Name == "otel-service" && d.ParentID == "" && d.Type == "" {
+				svc = d
+			}
 		}
+		send = tracingtest.Document{}
+		for _, d := range all {
+			if svc.ID != "" && d.Name == "SQS" && d.ParentID == svc.ID && d.AWS["operation"] == "SendMessage" {
+				send = d
+			}
+		}
+		record, write = recordChain(all, send.ID, res.MessageID)
+		return send.ID != "" && write.ID != ""
+	})
+	require.Equal(t, s.queueURL, send.AWS["queue_url"])
+	require.Equal(t, s.name, write.AWS["table_name"])
+	require.Equal(t, s.name, write.Annotations["table"])
+	require.Equal(t, batch.OutcomeSuccess, record.Annotations["outcome"])
+	require.Empty(t, record.Type, "the record is a segment of the producer's trace")
+}
+
+// (b) A producer on the full X-Ray SDK (pkg/tracing/xraysdk, legacy) still
+// joins: the record's parent is the SDK's segment.
+func TestInteropXRaySDKProducerStillJoins(t *testing.T) {
+	t.Parallel()
+	s := newInteropStack(t)
+	xraysdk.Register()
+	em, err := xraysdk_sdk.NewDefaultEmitter(s.daemon.UDPAddr)
+	require.NoError(t, err)
+	sdkCtx, err := xraysdk_sdk.ContextWithConfig(context.Background(), xraysdk_sdk.Config{Emitter: em, SamplingStrategy: alwaysSDK(t)})
+	require.NoError(t, err)
+	ctx, seg := xraysdk_sdk.BeginSegment(sdkCtx, "xray-sdk-service")
+	pub, err := producer.New(sqs.NewFromConfig(s.cfg), s.queueURL, producer.WithDefaultType(message.TypeAudit, "1"))
+	require.NoError(t, err)
+	res, err := pub.Publish(ctx, producer.Message{Body: `{"auditText":"sdk"}`})
+	require.NoError(t, err)
+	seg.Close(nil)
+	traceID := seg.TraceID
+
+	msgs := s.receive(t, 1)
+	require.Equal(t, "Root="+traceID+";Parent="+seg.ID+";Sampled=1", msgs[0].Attributes["AWSTraceHeader"])
+	s.consume(t, msgs)
+	var record, write tracingtest.Document
+	all := s.waitForTrace(t, traceID, func(all []tracingtest.Document) bool {
+		record, write = recordChain(all, seg.ID, res.MessageID)
+		return write.ID != ""
+	})
+	var sawSDK bool
+	for _, d := range all {
+		sawSDK = sawSDK || (d.ID == seg.ID && d.Name == "xray-sdk-service")
 	}
-	require.True(t, found, "trace %s in GetTraceSummaries (%d summaries)", traceID, len(sums.TraceSummaries))
+	require.True(t, sawSDK, "the SDK's segment is in the trace")
+	require.Equal(t, s.name, write.AWS["table_name"])
+	require.Equal(t, batch.OutcomeSuccess, record.Annotations["outcome"])
+}
+
+// (c) One batch mixing three producers' traces yields three traces, each
+// holding its record's processing; the invocation's span, in the Lambda
+// invocation's trace, links to all three.
+func TestInteropBatchOfThreeProducersIsThreeTraces(t *testing.T) {
+	t.Parallel()
+	s := newInteropStack(t)
+	tp, err := tracing.NewProvider(tracing.Config{Daemon: s.daemon, Sampling: tracingtest.Always{}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tp.Close() })
+	pcfg := s.cfg.Copy()
+	tracing.InstrumentAWS(&pcfg, tp)
+	pub, err := producer.New(sqs.NewFromConfig(pcfg), s.queueURL, producer.WithDefaultType(message.TypeAudit, "1"), producer.WithTracerProvider(tp))
+	require.NoError(t, err)
+	tr := tracing.NewTracer(tp)
+	traces := map[string]string{} // message id → trace id
+	for i := range 3 {
+		ctx, seg := tr.Start(context.Background(), fmt.Sprintf("producer-%d", i), tracing.WithKind(tracing.KindServer))
+		res, err := pub.Publish(ctx, producer.Message{Body: fmt.Sprintf(`{"n":%d}`, i)})
+		require.NoError(t, err)
+		seg.End()
+		traces[res.MessageID] = seg.Context().TraceID
+	}
+	msgs := s.receive(t, 3)
+	facadeTrace := s.consume(t, msgs)
+
+	var links []tracingtest.Link
+	for _, m := range msgs {
+		id := aws.ToString(m.MessageId)
+		traceID := traces[id]
+		var record, write tracingtest.Document
+		s.waitForTrace(t, traceID, func(all []tracingtest.Document) bool {
+			for _, d := range all {
+				if d.Name == "SQS" {
+					record, write = recordChain(all, d.ID, id)
+				}
+			}
+			return write.ID != ""
+		})
+		require.Len(t, record.Links(), 1, "the record links to the invocation")
+		links = append(links, tracingtest.Link{TraceID: traceID, ID: record.ParentID})
+	}
+	inv := s.waitForTrace(t, facadeTrace, func(all []tracingtest.Document) bool {
+		return len(all) > 0 && all[0].Name == "Process"
+	})[0]
+	require.Equal(t, "1111222233334444", inv.ParentID)
+	require.ElementsMatch(t, links, inv.Links())
+}
+
+func alwaysSDK(t *testing.T) *xraysampling.LocalizedStrategy {
+	t.Helper()
+	st, err := xraysampling.NewLocalizedStrategyFromJSONBytes([]byte(`{"version":2,"default":{"fixed_target":1,"rate":1}}`))
+	require.NoError(t, err)
+	return st
 }
 
 // startDaemon runs the X-Ray daemon (bin/xray-daemon, built from tools/ when

@@ -16,7 +16,7 @@ import (
 	"github.com/offload/offload/pkg/tracing"
 )
 
-// Document is an X-Ray segment document as pkg/tracing writes it.
+// Document is an X-Ray segment document as pkg/tracing's exporter writes it.
 type Document struct {
 	Name        string                    `json:"name"`
 	ID          string                    `json:"id"`
@@ -144,16 +144,26 @@ func (Always) ShouldTrace(*sampling.Request) *sampling.Decision {
 	return &sampling.Decision{Sample: true}
 }
 
-// New returns an X-Ray tracer that samples every new trace and sends its
-// documents to the returned Recorder.
-func New(t testing.TB) (*tracing.XRay, *Recorder) {
+// NewProvider returns a tracer provider that samples every new trace and
+// whose X-Ray exporter sends its documents, as each span ends, to the
+// returned Recorder. It is closed when t ends. Each test gets its own: tests
+// using it can run in parallel.
+func NewProvider(t testing.TB) (*tracing.Provider, *Recorder) {
 	t.Helper()
 	rec := &Recorder{}
-	tr, err := tracing.NewXRay(tracing.Config{Emitter: rec, Sampling: Always{}})
+	p, err := tracing.NewProvider(tracing.Config{Emitter: rec, Sampling: Always{}})
 	if err != nil {
 		t.Fatalf("tracingtest: %v", err)
 	}
-	return tr, rec
+	t.Cleanup(func() { _ = p.Close() })
+	return p, rec
+}
+
+// New is NewProvider with offload's Tracer over the provider.
+func New(t testing.TB) (tracing.Tracer, *Recorder) {
+	t.Helper()
+	p, rec := NewProvider(t)
+	return tracing.NewTracer(p), rec
 }
 
 // LenientTraceSummaries is an X-Ray client API option for GetTraceSummaries
@@ -181,4 +191,26 @@ func LenientTraceSummaries(raw *string) func(*middleware.Stack) error {
 			return out, md, err
 		}), middleware.After)
 	}
+}
+
+// Link is a span link as the exporter writes it (metadata "otel" → "links").
+type Link struct {
+	TraceID string `json:"trace_id"`
+	ID      string `json:"id"`
+}
+
+// Links returns the document's span links, in order.
+func (d Document) Links() []Link {
+	raw, ok := d.Metadata["otel"]["links"].([]any)
+	if !ok {
+		return nil
+	}
+	out := make([]Link, 0, len(raw))
+	for _, r := range raw {
+		m, _ := r.(map[string]any)
+		tid, _ := m["trace_id"].(string)
+		id, _ := m["id"].(string)
+		out = append(out, Link{TraceID: tid, ID: id})
+	}
+	return out
 }

@@ -11,26 +11,32 @@ import (
 	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
 
+// Documents with nested subsegments (the X-Ray SDKs send them so) flatten
+// with the nested ones' identity filled in; the exporter's own documents
+// (one per span) pass through.
 func TestFlattenFillsNestedIdentity(t *testing.T) {
 	t.Parallel()
-	tr, rec := tracingtest.New(t)
-	ctx, seg := tr.Start(context.Background(), "svc", tracing.WithKind(tracing.KindServer))
-	cctx, a := tr.Start(ctx, "a")
-	_, b := tr.Start(cctx, "b")
-	b.End()
-	a.End()
-	seg.End()
-	docs := rec.Documents(t)
-	require.Len(t, docs, 1)
-	flat := tracingtest.Flatten(docs...)
+	d, err := tracingtest.Parse([]byte(`{"name":"svc","id":"1111111111111111","trace_id":"1-5759e988-bd862e3fe1be46a994272793",
+		"subsegments":[{"name":"a","id":"2222222222222222","subsegments":[{"name":"b","id":"3333333333333333"}]}]}`))
+	require.NoError(t, err)
+	flat := tracingtest.Flatten(d)
 	require.Len(t, flat, 3)
 	require.Equal(t, []string{"svc", "a", "b"}, []string{flat[0].Name, flat[1].Name, flat[2].Name})
-	require.Equal(t, seg.Context().SpanID, flat[1].ParentID)
-	require.Equal(t, a.Context().SpanID, flat[2].ParentID)
+	require.Equal(t, "1111111111111111", flat[1].ParentID)
+	require.Equal(t, "2222222222222222", flat[2].ParentID)
 	for _, d := range flat {
-		require.Equal(t, seg.Context().TraceID, d.TraceID)
+		require.Equal(t, "1-5759e988-bd862e3fe1be46a994272793", d.TraceID)
 		require.Nil(t, d.Subsegments)
 	}
+
+	tr, rec := tracingtest.New(t)
+	ctx, seg := tr.Start(context.Background(), "svc", tracing.WithKind(tracing.KindServer))
+	_, c := tr.Start(ctx, "c")
+	c.End()
+	seg.End()
+	own := tracingtest.Flatten(rec.Documents(t)...)
+	require.Len(t, own, 2)
+	require.Equal(t, seg.Context().SpanID, own[0].ParentID)
 }
 
 func TestParseRejectsInvalidJSON(t *testing.T) {

@@ -3,16 +3,32 @@ package xraysdk_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"regexp"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-xray-sdk-go/v2/header"
+	"github.com/aws/aws-xray-sdk-go/v2/strategy/sampling"
 	"github.com/aws/aws-xray-sdk-go/v2/xray"
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/tracing"
 	"github.com/offload/offload/pkg/tracing/xraysdk"
 )
+
+// TestMain samples every SDK segment: an unsampled one has the SDK's noop
+// ids (all zeros), which name no trace to join.
+func TestMain(m *testing.M) {
+	s, err := sampling.NewLocalizedStrategyFromJSONBytes([]byte(`{"version":2,"default":{"fixed_target":1,"rate":1}}`))
+	if err != nil {
+		panic(err)
+	}
+	if err := xray.Configure(xray.Config{SamplingStrategy: s}); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
+}
 
 var headerRE = regexp.MustCompile(`^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=[01]$`)
 
@@ -51,8 +67,9 @@ func TestIncomingHeaderTraceIsKept(t *testing.T) {
 func TestTracingSpanUnderSDKSegment(t *testing.T) {
 	t.Parallel()
 	docs := &recorder{}
-	tr, err := tracing.NewXRay(tracing.Config{Emitter: docs})
+	tp, err := tracing.NewProvider(tracing.Config{Emitter: docs})
 	require.NoError(t, err)
+	tr := tracing.NewTracer(tp)
 	ctx, seg := xray.BeginSegment(context.Background(), "svc")
 	_, span := tr.Start(ctx, "SQS", tracing.WithKind(tracing.KindClient))
 	require.Equal(t, seg.TraceID, span.Context().TraceID)
@@ -72,9 +89,17 @@ func TestNoSegmentNoHeader(t *testing.T) {
 	require.Empty(t, tracing.TraceHeader(context.Background()))
 }
 
-type recorder struct{ docs []string }
+type recorder struct {
+	mu   sync.Mutex
+	docs []string
+}
 
-func (r *recorder) Emit(doc []byte) error { r.docs = append(r.docs, string(doc)); return nil }
+func (r *recorder) Emit(doc []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.docs = append(r.docs, string(doc))
+	return nil
+}
 
 func ExampleRegister() {
 	// Importing xraysdk registers it; a service using xray.Handler then
