@@ -27,7 +27,7 @@ func TestNoPathLogsAFullPhoneNumber(t *testing.T) {
 		flog := logging.New(logging.WithOutput(&fb))
 		slg := slog.New(logging.NewSlogHandler(&sb, slog.LevelInfo))
 		for _, to := range []string{sms.MaskNumber(n.number), n.number} {
-			flog.WithField("to", to).WithField("note", "call "+n.number).WithError(errors.New("provider rejected "+n.number)).Info("sms to " + n.number)
+			flog.WithField("to", to).WithField("note", "call "+n.number).WithError(errors.New("provider rejected " + n.number)).Info("sms to " + n.number)
 			slg.Info("sms to "+n.number, "to", to, "note", "call "+n.number, "error", errors.New("provider rejected "+n.number))
 		}
 		masked := sms.MaskNumber(n.number)
