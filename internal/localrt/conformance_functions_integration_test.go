@@ -37,8 +37,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
@@ -206,23 +204,7 @@ func runConcurrentCase(t *testing.T, c ccCase) {
 	for k, v := range ce.env {
 		env[k] = v
 	}
-	lc := lambda.NewFromConfig(cfg)
-	_, err = createUniqueFunction(context.Background(), lc, &lambda.CreateFunctionInput{
-		FunctionName:  aws.String(h.fnName),
-		Role:          aws.String(lambdaRole(t, cfg)),
-		Runtime:       lambdatypes.RuntimeProvidedal2023,
-		Handler:       aws.String("bootstrap"),
-		Architectures: []lambdatypes.Architecture{lambdatypes.ArchitectureArm64},
-		Code:          &lambdatypes.FunctionCode{ZipFile: bootstrapZip(t)},
-		Timeout:       aws.Int32(int32(2*barrierWait/time.Second) + 60),
-		MemorySize:    aws.Int32(256),
-		Environment:   &lambdatypes.Environment{Variables: env},
-		Tags:          map[string]string{TagFunction: c.folder, TagLocalRuntime: "enabled"},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = lc.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(h.fnName)})
-	})
+	deployFunction(t, cfg, functionSpec{name: h.fnName, folder: c.folder, timeout: int32(2*barrierWait/time.Second) + 60, memoryMB: 256, env: env})
 	h.startRuntime(Config{
 		Endpoint: h.proxy.URL, BinDir: bin, EnvironmentConcurrency: concurrentInvokes,
 		TraceDaemonAddress: h.capture.addr,
