@@ -512,19 +512,6 @@ func newRecords(h *ccHarness, inv *ccInvoke) {
 	}
 }
 
-func (h *ccHarness) createTable(name string, keys ...string) {
-	t := h.t
-	schema := []ddbtypes.KeySchemaElement{{AttributeName: aws.String(keys[0]), KeyType: ddbtypes.KeyTypeHash}}
-	defs := []ddbtypes.AttributeDefinition{{AttributeName: aws.String(keys[0]), AttributeType: ddbtypes.ScalarAttributeTypeS}}
-	if len(keys) > 1 {
-		schema = append(schema, ddbtypes.KeySchemaElement{AttributeName: aws.String(keys[1]), KeyType: ddbtypes.KeyTypeRange})
-		defs = append(defs, ddbtypes.AttributeDefinition{AttributeName: aws.String(keys[1]), AttributeType: ddbtypes.ScalarAttributeTypeS})
-	}
-	testenv.CreateTable(t, h.ddb, &dynamodb.CreateTableInput{
-		TableName: aws.String(name), KeySchema: schema, AttributeDefinitions: defs, BillingMode: ddbtypes.BillingModePayPerRequest,
-	})
-}
-
 // items returns every item of table, each as its JSON text and its string
 // attributes.
 func (h *ccHarness) items(table string) []map[string]string {
@@ -561,7 +548,7 @@ func auditConcurrentCase() ccCase {
 		folder: "audit-receiver",
 		setup: func(h *ccHarness) ccEnv {
 			table = h.name + "-audit"
-			h.createTable(table, "messageId", "auditTime")
+			testenv.CreateKeyTable(h.t, h.ddb, table, "messageId", "auditTime")
 			dlqURL, _ := createQueue(h.t, h.sqs, h.name+"-dlq", nil)
 			_, queueARN = createQueue(h.t, h.sqs, h.name+"-audit", nil)
 			return ccEnv{env: map[string]string{"AUDIT_TABLE_NAME": table, "DLQ_URL": dlqURL}, barrierTable: table}
@@ -601,7 +588,7 @@ func smsConcurrentCase() ccCase {
 		folder: "sms-sender",
 		setup: func(h *ccHarness) ccEnv {
 			table = h.name + "-idem"
-			h.createTable(table, "id")
+			testenv.CreateKeyTable(h.t, h.ddb, table, "id")
 			dlqURL, _ := createQueue(h.t, h.sqs, h.name+"-dlq", nil)
 			_, queueARN = createQueue(h.t, h.sqs, h.name+"-sms", nil)
 			return ccEnv{env: map[string]string{"IDEMPOTENCY_TABLE_NAME": table, "DLQ_URL": dlqURL, "SMS_PROVIDER": "sns"}, barrierTable: table}
@@ -694,7 +681,7 @@ func dlqConcurrentCase() ccCase {
 		folder: "dlq-alarm-handler",
 		setup: func(h *ccHarness) ccEnv {
 			table = h.name + "-idem"
-			h.createTable(table, "id")
+			testenv.CreateKeyTable(h.t, h.ddb, table, "id")
 			topic, err := h.sns.CreateTopic(context.Background(), &sns.CreateTopicInput{Name: aws.String(h.name + "-notify")})
 			require.NoError(h.t, err)
 			h.t.Cleanup(func() {

@@ -10,7 +10,6 @@ package localrt
 // fixture (testdata/fixtures/behave), whose mode is its deployed environment.
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/md5"
@@ -90,18 +89,6 @@ func lambdaRole(t *testing.T, cfg aws.Config) string {
 	return roleARN
 }
 
-func bootstrapZip(t *testing.T) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, err := zw.Create("bootstrap")
-	require.NoError(t, err)
-	_, err = w.Write([]byte("the local runtime runs the host build, not this"))
-	require.NoError(t, err)
-	require.NoError(t, zw.Close())
-	return buf.Bytes()
-}
-
 // functionSpec is what a test's function varies; deployFunction gives it
 // the rest as the stack deploys it (provided.al2023, arm64, bootstrap).
 type functionSpec struct {
@@ -123,7 +110,7 @@ func deployFunction(t *testing.T, cfg aws.Config, s functionSpec) string {
 		Runtime:       lambdatypes.RuntimeProvidedal2023,
 		Handler:       aws.String("bootstrap"),
 		Architectures: []lambdatypes.Architecture{lambdatypes.ArchitectureArm64},
-		Code:          &lambdatypes.FunctionCode{ZipFile: bootstrapZip(t)},
+		Code:          &lambdatypes.FunctionCode{ZipFile: testenv.BootstrapZip(t, "the local runtime runs the host build, not this")},
 		Timeout:       aws.Int32(s.timeout),
 		MemorySize:    aws.Int32(s.memoryMB),
 		Environment:   &lambdatypes.Environment{Variables: s.env},

@@ -23,9 +23,7 @@ func TestFaultAnswersDynamoDBWithThrottlingOnce(t *testing.T) {
 	ctx := context.Background()
 	client := dynamodb.NewFromConfig(testenv.AWSConfig(t), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 	table := testenv.UniqueName("faults")
-	testenv.CreateTable(t, client, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}})
+	testenv.CreateKeyTable(t, client, table, "id")
 	key := testenv.UniqueName("throttled-key")
 	f := testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "PutItem", Match: key,
 		Error: &testenv.FaultError{Status: 400, Code: "ProvisionedThroughputExceededException", Message: "slow down"}})
@@ -113,9 +111,7 @@ func TestFaultDoesTheWorkThenAnswersAnError(t *testing.T) {
 	ctx := context.Background()
 	client := dynamodb.NewFromConfig(testenv.AWSConfig(t), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 	table := testenv.UniqueName("faults-after")
-	testenv.CreateTable(t, client, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}})
+	testenv.CreateKeyTable(t, client, table, "id")
 	key := testenv.UniqueName("committed")
 	f := testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "PutItem", Match: key + `"`, After: true,
 		Error: &testenv.FaultError{Status: 500, Code: "InternalServerError"}})

@@ -25,12 +25,7 @@ func createTable(t testing.TB, client *dynamodb.Client, keyAttr string) string {
 	t.Helper()
 	ctx := context.Background()
 	name := testenv.UniqueName("idem")
-	testenv.CreateTable(t, client, &dynamodb.CreateTableInput{
-		TableName:            &name,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: &keyAttr, AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: &keyAttr, KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
+	testenv.CreateKeyTable(t, client, name, keyAttr)
 	_, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               &name,
 		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(true)},
