@@ -19,10 +19,12 @@ import (
 	"github.com/offload/offload/pkg/idempotency/idempotencytest"
 )
 
-// createTable makes a table with a string partition key and TTL on expires_at,
-// as the Terraform table module does, and deletes it after the test.
-func createTable(t testing.TB, client *dynamodb.Client, keyAttr string) string {
+// newTable makes a table with a string partition key and TTL on expires_at,
+// as the Terraform table module does, deletes it after the test, and returns
+// a client for the emulator with it.
+func newTable(t testing.TB, keyAttr string) (*dynamodb.Client, string) {
 	t.Helper()
+	client := dynamodb.NewFromConfig(testenv.AWSConfig(t))
 	ctx := context.Background()
 	name := testenv.UniqueName("idem")
 	testenv.CreateKeyTable(t, client, name, keyAttr)
@@ -31,13 +33,12 @@ func createTable(t testing.TB, client *dynamodb.Client, keyAttr string) string {
 		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(true)},
 	})
 	require.NoError(t, err)
-	return name
+	return client, name
 }
 
 func TestIntegrationDynamoDBConformance(t *testing.T) {
 	t.Parallel()
-	client := dynamodb.NewFromConfig(testenv.AWSConfig(t))
-	table := createTable(t, client, "id")
+	client, table := newTable(t, "id")
 	idempotencytest.Run(t, func(t *testing.T, now func() time.Time) idempotency.Store {
 		s, err := idempotency.NewDynamoDB(client, table, idempotency.WithClock(now), idempotency.WithRetention(idempotencytest.Retention))
 		require.NoError(t, err)
@@ -47,8 +48,7 @@ func TestIntegrationDynamoDBConformance(t *testing.T) {
 
 func TestIntegrationDynamoDBItemShape(t *testing.T) {
 	t.Parallel()
-	client := dynamodb.NewFromConfig(testenv.AWSConfig(t))
-	table := createTable(t, client, "requestId")
+	client, table := newTable(t, "requestId")
 	clock := idempotencytest.NewClock()
 	s, err := idempotency.NewDynamoDB(client, table, idempotency.WithKeyAttribute("requestId"),
 		idempotency.WithClock(clock.Now), idempotency.WithRetention(48*time.Hour))
@@ -93,7 +93,7 @@ func lossyClient(t *testing.T, timeout time.Duration) *dynamodb.Client {
 func TestIntegrationDynamoDBBeginWhoseAnswerIsLostHoldsTheKey(t *testing.T) {
 	t.Parallel()
 	client := lossyClient(t, time.Second)
-	table := createTable(t, dynamodb.NewFromConfig(testenv.AWSConfig(t)), "id")
+	_, table := newTable(t, "id")
 	s, err := idempotency.NewDynamoDB(client, table)
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -124,7 +124,7 @@ func TestIntegrationDynamoDBBeginWhoseAnswerIsLostHoldsTheKey(t *testing.T) {
 func TestIntegrationDynamoDBFinishWhoseAnswerIsLostIsDone(t *testing.T) {
 	t.Parallel()
 	client := lossyClient(t, time.Second)
-	table := createTable(t, dynamodb.NewFromConfig(testenv.AWSConfig(t)), "id")
+	_, table := newTable(t, "id")
 	s, err := idempotency.NewDynamoDB(client, table)
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -154,8 +154,7 @@ func TestIntegrationDynamoDBFinishWhoseAnswerIsLostIsDone(t *testing.T) {
 // the token, so a holder whose lease was taken over changes nothing.
 func TestIntegrationDynamoDBStaleHolderIsFencedOut(t *testing.T) {
 	t.Parallel()
-	client := dynamodb.NewFromConfig(testenv.AWSConfig(t))
-	table := createTable(t, client, "id")
+	client, table := newTable(t, "id")
 	clock := idempotencytest.NewClock()
 	s, err := idempotency.NewDynamoDB(client, table, idempotency.WithClock(clock.Now))
 	require.NoError(t, err)
@@ -177,8 +176,7 @@ func TestIntegrationDynamoDBStaleHolderIsFencedOut(t *testing.T) {
 // The cost of the start mark: one more conditional UpdateItem per send.
 // go test -tags integration -run '^$' -bench IntegrationDynamoDBSend ./pkg/idempotency/
 func benchmarkSend(b *testing.B, start bool) {
-	client := dynamodb.NewFromConfig(testenv.AWSConfig(b))
-	table := createTable(b, client, "id")
+	client, table := newTable(b, "id")
 	s, err := idempotency.NewDynamoDB(client, table)
 	if err != nil {
 		b.Fatal(err)

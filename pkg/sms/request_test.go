@@ -1,13 +1,12 @@
 package sms
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/offload/offload/pkg/message"
+	"github.com/offload/offload/pkg/message/messagetest"
 )
 
 func TestDecodeValidRequest(t *testing.T) {
@@ -40,15 +39,7 @@ func TestDecodeReportsEveryProblemWithoutLeakingData(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := Decode([]byte(tc.body))
-			require.Error(t, err)
-			var de *message.DecodeError
-			require.Equal(t, tc.decode, errors.As(err, &de), "%v", err)
-			var fields []string
-			var ve *message.ValidationError
-			if errors.As(err, &ve) {
-				fields = ve.Fields()
-			}
-			require.ElementsMatch(t, tc.fields, fields, "%v", err)
+			messagetest.RequireRefused(t, err, tc.decode, tc.fields)
 			require.NotContains(t, err.Error(), "7700900", "numbers are masked in reasons")
 		})
 	}
