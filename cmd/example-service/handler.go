@@ -116,18 +116,15 @@ func (s *service) decodeAudit(w http.ResponseWriter, r *http.Request) (audit.Mes
 	if req.AuditTime != nil {
 		m.AuditTime = req.AuditTime.UTC()
 	}
-	body, err := json.Marshal(m)
-	if err == nil {
-		_, err = audit.Limits{Now: s.now}.Decode(body)
-	}
-	if err == nil && !queueText(string(body)) {
-		err = errQueueText
-	}
+	body, err := queueBody(m, func(b []byte) error {
+		_, err := audit.Limits{Now: s.now}.Decode(b)
+		return err
+	})
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return audit.Message{}, "", false
 	}
-	return m, string(body), true
+	return m, body, true
 }
 
 // postAudit offloads the audit record. By default it answers 202 once the
@@ -234,19 +231,15 @@ func decodeSMS(w http.ResponseWriter, r *http.Request) (sms.Request, string, boo
 		return sms.Request{}, "", false
 	}
 	req, err := phone.NewRequest(id, in.To, in.Body, in.SenderID, in.Region)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return sms.Request{}, "", false
-	}
-	body, err := json.Marshal(req)
-	if err == nil && !queueText(string(body)) {
-		err = errQueueText
+	var body string
+	if err == nil {
+		body, err = queueBody(req, nil)
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return sms.Request{}, "", false
 	}
-	return req, string(body), true
+	return req, body, true
 }
 
 // postSMS offloads a validated SMS request to the SMS queue in E.164 form:
@@ -455,6 +448,20 @@ func queueText(s string) bool {
 		}
 	}
 	return true
+}
+
+// queueBody is v as the queue body its consumer reads, refused when check
+// (the consumer's own decoder; nil: none) refuses it or when SQS could not
+// carry its text.
+func queueBody(v any, check func([]byte) error) (string, error) {
+	body, err := json.Marshal(v)
+	if err == nil && check != nil {
+		err = check(body)
+	}
+	if err == nil && !queueText(string(body)) {
+		err = errQueueText
+	}
+	return string(body), err
 }
 
 // errQueueText answers a body whose text SQS could not carry.
