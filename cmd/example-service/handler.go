@@ -99,14 +99,8 @@ type auditRequest struct {
 // header (they must agree); only when both are absent is one generated, as
 // the article's service did.
 func (s *service) decodeAudit(w http.ResponseWriter, r *http.Request) (audit.Message, string, bool) {
-	var req auditRequest
-	if err := decodeBody(r, &req); err != nil {
-		writeBodyError(w, err)
-		return audit.Message{}, "", false
-	}
-	id, err := idempotencyKey(r, req.MessageID, "messageId")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	req, id, ok := decodeKeyed(w, r, "messageId", func(b auditRequest) string { return b.MessageID })
+	if !ok {
 		return audit.Message{}, "", false
 	}
 	if id == "" {
@@ -215,14 +209,8 @@ type smsBody struct {
 // lost answer must send the same id again, or the retry would be a second
 // text.
 func decodeSMS(w http.ResponseWriter, r *http.Request) (sms.Request, string, bool) {
-	var in smsBody
-	if err := decodeBody(r, &in); err != nil {
-		writeBodyError(w, err)
-		return sms.Request{}, "", false
-	}
-	id, err := idempotencyKey(r, in.RequestID, "requestId")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	in, id, ok := decodeKeyed(w, r, "requestId", func(b smsBody) string { return b.RequestID })
+	if !ok {
 		return sms.Request{}, "", false
 	}
 	if id == "" {
@@ -448,6 +436,24 @@ func queueText(s string) bool {
 		}
 	}
 	return true
+}
+
+// decodeKeyed decodes the request body into a T and resolves its
+// idempotency key from the body's field (named field, read by key) and the
+// Idempotency-Key header; when either fails it answers the request itself
+// and returns false.
+func decodeKeyed[T any](w http.ResponseWriter, r *http.Request, field string, key func(T) string) (T, string, bool) {
+	var in T
+	if err := decodeBody(r, &in); err != nil {
+		writeBodyError(w, err)
+		return in, "", false
+	}
+	id, err := idempotencyKey(r, key(in), field)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return in, "", false
+	}
+	return in, id, true
 }
 
 // queueBody is v as the queue body its consumer reads, refused when check

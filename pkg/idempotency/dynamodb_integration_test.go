@@ -76,13 +76,16 @@ func TestIntegrationDynamoDBItemShape(t *testing.T) {
 	require.Equal(t, "expires_at", aws.ToString(ttl.TimeToLiveDescription.AttributeName))
 }
 
-// lossyClient is a DynamoDB client whose requests time out after timeout and
-// are retried by the SDK, as in production.
-func lossyClient(t *testing.T, timeout time.Duration) *dynamodb.Client {
+// lossyStore is a store on a new table whose client gives up on an answer
+// after a second and retries, as the SDK does in production.
+func lossyStore(t *testing.T) *idempotency.DynamoDBStore {
 	t.Helper()
 	cfg := testenv.AWSConfig(t)
-	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(timeout)
-	return dynamodb.NewFromConfig(cfg)
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(time.Second)
+	_, table := newTable(t, "id")
+	s, err := idempotency.NewDynamoDB(dynamodb.NewFromConfig(cfg), table)
+	require.NoError(t, err)
+	return s
 }
 
 // TestIntegrationDynamoDBBeginWhoseAnswerIsLostHoldsTheKey: the claim
@@ -92,10 +95,7 @@ func lossyClient(t *testing.T, timeout time.Duration) *dynamodb.Client {
 // ends, after the lease, as "may have been sent" although nothing was).
 func TestIntegrationDynamoDBBeginWhoseAnswerIsLostHoldsTheKey(t *testing.T) {
 	t.Parallel()
-	client := lossyClient(t, time.Second)
-	_, table := newTable(t, "id")
-	s, err := idempotency.NewDynamoDB(client, table)
-	require.NoError(t, err)
+	s := lossyStore(t)
 	ctx := context.Background()
 	key := testenv.UniqueName("lost-begin")
 	f := testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "PutItem", Match: key, DelayAfterSeconds: 3})
@@ -123,10 +123,7 @@ func TestIntegrationDynamoDBBeginWhoseAnswerIsLostHoldsTheKey(t *testing.T) {
 // records say released (acquirable) and completed.
 func TestIntegrationDynamoDBFinishWhoseAnswerIsLostIsDone(t *testing.T) {
 	t.Parallel()
-	client := lossyClient(t, time.Second)
-	_, table := newTable(t, "id")
-	s, err := idempotency.NewDynamoDB(client, table)
-	require.NoError(t, err)
+	s := lossyStore(t)
 	ctx := context.Background()
 	key := testenv.UniqueName("lost-finish")
 
