@@ -27,8 +27,8 @@ const Redacted = "[REDACTED]"
 //   - phone numbers are masked by the one policy pkg/sms's MaskNumber uses
 //     too (internal/phonemask): the country code and the last two digits stay
 //     (+447700900089 → +44********89);
-//   - "key=value" / "key: value" pairs
-//     with a secret-looking key have their value replaced.
+//   - "key=value" / "key: value" pairs with a secret-looking key have their
+//     value replaced.
 //
 // Values of other types (numbers, maps, structs) are passed through: log
 // fields, not payloads.
