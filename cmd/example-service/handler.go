@@ -99,14 +99,8 @@ type auditRequest struct {
 // header (they must agree); only when both are absent is one generated, as
 // the article's service did.
 func (s *service) decodeAudit(w http.ResponseWriter, r *http.Request) (audit.Message, string, bool) {
-	var req auditRequest
-	if err := decodeBody(r, &req); err != nil {
-		writeBodyError(w, err)
-		return audit.Message{}, "", false
-	}
-	id, err := idempotencyKey(r, req.MessageID, "messageId")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	req, id, ok := decodeKeyed(w, r, "messageId", func(b auditRequest) string { return b.MessageID })
+	if !ok {
 		return audit.Message{}, "", false
 	}
 	if id == "" {
@@ -116,18 +110,15 @@ func (s *service) decodeAudit(w http.ResponseWriter, r *http.Request) (audit.Mes
 	if req.AuditTime != nil {
 		m.AuditTime = req.AuditTime.UTC()
 	}
-	body, err := json.Marshal(m)
-	if err == nil {
-		_, err = audit.Limits{Now: s.now}.Decode(body)
-	}
-	if err == nil && !queueText(string(body)) {
-		err = errQueueText
-	}
+	body, err := queueBody(m, func(b []byte) error {
+		_, err := audit.Limits{Now: s.now}.Decode(b)
+		return err
+	})
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return audit.Message{}, "", false
 	}
-	return m, string(body), true
+	return m, body, true
 }
 
 // postAudit offloads the audit record. By default it answers 202 once the
@@ -218,14 +209,8 @@ type smsBody struct {
 // lost answer must send the same id again, or the retry would be a second
 // text.
 func decodeSMS(w http.ResponseWriter, r *http.Request) (sms.Request, string, bool) {
-	var in smsBody
-	if err := decodeBody(r, &in); err != nil {
-		writeBodyError(w, err)
-		return sms.Request{}, "", false
-	}
-	id, err := idempotencyKey(r, in.RequestID, "requestId")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	in, id, ok := decodeKeyed(w, r, "requestId", func(b smsBody) string { return b.RequestID })
+	if !ok {
 		return sms.Request{}, "", false
 	}
 	if id == "" {
@@ -234,19 +219,15 @@ func decodeSMS(w http.ResponseWriter, r *http.Request) (sms.Request, string, boo
 		return sms.Request{}, "", false
 	}
 	req, err := phone.NewRequest(id, in.To, in.Body, in.SenderID, in.Region)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return sms.Request{}, "", false
-	}
-	body, err := json.Marshal(req)
-	if err == nil && !queueText(string(body)) {
-		err = errQueueText
+	var body string
+	if err == nil {
+		body, err = queueBody(req, nil)
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return sms.Request{}, "", false
 	}
-	return req, string(body), true
+	return req, body, true
 }
 
 // postSMS offloads a validated SMS request to the SMS queue in E.164 form:
@@ -455,6 +436,38 @@ func queueText(s string) bool {
 		}
 	}
 	return true
+}
+
+// decodeKeyed decodes the request body into a T and resolves its
+// idempotency key from the body's field (named field, read by key) and the
+// Idempotency-Key header; when either fails it answers the request itself
+// and returns false.
+func decodeKeyed[T any](w http.ResponseWriter, r *http.Request, field string, key func(T) string) (T, string, bool) {
+	var in T
+	if err := decodeBody(r, &in); err != nil {
+		writeBodyError(w, err)
+		return in, "", false
+	}
+	id, err := idempotencyKey(r, key(in), field)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return in, "", false
+	}
+	return in, id, true
+}
+
+// queueBody is v as the queue body its consumer reads, refused when check
+// (the consumer's own decoder; nil: none) refuses it or when SQS could not
+// carry its text.
+func queueBody(v any, check func([]byte) error) (string, error) {
+	body, err := json.Marshal(v)
+	if err == nil && check != nil {
+		err = check(body)
+	}
+	if err == nil && !queueText(string(body)) {
+		err = errQueueText
+	}
+	return string(body), err
 }
 
 // errQueueText answers a body whose text SQS could not carry.

@@ -91,6 +91,20 @@ func (a *app) publisher(ctx context.Context, queueKey, typ string) (*producer.Pu
 	return producer.New(sqs.NewFromConfig(cfg), url, opts...)
 }
 
+// publish sends body under the idempotency key key, typed typ, on the queue
+// the outputs name queueKey, and returns SQS's answer and the queue's URL.
+func (a *app) publish(ctx context.Context, queueKey, typ string, body []byte, key string) (producer.Result, string, error) {
+	p, err := a.publisher(ctx, queueKey, typ)
+	if err != nil {
+		return producer.Result{}, "", err
+	}
+	res, err := p.Publish(ctx, producer.Message{Body: string(body), IdempotencyKey: key})
+	if err != nil {
+		return producer.Result{}, "", fmt.Errorf("send %s %s: %w", typ, key, err)
+	}
+	return res, p.QueueURL(), nil
+}
+
 func (a *app) sendAudit(ctx context.Context, args []string) error {
 	fs := a.flags("send audit", "--text TEXT [--id ID] [--time RFC3339]",
 		"Enqueues one audit record on the environment's audit queue, as the article's AuditMessage JSON.")
@@ -122,15 +136,11 @@ func (a *app) sendAudit(ctx context.Context, args []string) error {
 	if _, err := audit.Decode(body); err != nil {
 		return err
 	}
-	p, err := a.publisher(ctx, "audit_queue_url", message.TypeAudit)
+	res, queueURL, err := a.publish(ctx, "audit_queue_url", message.TypeAudit, body, m.MessageID)
 	if err != nil {
 		return err
 	}
-	res, err := p.Publish(ctx, producer.Message{Body: string(body), IdempotencyKey: m.MessageID})
-	if err != nil {
-		return fmt.Errorf("send audit %s: %w", m.MessageID, err)
-	}
-	fmt.Fprintf(a.stdout, "sent audit record %s as SQS message %s to %s\n", m.MessageID, res.MessageID, p.QueueURL())
+	fmt.Fprintf(a.stdout, "sent audit record %s as SQS message %s to %s\n", m.MessageID, res.MessageID, queueURL)
 	return nil
 }
 
@@ -161,13 +171,9 @@ func (a *app) sendSMS(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := a.publisher(ctx, "sms_queue_url", message.TypeSMS)
+	res, _, err := a.publish(ctx, "sms_queue_url", message.TypeSMS, payload, req.RequestID)
 	if err != nil {
 		return err
-	}
-	res, err := p.Publish(ctx, producer.Message{Body: string(payload), IdempotencyKey: req.RequestID})
-	if err != nil {
-		return fmt.Errorf("send sms %s: %w", req.RequestID, err)
 	}
 	fmt.Fprintf(a.stdout, "sent sms request %s to %s as SQS message %s\n", req.RequestID, sms.MaskNumber(req.To), res.MessageID)
 	return nil

@@ -45,9 +45,7 @@ func env(t *testing.T) (string, *sqs.Client, map[string]string) {
 	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	table := prefix + "-AuditMessages"
-	testenv.CreateTable(t, ddb, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("messageId"), AttributeType: ddbtypes.ScalarAttributeTypeS}, {AttributeName: aws.String("auditTime"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("messageId"), KeyType: ddbtypes.KeyTypeHash}, {AttributeName: aws.String("auditTime"), KeyType: ddbtypes.KeyTypeRange}}})
+	testenv.CreateKeyTable(t, ddb, table, "messageId", "auditTime")
 	out["audit_table_name"] = table
 	tf := map[string]map[string]string{}
 	for k, v := range out {

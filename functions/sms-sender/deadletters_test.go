@@ -50,7 +50,7 @@ func TestDeadLetterClassesAndReasons(t *testing.T) {
 		"m-rejected":     "fake rejected (21211): invalid 'To' number +44*********01",
 		"m-unknown":      "sms request r-3: outcome unknown, not resent: the provider's answer does not prove the text was refused: fake unknown-outcome (no-response): no answer",
 		"m-unclassified": "sms request r-6: outcome unknown, not resent: the provider's answer does not prove the text was refused: connection reset by peer",
-		"m-national":     "invalid sms request: to 07********05 is not in E.164 form (must start with +)",
+		"m-national":     "invalid sms request: to *********05 is not in E.164 form (must start with +)",
 		"m-garbage":      "decode sms request: invalid JSON at offset 13",
 		"m-type":         "decode sms request: field requestId: want string, got number",
 		"m-empty":        "invalid sms request: requestId is empty\ninvalid sms request: to  is not in E.164 form (must start with +)\ninvalid sms request: body is empty",

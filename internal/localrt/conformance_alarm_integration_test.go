@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/stretchr/testify/require"
 )
 
@@ -23,15 +22,10 @@ import (
 // subscribed, for alarm actions.
 func alarmTopic(t *testing.T, f *fixture, handler string) string {
 	t.Helper()
-	ctx := context.Background()
 	fnARN := createFunction(t, f.cfg, handler, 3, map[string]string{"FIXTURE_MODE": "succeed", "FIXTURE_RECORD": f.record})
-	sc := sns.NewFromConfig(f.cfg)
-	topic, err := sc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(f.name + "-alarms")})
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = sc.DeleteTopic(context.Background(), &sns.DeleteTopicInput{TopicArn: topic.TopicArn}) })
-	_, err = sc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("lambda"), Endpoint: aws.String(fnARN)})
-	require.NoError(t, err)
-	return aws.ToString(topic.TopicArn)
+	topic := createTopic(t, f.cfg, f.name+"-alarms")
+	subscribeFunction(t, f.cfg, topic, fnARN, nil)
+	return topic
 }
 
 func alarmPayloads(t *testing.T, f *fixture) []events.CloudWatchAlarmSNSPayload {

@@ -10,6 +10,7 @@ package localrt
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strconv"
 	"testing"
@@ -19,12 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
-
-	"github.com/offload/offload/internal/testenv"
-	"github.com/offload/offload/pkg/logging/loggingtest"
 )
 
 func testClockScale(t *testing.T) float64 {
@@ -51,9 +48,9 @@ type asyncFixture struct {
 func newAsyncFixture(t *testing.T, mode string, retries, maxAge *int32) *asyncFixture {
 	t.Helper()
 	ctx := context.Background()
-	cfg := testenv.AWSConfig(t)
-	f := &asyncFixture{fixture: &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-async"), logs: &loggingtest.Buffer{}}, scale: testClockScale(t), lambda: lambda.NewFromConfig(cfg)}
-	f.record = t.TempDir() + "/record.jsonl"
+	base := newBaseFixture(t, "lrt-async")
+	cfg := base.cfg
+	f := &asyncFixture{fixture: base, scale: testClockScale(t), lambda: lambda.NewFromConfig(cfg)}
 	f.fnName = f.name + "-fn"
 	f.fnARN = createFunction(t, cfg, f.fnName, 3, map[string]string{"FIXTURE_MODE": mode, "FIXTURE_RECORD": f.record})
 	f.destURL, f.destARN = createQueue(t, f.sqs, f.name+"-failures", nil)
@@ -62,13 +59,8 @@ func newAsyncFixture(t *testing.T, mode string, retries, maxAge *int32) *asyncFi
 		DestinationConfig: &lambdatypes.DestinationConfig{OnFailure: &lambdatypes.OnFailure{Destination: aws.String(f.destARN)}},
 	})
 	require.NoError(t, err)
-	sc := sns.NewFromConfig(cfg)
-	topic, err := sc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(f.name + "-topic")})
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = sc.DeleteTopic(context.Background(), &sns.DeleteTopicInput{TopicArn: topic.TopicArn}) })
-	f.topicARN = aws.ToString(topic.TopicArn)
-	_, err = sc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("lambda"), Endpoint: aws.String(f.fnARN)})
-	require.NoError(t, err)
+	f.topicARN = createTopic(t, cfg, f.name+"-topic")
+	subscribeFunction(t, cfg, f.topicARN, f.fnARN, nil)
 	f.start(Config{Functions: []string{f.fnName}, AlarmPeriod: -1, ClockScale: f.scale})
 	return f
 }
@@ -100,6 +92,18 @@ func (f *asyncFixture) records(within time.Duration) []InvocationRecord {
 		}
 	}
 	return out
+}
+
+// requireGivesUp publishes message and requires that the runtime gave up
+// after attempts invokes for condition, with one invocation record saying so.
+func (f *asyncFixture) requireGivesUp(message, condition string, attempts int) {
+	f.t.Helper()
+	require.ErrorContains(f.t, f.publish(message), fmt.Sprintf("%s after %d attempts", condition, attempts))
+	require.Len(f.t, f.invokes(), attempts)
+	recs := f.records(10 * time.Second)
+	require.Len(f.t, recs, 1)
+	require.Equal(f.t, condition, recs[0].RequestContext.Condition)
+	require.Equal(f.t, attempts, recs[0].RequestContext.ApproximateInvokeCount)
 }
 
 // Lambda retries a failed asynchronous invoke twice, one minute after the
@@ -142,12 +146,7 @@ func TestConformanceAsyncInvokeRetriesOnLambdasScheduleThenSendsTheRecordToTheOn
 func TestConformanceAsyncInvokeHonoursMaximumRetryAttempts(t *testing.T) {
 	t.Parallel()
 	f := newAsyncFixture(t, "error", aws.Int32(0), nil)
-	require.ErrorContains(t, f.publish("no retries"), "RetriesExhausted after 1 attempts")
-	require.Len(t, f.invokes(), 1)
-	recs := f.records(10 * time.Second)
-	require.Len(t, recs, 1)
-	require.Equal(t, ConditionRetriesExhausted, recs[0].RequestContext.Condition)
-	require.Equal(t, 1, recs[0].RequestContext.ApproximateInvokeCount)
+	f.requireGivesUp("no retries", ConditionRetriesExhausted, 1)
 }
 
 // With MaximumEventAgeInSeconds 170 the retry at minute 1 runs, the one at
@@ -157,12 +156,7 @@ func TestConformanceAsyncInvokeHonoursMaximumRetryAttempts(t *testing.T) {
 func TestConformanceAsyncInvokeHonoursMaximumEventAge(t *testing.T) {
 	t.Parallel()
 	f := newAsyncFixture(t, "error", nil, aws.Int32(170))
-	require.ErrorContains(t, f.publish("aging"), "EventAgeExceeded after 2 attempts")
-	require.Len(t, f.invokes(), 2)
-	recs := f.records(10 * time.Second)
-	require.Len(t, recs, 1)
-	require.Equal(t, ConditionEventAgeExceeded, recs[0].RequestContext.Condition)
-	require.Equal(t, 2, recs[0].RequestContext.ApproximateInvokeCount)
+	f.requireGivesUp("aging", ConditionEventAgeExceeded, 2)
 }
 
 func TestConformanceAsyncInvokeThatSucceedsSendsNoRecord(t *testing.T) {

@@ -13,38 +13,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
-
-	"github.com/offload/offload/internal/testenv"
-	"github.com/offload/offload/pkg/logging/loggingtest"
 )
 
 func TestConformanceFilterCriteriaInvokesMatchesAndDeletesTheRest(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	f := newBaseFixture(t, "lrt-esmfilter")
-	cfg := f.cfg
-	f.fnName = f.name + "-fn"
-	f.queueURL, f.queueARN = createQueue(t, f.sqs, f.name, map[string]string{"VisibilityTimeout": "2"})
-	createFunction(t, cfg, f.fnName, 3, map[string]string{"FIXTURE_MODE": "succeed", "FIXTURE_RECORD": f.record})
-	lc := lambda.NewFromConfig(cfg)
-	m, err := lc.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{
-		FunctionName: aws.String(f.fnName), EventSourceArn: aws.String(f.queueARN), Enabled: aws.Bool(false), BatchSize: aws.Int32(10),
-		FilterCriteria: &lambdatypes.FilterCriteria{Filters: []lambdatypes.Filter{
-			{Pattern: aws.String(`{"body":{"type":["audit"],"version":[{"numeric":[">=",2]}]}}`)},
-			{Pattern: aws.String(`{"body":{"type":[{"prefix":"sms."}]}}`)},
-		}},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = lc.DeleteEventSourceMapping(context.Background(), &lambda.DeleteEventSourceMappingInput{UUID: m.UUID})
-	})
-	f.start(Config{Functions: []string{f.fnName}, AlarmPeriod: -1})
+	f := newFixture(t, mappingOpts{mode: "succeed", filters: []string{
+		`{"body":{"type":["audit"],"version":[{"numeric":[">=",2]}]}}`,
+		`{"body":{"type":[{"prefix":"sms."}]}}`,
+	}})
 
 	f.send(`{"type":"audit","version":2}`, `{"type":"audit","version":1}`, `{"type":"sms.send"}`, `{"type":"other"}`, `not json`)
 	f.waitQueueEmpty(15 * time.Second)
@@ -62,18 +39,10 @@ func TestConformanceFilterCriteriaInvokesMatchesAndDeletesTheRest(t *testing.T) 
 func TestConformanceSNSFilterPoliciesSelectSubscribers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := testenv.AWSConfig(t)
-	f := &fixture{t: t, cfg: cfg, sqs: sqs.NewFromConfig(cfg), name: testenv.UniqueName("lrt-snsfilter"), logs: &loggingtest.Buffer{}}
+	f := newBaseFixture(t, "lrt-snsfilter")
+	cfg := f.cfg
 	dir := t.TempDir()
-	sc := sns.NewFromConfig(cfg)
-	topic, err := sc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(f.name + "-topic")})
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = sc.DeleteTopic(context.Background(), &sns.DeleteTopicInput{TopicArn: topic.TopicArn}) })
-
-	subscribe := func(fn, protocolEndpoint string, attrs map[string]string) {
-		_, err := sc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("lambda"), Endpoint: aws.String(protocolEndpoint), Attributes: attrs})
-		require.NoError(t, err, fn)
-	}
+	topic := createTopic(t, cfg, f.name+"-topic")
 	var names []string
 	records := map[string]string{}
 	for _, sub := range []struct {
@@ -88,7 +57,7 @@ func TestConformanceSNSFilterPoliciesSelectSubscribers(t *testing.T) {
 		name := f.name + "-" + sub.suffix
 		records[sub.suffix] = dir + "/" + sub.suffix + ".jsonl"
 		arn := createFunction(t, cfg, name, 3, map[string]string{"FIXTURE_MODE": "succeed", "FIXTURE_RECORD": records[sub.suffix]})
-		subscribe(name, arn, sub.attrs)
+		subscribeFunction(t, cfg, topic, arn, sub.attrs)
 		names = append(names, name)
 	}
 	f.start(Config{Functions: names, AlarmPeriod: -1})
@@ -98,8 +67,8 @@ func TestConformanceSNSFilterPoliciesSelectSubscribers(t *testing.T) {
 		require.NoError(t, err)
 		return string(b)
 	}
-	require.NoError(t, f.rt.deliver(ctx, aws.ToString(topic.TopicArn), "ALARM", alarm("ALARM")))
-	require.NoError(t, f.rt.deliver(ctx, aws.ToString(topic.TopicArn), "OK", alarm("OK")))
+	require.NoError(t, f.rt.deliver(ctx, topic, "ALARM", alarm("ALARM")))
+	require.NoError(t, f.rt.deliver(ctx, topic, "OK", alarm("OK")))
 
 	states := func(suffix string) []string {
 		var out []string

@@ -37,8 +37,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
@@ -206,23 +204,7 @@ func runConcurrentCase(t *testing.T, c ccCase) {
 	for k, v := range ce.env {
 		env[k] = v
 	}
-	lc := lambda.NewFromConfig(cfg)
-	_, err = createUniqueFunction(context.Background(), lc, &lambda.CreateFunctionInput{
-		FunctionName:  aws.String(h.fnName),
-		Role:          aws.String(lambdaRole(t, cfg)),
-		Runtime:       lambdatypes.RuntimeProvidedal2023,
-		Handler:       aws.String("bootstrap"),
-		Architectures: []lambdatypes.Architecture{lambdatypes.ArchitectureArm64},
-		Code:          &lambdatypes.FunctionCode{ZipFile: bootstrapZip(t)},
-		Timeout:       aws.Int32(int32(2*barrierWait/time.Second) + 60),
-		MemorySize:    aws.Int32(256),
-		Environment:   &lambdatypes.Environment{Variables: env},
-		Tags:          map[string]string{TagFunction: c.folder, TagLocalRuntime: "enabled"},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = lc.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(h.fnName)})
-	})
+	deployFunction(t, cfg, functionSpec{name: h.fnName, folder: c.folder, timeout: int32(2*barrierWait/time.Second) + 60, memoryMB: 256, env: env})
 	h.startRuntime(Config{
 		Endpoint: h.proxy.URL, BinDir: bin, EnvironmentConcurrency: concurrentInvokes,
 		TraceDaemonAddress: h.capture.addr,
@@ -544,19 +526,6 @@ func newRecords(h *ccHarness, inv *ccInvoke) {
 	}
 }
 
-func (h *ccHarness) createTable(name string, keys ...string) {
-	t := h.t
-	schema := []ddbtypes.KeySchemaElement{{AttributeName: aws.String(keys[0]), KeyType: ddbtypes.KeyTypeHash}}
-	defs := []ddbtypes.AttributeDefinition{{AttributeName: aws.String(keys[0]), AttributeType: ddbtypes.ScalarAttributeTypeS}}
-	if len(keys) > 1 {
-		schema = append(schema, ddbtypes.KeySchemaElement{AttributeName: aws.String(keys[1]), KeyType: ddbtypes.KeyTypeRange})
-		defs = append(defs, ddbtypes.AttributeDefinition{AttributeName: aws.String(keys[1]), AttributeType: ddbtypes.ScalarAttributeTypeS})
-	}
-	testenv.CreateTable(t, h.ddb, &dynamodb.CreateTableInput{
-		TableName: aws.String(name), KeySchema: schema, AttributeDefinitions: defs, BillingMode: ddbtypes.BillingModePayPerRequest,
-	})
-}
-
 // items returns every item of table, each as its JSON text and its string
 // attributes.
 func (h *ccHarness) items(table string) []map[string]string {
@@ -593,7 +562,7 @@ func auditConcurrentCase() ccCase {
 		folder: "audit-receiver",
 		setup: func(h *ccHarness) ccEnv {
 			table = h.name + "-audit"
-			h.createTable(table, "messageId", "auditTime")
+			testenv.CreateKeyTable(h.t, h.ddb, table, "messageId", "auditTime")
 			dlqURL, _ := createQueue(h.t, h.sqs, h.name+"-dlq", nil)
 			_, queueARN = createQueue(h.t, h.sqs, h.name+"-audit", nil)
 			return ccEnv{env: map[string]string{"AUDIT_TABLE_NAME": table, "DLQ_URL": dlqURL}, barrierTable: table}
@@ -633,7 +602,7 @@ func smsConcurrentCase() ccCase {
 		folder: "sms-sender",
 		setup: func(h *ccHarness) ccEnv {
 			table = h.name + "-idem"
-			h.createTable(table, "id")
+			testenv.CreateKeyTable(h.t, h.ddb, table, "id")
 			dlqURL, _ := createQueue(h.t, h.sqs, h.name+"-dlq", nil)
 			_, queueARN = createQueue(h.t, h.sqs, h.name+"-sms", nil)
 			return ccEnv{env: map[string]string{"IDEMPOTENCY_TABLE_NAME": table, "DLQ_URL": dlqURL, "SMS_PROVIDER": "sns"}, barrierTable: table}
@@ -726,7 +695,7 @@ func dlqConcurrentCase() ccCase {
 		folder: "dlq-alarm-handler",
 		setup: func(h *ccHarness) ccEnv {
 			table = h.name + "-idem"
-			h.createTable(table, "id")
+			testenv.CreateKeyTable(h.t, h.ddb, table, "id")
 			topic, err := h.sns.CreateTopic(context.Background(), &sns.CreateTopicInput{Name: aws.String(h.name + "-notify")})
 			require.NoError(h.t, err)
 			h.t.Cleanup(func() {

@@ -10,7 +10,6 @@ package localrt
 // fixture (testdata/fixtures/behave), whose mode is its deployed environment.
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/md5"
@@ -50,6 +49,7 @@ type mappingOpts struct {
 	window         int32
 	report         bool
 	maxConcurrency int32
+	filters        []string // the mapping's FilterCriteria patterns
 }
 
 type fixture struct {
@@ -89,41 +89,89 @@ func lambdaRole(t *testing.T, cfg aws.Config) string {
 	return roleARN
 }
 
-func bootstrapZip(t *testing.T) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, err := zw.Create("bootstrap")
-	require.NoError(t, err)
-	_, err = w.Write([]byte("the local runtime runs the host build, not this"))
-	require.NoError(t, err)
-	require.NoError(t, zw.Close())
-	return buf.Bytes()
+// functionSpec is what a test's function varies; deployFunction gives it
+// the rest as the stack deploys it (provided.al2023, arm64, bootstrap).
+type functionSpec struct {
+	name     string
+	folder   string // its TagFunction: the host build the runtime runs
+	timeout  int32
+	memoryMB int32
+	env      map[string]string
 }
 
-// createFunction deploys a behave function as the stack does: tagged with its
-// folder and offload:local-runtime=enabled.
-func createFunction(t *testing.T, cfg aws.Config, name string, timeout int32, env map[string]string) string {
+// deployFunction deploys s tagged as the stack tags a function (its folder,
+// offload:local-runtime=enabled) and deletes it when the test ends.
+func deployFunction(t *testing.T, cfg aws.Config, s functionSpec) string {
 	t.Helper()
-	ctx := context.Background()
 	lc := lambda.NewFromConfig(cfg)
-	arn, err := createUniqueFunction(ctx, lc, &lambda.CreateFunctionInput{
-		FunctionName:  aws.String(name),
+	arn, err := createUniqueFunction(context.Background(), lc, &lambda.CreateFunctionInput{
+		FunctionName:  aws.String(s.name),
 		Role:          aws.String(lambdaRole(t, cfg)),
 		Runtime:       lambdatypes.RuntimeProvidedal2023,
 		Handler:       aws.String("bootstrap"),
 		Architectures: []lambdatypes.Architecture{lambdatypes.ArchitectureArm64},
-		Code:          &lambdatypes.FunctionCode{ZipFile: bootstrapZip(t)},
-		Timeout:       aws.Int32(timeout),
-		MemorySize:    aws.Int32(128),
-		Environment:   &lambdatypes.Environment{Variables: env},
-		Tags:          map[string]string{TagFunction: "behave", TagLocalRuntime: "enabled"},
+		Code:          &lambdatypes.FunctionCode{ZipFile: testenv.BootstrapZip(t, "the local runtime runs the host build, not this")},
+		Timeout:       aws.Int32(s.timeout),
+		MemorySize:    aws.Int32(s.memoryMB),
+		Environment:   &lambdatypes.Environment{Variables: s.env},
+		Tags:          map[string]string{TagFunction: s.folder, TagLocalRuntime: "enabled"},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_, _ = lc.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
+		_, _ = lc.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(s.name)})
 	})
 	return arn
+}
+
+// createFunction deploys a behave function (128 MB) as the stack does.
+func createFunction(t *testing.T, cfg aws.Config, name string, timeout int32, env map[string]string) string {
+	t.Helper()
+	return deployFunction(t, cfg, functionSpec{name: name, folder: "behave", timeout: timeout, memoryMB: 128, env: env})
+}
+
+// createTopic creates an SNS topic that is deleted when the test ends.
+func createTopic(t *testing.T, cfg aws.Config, name string) string {
+	t.Helper()
+	sc := sns.NewFromConfig(cfg)
+	topic, err := sc.CreateTopic(context.Background(), &sns.CreateTopicInput{Name: aws.String(name)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = sc.DeleteTopic(context.Background(), &sns.DeleteTopicInput{TopicArn: topic.TopicArn}) })
+	return aws.ToString(topic.TopicArn)
+}
+
+// subscribeFunction subscribes the function fnARN to topicARN with the
+// subscription attributes attrs (a filter policy; nil: none).
+func subscribeFunction(t *testing.T, cfg aws.Config, topicARN, fnARN string, attrs map[string]string) {
+	t.Helper()
+	_, err := sns.NewFromConfig(cfg).Subscribe(context.Background(), &sns.SubscribeInput{
+		TopicArn: aws.String(topicARN), Protocol: aws.String("lambda"), Endpoint: aws.String(fnARN), Attributes: attrs,
+	})
+	require.NoError(t, err, fnARN)
+}
+
+// peakOverlap is the most of invs that ran at once (an end and a start at
+// the same instant do not overlap).
+func peakOverlap(invs []fixtureRecord) int {
+	type edge struct {
+		at    int64
+		delta int
+	}
+	var edges []edge
+	for _, r := range invs {
+		edges = append(edges, edge{r.Start, +1}, edge{r.End, -1})
+	}
+	sort.Slice(edges, func(i, j int) bool {
+		if edges[i].at == edges[j].at {
+			return edges[i].delta < edges[j].delta
+		}
+		return edges[i].at < edges[j].at
+	})
+	cur, peak := 0, 0
+	for _, e := range edges {
+		cur += e.delta
+		peak = max(peak, cur)
+	}
+	return peak
 }
 
 func createQueue(t *testing.T, client *sqs.Client, name string, attrs map[string]string) (url, arn string) {
@@ -204,6 +252,12 @@ func createMapping(t *testing.T, lc *lambda.Client, f *fixture, o mappingOpts) {
 	}
 	if o.maxConcurrency > 0 {
 		in.ScalingConfig = &lambdatypes.ScalingConfig{MaximumConcurrency: aws.Int32(o.maxConcurrency)}
+	}
+	if len(o.filters) > 0 {
+		in.FilterCriteria = &lambdatypes.FilterCriteria{}
+		for _, p := range o.filters {
+			in.FilterCriteria.Filters = append(in.FilterCriteria.Filters, lambdatypes.Filter{Pattern: aws.String(p)})
+		}
 	}
 	m, err := lc.CreateEventSourceMapping(context.Background(), in)
 	require.NoError(t, err)
@@ -530,28 +584,12 @@ func TestConformanceMaximumConcurrencyIsNeverExceeded(t *testing.T) {
 		f.send(fmt.Sprintf("c%d", i))
 	}
 	eventually(t, 20*time.Second, func() bool { return len(f.deliveries()) >= 8 }, "eight deliveries")
-	type edge struct {
-		at    int64
-		delta int
-	}
-	var edges []edge
+	invs := f.invokes()
 	pids := map[int]bool{}
-	for _, r := range f.invokes() {
-		edges = append(edges, edge{r.Start, +1}, edge{r.End, -1})
+	for _, r := range invs {
 		pids[r.PID] = true
 	}
-	sort.Slice(edges, func(i, j int) bool {
-		if edges[i].at == edges[j].at {
-			return edges[i].delta < edges[j].delta
-		}
-		return edges[i].at < edges[j].at
-	})
-	cur, peak := 0, 0
-	for _, e := range edges {
-		cur += e.delta
-		peak = max(peak, cur)
-	}
-	require.Equal(t, 2, peak, "invokes overlap up to, and never beyond, MaximumConcurrency")
+	require.Equal(t, 2, peakOverlap(invs), "invokes overlap up to, and never beyond, MaximumConcurrency")
 	require.LessOrEqual(t, len(pids), 2, "no more environments than MaximumConcurrency")
 }
 

@@ -15,7 +15,6 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,23 +54,8 @@ func newLimitsFixture(t *testing.T, o mappingOpts, lo limitOpts) *fixture {
 	f.queueURL, f.queueARN = createQueue(t, f.sqs, f.name, map[string]string{"VisibilityTimeout": strconv.Itoa(o.visibility)})
 	env := map[string]string{"FIXTURE_MODE": o.mode, "FIXTURE_RECORD": f.record, "FIXTURE_SLEEP_MS": strconv.Itoa(o.sleepMS)}
 	maps.Copy(env, lo.env)
+	deployFunction(t, cfg, functionSpec{name: f.fnName, folder: "behave", timeout: o.timeout, memoryMB: lo.memoryMB, env: env})
 	lc := lambda.NewFromConfig(cfg)
-	_, err := createUniqueFunction(ctx, lc, &lambda.CreateFunctionInput{
-		FunctionName:  aws.String(f.fnName),
-		Role:          aws.String(lambdaRole(t, cfg)),
-		Runtime:       lambdatypes.RuntimeProvidedal2023,
-		Handler:       aws.String("bootstrap"),
-		Architectures: []lambdatypes.Architecture{lambdatypes.ArchitectureArm64},
-		Code:          &lambdatypes.FunctionCode{ZipFile: bootstrapZip(t)},
-		Timeout:       aws.Int32(o.timeout),
-		MemorySize:    aws.Int32(lo.memoryMB),
-		Environment:   &lambdatypes.Environment{Variables: env},
-		Tags:          map[string]string{TagFunction: "behave", TagLocalRuntime: "enabled"},
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = lc.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(f.fnName)})
-	})
 	if lo.reserved != nil {
 		_, err := lc.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String(f.fnName), ReservedConcurrentExecutions: lo.reserved})
 		require.NoError(t, err)
@@ -264,26 +248,7 @@ func TestConformanceReservedConcurrencyThrottlesTheMapping(t *testing.T) {
 	}
 	require.Positive(t, throttled, "a throttled batch returns to the queue and its receive count rises: %v", firstCount)
 
-	type edge struct {
-		at    int64
-		delta int
-	}
-	var edges []edge
-	for _, r := range f.invokes() {
-		edges = append(edges, edge{r.Start, +1}, edge{r.End, -1})
-	}
-	sort.Slice(edges, func(i, j int) bool {
-		if edges[i].at == edges[j].at {
-			return edges[i].delta < edges[j].delta
-		}
-		return edges[i].at < edges[j].at
-	})
-	cur, peak := 0, 0
-	for _, e := range edges {
-		cur += e.delta
-		peak = max(peak, cur)
-	}
-	require.Equal(t, 1, peak, "never more invokes at once than the reserved concurrency")
+	require.Equal(t, 1, peakOverlap(f.invokes()), "never more invokes at once than the reserved concurrency")
 }
 
 // Reserved concurrency 0 throttles every invoke.
@@ -310,11 +275,16 @@ func TestConformanceMemoryAboveMemorySizeIsOutOfMemory(t *testing.T) {
 // first invoke, and the retry counts against that invoke's timeout.
 func TestConformanceInitTimeoutIsRetriedAtTheFirstInvoke(t *testing.T) {
 	t.Parallel()
+	// initSleeping invokes, once, a function whose init sleeps sleepMS
+	// against a 1 s init timeout.
+	initSleeping := func(t *testing.T, timeout int32, sleepMS string) (*fixture, Result) {
+		f := newLimitsFixture(t, mappingOpts{mode: "succeed", timeout: timeout}, limitOpts{noMap: true,
+			env: map[string]string{"FIXTURE_INIT_SLEEP_MS": sleepMS}, cfg: Config{InitTimeout: time.Second}})
+		return f, f.invoke(`{}`)
+	}
 	t.Run("the retry succeeds within the function timeout", func(t *testing.T) {
 		t.Parallel()
-		f := newLimitsFixture(t, mappingOpts{mode: "succeed", timeout: 5}, limitOpts{noMap: true,
-			env: map[string]string{"FIXTURE_INIT_SLEEP_MS": "1500"}, cfg: Config{InitTimeout: time.Second}})
-		res := f.invoke(`{}`)
+		f, res := initSleeping(t, 5, "1500")
 		require.Nil(t, res.Err)
 		require.Contains(t, f.logs.String(), "INIT_REPORT Init Duration: ", "the first init is reported")
 		require.Contains(t, f.logs.String(), "\tPhase: init\tStatus: timeout")
@@ -325,9 +295,7 @@ func TestConformanceInitTimeoutIsRetriedAtTheFirstInvoke(t *testing.T) {
 	})
 	t.Run("a retry beyond the function timeout fails the invoke", func(t *testing.T) {
 		t.Parallel()
-		f := newLimitsFixture(t, mappingOpts{mode: "succeed", timeout: 2}, limitOpts{noMap: true,
-			env: map[string]string{"FIXTURE_INIT_SLEEP_MS": "60000"}, cfg: Config{InitTimeout: time.Second}})
-		res := f.invoke(`{}`)
+		f, res := initSleeping(t, 2, "60000")
 		require.NotNil(t, res.Err)
 		require.Equal(t, "Sandbox.Timedout", res.Err.Type)
 		require.Contains(t, f.logs.String(), "\tPhase: invoke\tStatus: timeout")

@@ -14,19 +14,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/offload/offload/internal/localrt/internal/behave"
 	"github.com/offload/offload/pkg/logging/loggingtest"
 )
 
-type fixtureRecord struct {
-	PID       int               `json:"pid"`
-	Start     int64             `json:"start"`
-	End       int64             `json:"end"`
-	RequestID string            `json:"requestId"`
-	TraceID   string            `json:"traceId"`
-	Deadline  int64             `json:"deadline"`
-	Event     json.RawMessage   `json:"event"`
-	Env       map[string]string `json:"env"`
-}
+// fixtureRecord is one invoke as the behave fixture recorded it.
+type fixtureRecord = behave.Record
 
 func readRecords(t testing.TB, path string) []fixtureRecord {
 	t.Helper()

@@ -18,14 +18,20 @@ import (
 	"github.com/offload/offload/internal/testenv"
 )
 
+// faultsTable creates a table keyed by "id" under a unique name from prefix,
+// with a client that does not retry: each call meets the fault itself.
+func faultsTable(t *testing.T, prefix string) (*dynamodb.Client, string) {
+	t.Helper()
+	client := dynamodb.NewFromConfig(testenv.AWSConfig(t), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
+	table := testenv.UniqueName(prefix)
+	testenv.CreateKeyTable(t, client, table, "id")
+	return client, table
+}
+
 func TestFaultAnswersDynamoDBWithThrottlingOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	client := dynamodb.NewFromConfig(testenv.AWSConfig(t), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
-	table := testenv.UniqueName("faults")
-	testenv.CreateTable(t, client, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}})
+	client, table := faultsTable(t, "faults")
 	key := testenv.UniqueName("throttled-key")
 	f := testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "PutItem", Match: key,
 		Error: &testenv.FaultError{Status: 400, Code: "ProvisionedThroughputExceededException", Message: "slow down"}})
@@ -111,11 +117,7 @@ func TestFaultCanHangThenFailWithoutDoingTheWork(t *testing.T) {
 func TestFaultDoesTheWorkThenAnswersAnError(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	client := dynamodb.NewFromConfig(testenv.AWSConfig(t), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
-	table := testenv.UniqueName("faults-after")
-	testenv.CreateTable(t, client, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}})
+	client, table := faultsTable(t, "faults-after")
 	key := testenv.UniqueName("committed")
 	f := testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "PutItem", Match: key + `"`, After: true,
 		Error: &testenv.FaultError{Status: 500, Code: "InternalServerError"}})

@@ -3,8 +3,6 @@
 package testenv_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"testing"
 
@@ -22,73 +20,62 @@ import (
 // fills in what AWS fills in; this test pins that.
 func TestLauncherStoresLambdaLoggingConfig(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	cfg := testenv.AWSConfig(t)
-	name := testenv.UniqueName("launcher-logs")
-
-	client := lambda.NewFromConfig(cfg)
-	created := createFunction(t, cfg, name, func(in *lambda.CreateFunctionInput) {
+	f := newFunction(t, "launcher-logs", func(in *lambda.CreateFunctionInput) {
 		in.Architectures = []lambdatypes.Architecture{lambdatypes.ArchitectureArm64}
 		in.LoggingConfig = &lambdatypes.LoggingConfig{
 			LogFormat:           lambdatypes.LogFormatJson,
-			LogGroup:            aws.String("/aws/lambda/" + name),
+			LogGroup:            aws.String("/aws/lambda/" + aws.ToString(in.FunctionName)),
 			ApplicationLogLevel: lambdatypes.ApplicationLogLevelDebug,
 		}
 	})
-	require.NotNil(t, created.LoggingConfig)
+	require.NotNil(t, f.created.LoggingConfig)
 
-	got, err := client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
-	require.NoError(t, err)
 	require.Equal(t, &lambdatypes.LoggingConfig{
 		LogFormat:           lambdatypes.LogFormatJson,
-		LogGroup:            aws.String("/aws/lambda/" + name),
+		LogGroup:            aws.String("/aws/lambda/" + f.name),
 		ApplicationLogLevel: lambdatypes.ApplicationLogLevelDebug,
 		SystemLogLevel:      lambdatypes.SystemLogLevelInfo, // AWS's default with JSON logs
-	}, got.LoggingConfig)
+	}, f.configuration(t).LoggingConfig)
 
 	// An update changes what it names and keeps the rest; Text drops the levels.
-	_, err = client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
-		FunctionName:  aws.String(name),
-		LoggingConfig: &lambdatypes.LoggingConfig{LogFormat: lambdatypes.LogFormatText},
-	})
-	require.NoError(t, err)
-	got, err = client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
-	require.NoError(t, err)
+	f.update(t, &lambda.UpdateFunctionConfigurationInput{LoggingConfig: &lambdatypes.LoggingConfig{LogFormat: lambdatypes.LogFormatText}})
 	require.Equal(t, &lambdatypes.LoggingConfig{
 		LogFormat: lambdatypes.LogFormatText,
-		LogGroup:  aws.String("/aws/lambda/" + name),
-	}, got.LoggingConfig)
+		LogGroup:  aws.String("/aws/lambda/" + f.name),
+	}, f.configuration(t).LoggingConfig)
 }
 
 // A function created without LoggingConfig reports AWS's defaults.
 func TestLauncherReportsDefaultLambdaLoggingConfig(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	cfg := testenv.AWSConfig(t)
-	name := testenv.UniqueName("launcher-logs-default")
-
-	client := lambda.NewFromConfig(cfg)
-	createFunction(t, cfg, name, nil)
-
-	got, err := client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
-	require.NoError(t, err)
+	f := newFunction(t, "launcher-logs-default", nil)
 	require.Equal(t, &lambdatypes.LoggingConfig{
 		LogFormat: lambdatypes.LogFormatText,
-		LogGroup:  aws.String("/aws/lambda/" + name),
-	}, got.LoggingConfig)
+		LogGroup:  aws.String("/aws/lambda/" + f.name),
+	}, f.configuration(t).LoggingConfig)
 }
 
-// createFunction creates a function named name with its own role and a
-// stand-in package, as edit (when not nil) changes the input, and deletes both
-// when the test ends.
-func createFunction(t *testing.T, cfg aws.Config, name string, edit func(*lambda.CreateFunctionInput)) *lambda.CreateFunctionOutput {
+// testFunction is a function one launcher test created in the emulator.
+type testFunction struct {
+	name    string
+	region  string
+	client  *lambda.Client
+	created *lambda.CreateFunctionOutput
+}
+
+// newFunction creates a function with a unique name from prefix, its own
+// role and a stand-in package, as edit (when not nil) changes the input, and
+// deletes both when the test ends.
+func newFunction(t *testing.T, prefix string, edit func(*lambda.CreateFunctionInput)) *testFunction {
 	t.Helper()
+	cfg := testenv.AWSConfig(t)
+	name := testenv.UniqueName(prefix)
 	in := &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name),
 		Role:         lambdaRole(t, iam.NewFromConfig(cfg), name),
 		Runtime:      lambdatypes.RuntimeProvidedal2023,
 		Handler:      aws.String("bootstrap"),
-		Code:         &lambdatypes.FunctionCode{ZipFile: bootstrapZip(t)},
+		Code:         &lambdatypes.FunctionCode{ZipFile: testenv.BootstrapZip(t, "#!/bin/sh\n")},
 	}
 	if edit != nil {
 		edit(in)
@@ -99,7 +86,23 @@ func createFunction(t *testing.T, cfg aws.Config, name string, edit func(*lambda
 	t.Cleanup(func() {
 		_, _ = client.DeleteFunction(context.Background(), &lambda.DeleteFunctionInput{FunctionName: aws.String(name)})
 	})
-	return out
+	return &testFunction{name: name, region: cfg.Region, client: client, created: out}
+}
+
+// configuration is what GetFunctionConfiguration answers for f now.
+func (f *testFunction) configuration(t *testing.T) *lambda.GetFunctionConfigurationOutput {
+	t.Helper()
+	got, err := f.client.GetFunctionConfiguration(context.Background(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(f.name)})
+	require.NoError(t, err)
+	return got
+}
+
+// update applies in (its FunctionName set to f's) and requires it to succeed.
+func (f *testFunction) update(t *testing.T, in *lambda.UpdateFunctionConfigurationInput) {
+	t.Helper()
+	in.FunctionName = aws.String(f.name)
+	_, err := f.client.UpdateFunctionConfiguration(context.Background(), in)
+	require.NoError(t, err)
 }
 
 // lambdaRole creates an execution role, deleted when the test ends.
@@ -114,17 +117,4 @@ func lambdaRole(t *testing.T, client *iam.Client, name string) *string {
 		_, _ = client.DeleteRole(context.Background(), &iam.DeleteRoleInput{RoleName: aws.String(name)})
 	})
 	return out.Role.Arn
-}
-
-// bootstrapZip is a deployment package; moto stores it and never runs it.
-func bootstrapZip(t *testing.T) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w := zip.NewWriter(&buf)
-	f, err := w.Create("bootstrap")
-	require.NoError(t, err)
-	_, err = f.Write([]byte("#!/bin/sh\n"))
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
-	return buf.Bytes()
 }

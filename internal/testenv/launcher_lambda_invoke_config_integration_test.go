@@ -19,26 +19,15 @@ import (
 // on every run. The launcher stores it; "" removes it, as in AWS.
 func TestLauncherStoresLambdaKMSKeyArn(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	cfg := testenv.AWSConfig(t)
-	name := testenv.UniqueName("launcher-kms")
-	key := "arn:aws:kms:" + cfg.Region + ":123456789012:key/0e6f5c59-0000-4000-8000-000000000001"
-
-	client := lambda.NewFromConfig(cfg)
-	createFunction(t, cfg, name, func(in *lambda.CreateFunctionInput) {
+	key := "arn:aws:kms:" + testenv.AWSConfig(t).Region + ":123456789012:key/0e6f5c59-0000-4000-8000-000000000001"
+	f := newFunction(t, "launcher-kms", func(in *lambda.CreateFunctionInput) {
 		in.KMSKeyArn = aws.String(key)
 		in.Environment = &lambdatypes.Environment{Variables: map[string]string{"A": "b"}}
 	})
+	require.Equal(t, key, aws.ToString(f.configuration(t).KMSKeyArn))
 
-	got, err := client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
-	require.NoError(t, err)
-	require.Equal(t, key, aws.ToString(got.KMSKeyArn))
-
-	_, err = client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name), KMSKeyArn: aws.String("")})
-	require.NoError(t, err)
-	got, err = client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
-	require.NoError(t, err)
-	require.Nil(t, got.KMSKeyArn, "an empty key is Lambda's own key again")
+	f.update(t, &lambda.UpdateFunctionConfigurationInput{KMSKeyArn: aws.String("")})
+	require.Nil(t, f.configuration(t).KMSKeyArn, "an empty key is Lambda's own key again")
 }
 
 // moto appends every PutFunctionEventInvokeConfig and keeps answering with
@@ -47,13 +36,9 @@ func TestLauncherStoresLambdaKMSKeyArn(t *testing.T) {
 func TestLauncherReplacesEventInvokeConfig(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := testenv.AWSConfig(t)
-	name := testenv.UniqueName("launcher-invoke-config")
-
-	client := lambda.NewFromConfig(cfg)
-	createFunction(t, cfg, name, nil)
-
-	dest := "arn:aws:sqs:" + cfg.Region + ":123456789012:" + name + "-failures"
+	f := newFunction(t, "launcher-invoke-config", nil)
+	client, name := f.client, f.name
+	dest := "arn:aws:sqs:" + f.region + ":123456789012:" + name + "-failures"
 	for _, retries := range []int32{0, 2} {
 		_, err := client.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{
 			FunctionName:             aws.String(name),

@@ -7,6 +7,8 @@
 package testenv
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -126,4 +128,44 @@ func CreateTable(t testing.TB, client TableAPI, in *dynamodb.CreateTableInput) {
 	t.Cleanup(func() {
 		_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
+}
+
+// CreateKeyTable creates, with CreateTable, the shape of every offload
+// table: pay per request, keyed by the string attribute keys[0] and, when
+// there is a second, the string sort key keys[1].
+func CreateKeyTable(t testing.TB, client TableAPI, name string, keys ...string) {
+	t.Helper()
+	if len(keys) == 0 || len(keys) > 2 {
+		t.Fatalf("table %s: a partition key and at most a sort key, not %q", name, keys)
+	}
+	in := &dynamodb.CreateTableInput{TableName: aws.String(name), BillingMode: ddbtypes.BillingModePayPerRequest}
+	for i, k := range keys {
+		kt := ddbtypes.KeyTypeHash
+		if i == 1 {
+			kt = ddbtypes.KeyTypeRange
+		}
+		in.KeySchema = append(in.KeySchema, ddbtypes.KeySchemaElement{AttributeName: aws.String(k), KeyType: kt})
+		in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{AttributeName: aws.String(k), AttributeType: ddbtypes.ScalarAttributeTypeS})
+	}
+	CreateTable(t, client, in)
+}
+
+// BootstrapZip is a Lambda deployment package holding one file, bootstrap,
+// with content: what tests deploy to the emulator, which stores it (the
+// local runtime runs the host build, never this).
+func BootstrapZip(t testing.TB, content string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("bootstrap")
+	if err == nil {
+		_, err = w.Write([]byte(content))
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		t.Fatalf("bootstrap zip: %v", err)
+	}
+	return buf.Bytes()
 }

@@ -20,18 +20,7 @@ import (
 func createArticleTable(t *testing.T, client *dynamodb.Client) string {
 	t.Helper()
 	name := testenv.UniqueName("AuditMessages")
-	testenv.CreateTable(t, client, &dynamodb.CreateTableInput{
-		TableName: aws.String(name),
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String("messageId"), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String("auditTime"), AttributeType: types.ScalarAttributeTypeS},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String("messageId"), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String("auditTime"), KeyType: types.KeyTypeRange},
-		},
-		BillingMode: types.BillingModePayPerRequest,
-	})
+	testenv.CreateKeyTable(t, client, name, "messageId", "auditTime")
 	return name
 }
 

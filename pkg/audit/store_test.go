@@ -53,28 +53,35 @@ func record(key, text string) Record {
 		Message: Message{MessageID: key, AuditText: text, AuditTime: time.Date(2026, 11, 26, 23, 12, 43, 123456700, time.UTC)}}
 }
 
-func TestPutCreatesOnceAndTellsDuplicatesFromConflicts(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	table := &fakeTable{}
-	store := NewStore(table, "AuditMessages")
+type put struct {
+	rec  Record
+	want Outcome
+	why  string
+}
 
-	out, err := store.Put(ctx, record("a", "signed in"))
-	require.NoError(t, err)
-	require.Equal(t, Created, out)
-
-	// A redelivery (another SQS message id, same content) is a duplicate.
+// onePutOfEach is a record, its redelivery and a conflicting record, all
+// under key "a", with the outcome each must have.
+func onePutOfEach() []put {
 	again := record("a", "signed in")
 	again.SQSMessageID = "sqs-other"
-	out, err = store.Put(ctx, again)
-	require.NoError(t, err)
-	require.Equal(t, Duplicate, out)
+	return []put{
+		{record("a", "signed in"), Created, "the first put creates"},
+		{again, Duplicate, "a redelivery (another SQS message id, same content) is acknowledged, not dead-lettered as a conflict"},
+		{record("a", "signed OUT"), Conflict, "same key, different text: a conflict"},
+	}
+}
 
-	// Same key, different text: a conflict, and the first item is untouched.
-	out, err = store.Put(ctx, record("a", "signed OUT"))
-	require.NoError(t, err)
-	require.Equal(t, Conflict, out)
+func TestPutCreatesOnceAndTellsDuplicatesFromConflicts(t *testing.T) {
+	t.Parallel()
+	table := &fakeTable{}
+	store := NewStore(table, "AuditMessages")
+	for _, p := range onePutOfEach() {
+		out, err := store.Put(context.Background(), p.rec)
+		require.NoError(t, err)
+		require.Equal(t, p.want, out, p.why)
+	}
 
+	// The first item is untouched.
 	require.Len(t, table.items, 1)
 	item := table.items[[2]string{"a", "2026-11-26T23:12:43.1234567Z"}]
 	require.Equal(t, "signed in", s(item[AttrAuditText]))
@@ -169,25 +176,20 @@ func TestPutFallsBackToAConsistentReadWhenTheConditionReturnsNoItem(t *testing.T
 	ctx := context.Background()
 	table := &noItemTable{}
 	store := NewStore(table, "AuditMessages")
-	out, err := store.Put(ctx, record("a", "signed in"))
-	require.NoError(t, err)
-	require.Equal(t, Created, out)
-	require.Zero(t, table.gets, "no read when the write succeeds")
-
-	again := record("a", "signed in")
-	again.SQSMessageID = "sqs-other"
-	out, err = store.Put(ctx, again)
-	require.NoError(t, err)
-	require.Equal(t, Duplicate, out, "a redelivery is acknowledged, not dead-lettered as a conflict")
-
-	out, err = store.Put(ctx, record("a", "signed OUT"))
-	require.NoError(t, err)
-	require.Equal(t, Conflict, out, "a real conflict is still detected")
+	puts := onePutOfEach()
+	for _, p := range puts {
+		out, err := store.Put(ctx, p.rec)
+		require.NoError(t, err)
+		require.Equal(t, p.want, out, p.why)
+		if p.want == Created {
+			require.Zero(t, table.gets, "no read when the write succeeds")
+		}
+	}
 	require.Equal(t, []bool{true, true}, table.consistent, "one consistent read per failed condition")
 
 	// The read fails: transient, never a guess.
 	table.getErr = errors.New("connection reset")
-	_, err = store.Put(ctx, again)
+	_, err := store.Put(ctx, puts[1].rec)
 	require.ErrorContains(t, err, "read audit a")
 	require.Len(t, table.items, 1)
 }

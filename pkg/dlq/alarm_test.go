@@ -16,34 +16,42 @@ func readFixture(t *testing.T, name string) []byte {
 	return dlqtest.Event(t, name)
 }
 
-func TestParseSNSDeliveredAlarm(t *testing.T) {
+// Both ways an alarm reaches the handler — delivered by SNS, or a direct
+// alarm invocation — parse to the same Alarm.
+func TestParseAlarmDeliveries(t *testing.T) {
 	t.Parallel()
-	alarms, err := ParseEvent(readFixture(t, "sns-alarm-event.json"))
-	require.NoError(t, err)
-	require.Len(t, alarms, 1)
-	a := alarms[0]
-	require.Equal(t, "offload-dev-audit-dlq-not-empty", a.Name)
-	require.Equal(t, StateAlarm, a.State)
-	require.Equal(t, StateOK, a.PreviousState)
-	require.Equal(t, "offload-dev-audit-dlq", a.QueueName())
-	require.Equal(t, "ApproximateNumberOfMessagesVisible", a.MetricName)
-	require.Equal(t, 1.0, a.Threshold)
-	require.Equal(t, "b6e3e1f2-6c43-5a8e-9b4e-0f0a3f6b7c11", a.DeliveryID)
-	require.True(t, a.ChangedAt.Equal(time.Date(2026, 11, 27, 0, 12, 43, 123e6, time.UTC)), a.ChangedAt)
-}
-
-func TestParseDirectAlarmInvocation(t *testing.T) {
-	t.Parallel()
-	alarms, err := ParseEvent(readFixture(t, "direct-alarm-event.json"))
-	require.NoError(t, err)
-	require.Len(t, alarms, 1)
-	a := alarms[0]
-	require.Equal(t, "offload-dev-sms-dlq-not-empty", a.Name)
-	require.Equal(t, StateOK, a.State)
-	require.Equal(t, StateAlarm, a.PreviousState)
-	require.Equal(t, "offload-dev-sms-dlq", a.QueueName())
-	require.Equal(t, "123456789012", a.AccountID)
-	require.True(t, a.ChangedAt.Equal(time.Date(2026, 11, 27, 0, 20, 0, 0, time.UTC)))
+	for _, tc := range []struct {
+		fixture         string
+		name, queue     string
+		state, previous string
+		changedAt       time.Time
+		more            func(t *testing.T, a Alarm) // what only this delivery carries
+	}{
+		{"sns-alarm-event.json", "offload-dev-audit-dlq-not-empty", "offload-dev-audit-dlq", StateAlarm, StateOK,
+			time.Date(2026, 11, 27, 0, 12, 43, 123e6, time.UTC), func(t *testing.T, a Alarm) {
+				require.Equal(t, "ApproximateNumberOfMessagesVisible", a.MetricName)
+				require.Equal(t, 1.0, a.Threshold)
+				require.Equal(t, "b6e3e1f2-6c43-5a8e-9b4e-0f0a3f6b7c11", a.DeliveryID)
+			}},
+		{"direct-alarm-event.json", "offload-dev-sms-dlq-not-empty", "offload-dev-sms-dlq", StateOK, StateAlarm,
+			time.Date(2026, 11, 27, 0, 20, 0, 0, time.UTC), func(t *testing.T, a Alarm) {
+				require.Equal(t, "123456789012", a.AccountID)
+			}},
+	} {
+		t.Run(tc.fixture, func(t *testing.T) {
+			t.Parallel()
+			alarms, err := ParseEvent(readFixture(t, tc.fixture))
+			require.NoError(t, err)
+			require.Len(t, alarms, 1)
+			a := alarms[0]
+			require.Equal(t, tc.name, a.Name)
+			require.Equal(t, tc.state, a.State)
+			require.Equal(t, tc.previous, a.PreviousState)
+			require.Equal(t, tc.queue, a.QueueName())
+			require.True(t, a.ChangedAt.Equal(tc.changedAt), a.ChangedAt)
+			tc.more(t, a)
+		})
+	}
 }
 
 func TestChangeKeyIsTheSameForTwoDeliveriesOfOneChange(t *testing.T) {

@@ -19,30 +19,26 @@ import (
 	"github.com/offload/offload/pkg/idempotency/idempotencytest"
 )
 
-// createTable makes a table with a string partition key and TTL on expires_at,
-// as the Terraform table module does, and deletes it after the test.
-func createTable(t testing.TB, client *dynamodb.Client, keyAttr string) string {
+// newTable makes a table with a string partition key and TTL on expires_at,
+// as the Terraform table module does, deletes it after the test, and returns
+// a client for the emulator with it.
+func newTable(t testing.TB, keyAttr string) (*dynamodb.Client, string) {
 	t.Helper()
+	client := dynamodb.NewFromConfig(testenv.AWSConfig(t))
 	ctx := context.Background()
 	name := testenv.UniqueName("idem")
-	testenv.CreateTable(t, client, &dynamodb.CreateTableInput{
-		TableName:            &name,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: &keyAttr, AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: &keyAttr, KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
+	testenv.CreateKeyTable(t, client, name, keyAttr)
 	_, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               &name,
 		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(true)},
 	})
 	require.NoError(t, err)
-	return name
+	return client, name
 }
 
 func TestIntegrationDynamoDBConformance(t *testing.T) {
 	t.Parallel()
-	client := dynamodb.NewFromConfig(testenv.AWSConfig(t))
-	table := createTable(t, client, "id")
+	client, table := newTable(t, "id")
 	idempotencytest.Run(t, func(t *testing.T, now func() time.Time) idempotency.Store {
 		s, err := idempotency.NewDynamoDB(client, table, idempotency.WithClock(now), idempotency.WithRetention(idempotencytest.Retention))
 		require.NoError(t, err)
@@ -52,8 +48,7 @@ func TestIntegrationDynamoDBConformance(t *testing.T) {
 
 func TestIntegrationDynamoDBItemShape(t *testing.T) {
 	t.Parallel()
-	client := dynamodb.NewFromConfig(testenv.AWSConfig(t))
-	table := createTable(t, client, "requestId")
+	client, table := newTable(t, "requestId")
 	clock := idempotencytest.NewClock()
 	s, err := idempotency.NewDynamoDB(client, table, idempotency.WithKeyAttribute("requestId"),
 		idempotency.WithClock(clock.Now), idempotency.WithRetention(48*time.Hour))
@@ -81,13 +76,16 @@ func TestIntegrationDynamoDBItemShape(t *testing.T) {
 	require.Equal(t, "expires_at", aws.ToString(ttl.TimeToLiveDescription.AttributeName))
 }
 
-// lossyClient is a DynamoDB client whose requests time out after timeout and
-// are retried by the SDK, as in production.
-func lossyClient(t *testing.T, timeout time.Duration) *dynamodb.Client {
+// lossyStore is a store on a new table whose client gives up on an answer
+// after a second and retries, as the SDK does in production.
+func lossyStore(t *testing.T) *idempotency.DynamoDBStore {
 	t.Helper()
 	cfg := testenv.AWSConfig(t)
-	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(timeout)
-	return dynamodb.NewFromConfig(cfg)
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(time.Second)
+	_, table := newTable(t, "id")
+	s, err := idempotency.NewDynamoDB(dynamodb.NewFromConfig(cfg), table)
+	require.NoError(t, err)
+	return s
 }
 
 // TestIntegrationDynamoDBBeginWhoseAnswerIsLostHoldsTheKey: the claim
@@ -97,10 +95,7 @@ func lossyClient(t *testing.T, timeout time.Duration) *dynamodb.Client {
 // ends, after the lease, as "may have been sent" although nothing was).
 func TestIntegrationDynamoDBBeginWhoseAnswerIsLostHoldsTheKey(t *testing.T) {
 	t.Parallel()
-	client := lossyClient(t, time.Second)
-	table := createTable(t, dynamodb.NewFromConfig(testenv.AWSConfig(t)), "id")
-	s, err := idempotency.NewDynamoDB(client, table)
-	require.NoError(t, err)
+	s := lossyStore(t)
 	ctx := context.Background()
 	key := testenv.UniqueName("lost-begin")
 	f := testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "PutItem", Match: key, DelayAfterSeconds: 3})
@@ -128,10 +123,7 @@ func TestIntegrationDynamoDBBeginWhoseAnswerIsLostHoldsTheKey(t *testing.T) {
 // records say released (acquirable) and completed.
 func TestIntegrationDynamoDBFinishWhoseAnswerIsLostIsDone(t *testing.T) {
 	t.Parallel()
-	client := lossyClient(t, time.Second)
-	table := createTable(t, dynamodb.NewFromConfig(testenv.AWSConfig(t)), "id")
-	s, err := idempotency.NewDynamoDB(client, table)
-	require.NoError(t, err)
+	s := lossyStore(t)
 	ctx := context.Background()
 	key := testenv.UniqueName("lost-finish")
 
@@ -159,8 +151,7 @@ func TestIntegrationDynamoDBFinishWhoseAnswerIsLostIsDone(t *testing.T) {
 // the token, so a holder whose lease was taken over changes nothing.
 func TestIntegrationDynamoDBStaleHolderIsFencedOut(t *testing.T) {
 	t.Parallel()
-	client := dynamodb.NewFromConfig(testenv.AWSConfig(t))
-	table := createTable(t, client, "id")
+	client, table := newTable(t, "id")
 	clock := idempotencytest.NewClock()
 	s, err := idempotency.NewDynamoDB(client, table, idempotency.WithClock(clock.Now))
 	require.NoError(t, err)
@@ -182,8 +173,7 @@ func TestIntegrationDynamoDBStaleHolderIsFencedOut(t *testing.T) {
 // The cost of the start mark: one more conditional UpdateItem per send.
 // go test -tags integration -run '^$' -bench IntegrationDynamoDBSend ./pkg/idempotency/
 func benchmarkSend(b *testing.B, start bool) {
-	client := dynamodb.NewFromConfig(testenv.AWSConfig(b))
-	table := createTable(b, client, "id")
+	client, table := newTable(b, "id")
 	s, err := idempotency.NewDynamoDB(client, table)
 	if err != nil {
 		b.Fatal(err)

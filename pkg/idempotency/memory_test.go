@@ -12,6 +12,16 @@ import (
 	"github.com/offload/offload/pkg/idempotency/idempotencytest"
 )
 
+// newBenchMemory is a memory store with the defaults, for a benchmark.
+func newBenchMemory(b *testing.B) *idempotency.MemoryStore {
+	b.Helper()
+	s, err := idempotency.NewMemory()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
 func TestMemoryConformance(t *testing.T) {
 	t.Parallel()
 	idempotencytest.Run(t, func(t *testing.T, now func() time.Time) idempotency.Store {
@@ -49,10 +59,7 @@ func TestHashPayloadAndStatus(t *testing.T) {
 }
 
 func BenchmarkMemoryBeginComplete(b *testing.B) {
-	s, err := idempotency.NewMemory()
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := newBenchMemory(b)
 	ctx := context.Background()
 	keys := make([]string, b.N)
 	for i := range keys {
@@ -72,10 +79,7 @@ func BenchmarkMemoryBeginComplete(b *testing.B) {
 }
 
 func BenchmarkMemoryBeginRelease(b *testing.B) {
-	s, err := idempotency.NewMemory()
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := newBenchMemory(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -90,10 +94,7 @@ func BenchmarkMemoryBeginRelease(b *testing.B) {
 }
 
 func BenchmarkMemoryBeginCompleted(b *testing.B) {
-	s, err := idempotency.NewMemory()
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := newBenchMemory(b)
 	ctx := context.Background()
 	out, err := s.Begin(ctx, "k", "h", time.Minute)
 	if err != nil {

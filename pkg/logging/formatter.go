@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/offload/offload/internal/jsonstr"
+	"github.com/offload/offload/internal/phonemask"
 )
 
 // Formatter writes each entry as one JSON object — "timestamp" (RFC 3339,
@@ -105,7 +106,7 @@ func maskValue(kind keyKind, s string) string {
 		return s
 	}
 	if kind == keyPhone {
-		return maskBarePhone(s)
+		return phonemask.Number(s)
 	}
 	return Mask(s)
 }

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/offload/offload/internal/phonemask"
 )
 
 // Redacted replaces the value of a secret-looking field.
@@ -21,9 +23,12 @@ const Redacted = "[REDACTED]"
 //     has its digits masked even without a leading "+";
 //   - in the message and in every string or error field, E.164-looking
 //     numbers ("+" then 8–15 digits, single spaces, dots or dashes allowed
-//     between digits) keep their country code and last two digits
-//     (+447700900089 → +44********89), and "key=value" / "key: value" pairs
-//     with a secret-looking key have their value replaced.
+//     between digits) are masked;
+//   - phone numbers are masked by the one policy pkg/sms's MaskNumber uses
+//     too (internal/phonemask): the country code and the last two digits stay
+//     (+447700900089 → +44********89);
+//   - "key=value" / "key: value" pairs with a secret-looking key have their
+//     value replaced.
 //
 // Values of other types (numbers, maps, structs) are passed through: log
 // fields, not payloads.
@@ -78,7 +83,7 @@ func maskField(key string, v any) (any, bool) {
 		return v, false
 	}
 	if kind == keyPhone {
-		m := maskBarePhone(s)
+		m := phonemask.Number(s)
 		return m, m != s
 	}
 	m := Mask(s)
@@ -280,7 +285,7 @@ func maskE164(s string) string {
 		}
 		b.WriteString(s[last:i])
 		b.WriteByte('+')
-		b.WriteString(maskDigits(string(digits)))
+		b.WriteString(phonemask.Digits(string(digits)))
 		last = end
 		i = end - 1
 	}
@@ -292,62 +297,3 @@ func maskE164(s string) string {
 }
 
 func isLetter(c byte) bool { return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') }
-
-// maskBarePhone masks a value known to be a phone number: its digits keep the
-// country code and last two, with or without a leading "+"; other characters
-// are dropped.
-func maskBarePhone(s string) string {
-	digits := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if isDigit(s[i]) {
-			digits = append(digits, s[i])
-		}
-	}
-	if len(digits) == 0 {
-		return s
-	}
-	// Already masked upstream (sms.MaskNumber: "+44********56"): it shows
-	// no more than masking would, so keep its shape for on-call.
-	if strings.Contains(s, "*") && len(digits) <= 5 {
-		return s
-	}
-	prefix := ""
-	if strings.HasPrefix(strings.TrimSpace(s), "+") {
-		prefix = "+"
-	}
-	return prefix + maskDigits(string(digits))
-}
-
-// maskDigits keeps the country code and the last two digits of an
-// international number without its "+".
-func maskDigits(d string) string {
-	keep := countryCodeLen(d)
-	if len(d) < keep+4 {
-		return strings.Repeat("*", len(d))
-	}
-	return d[:keep] + strings.Repeat("*", len(d)-keep-2) + d[len(d)-2:]
-}
-
-// twoDigitCodes are the ITU country codes of length two; 1 and 7 are the only
-// one-digit codes, everything else has three digits.
-var twoDigitCodes = map[string]bool{
-	"20": true, "27": true, "30": true, "31": true, "32": true, "33": true, "34": true, "36": true,
-	"39": true, "40": true, "41": true, "43": true, "44": true, "45": true, "46": true, "47": true,
-	"48": true, "49": true, "51": true, "52": true, "53": true, "54": true, "55": true, "56": true,
-	"57": true, "58": true, "60": true, "61": true, "62": true, "63": true, "64": true, "65": true,
-	"66": true, "81": true, "82": true, "84": true, "86": true, "90": true, "91": true, "92": true,
-	"93": true, "94": true, "95": true, "98": true,
-}
-
-func countryCodeLen(d string) int {
-	switch {
-	case d == "":
-		return 0
-	case d[0] == '1' || d[0] == '7':
-		return 1
-	case len(d) >= 2 && twoDigitCodes[d[:2]]:
-		return 2
-	default:
-		return min(3, len(d))
-	}
-}

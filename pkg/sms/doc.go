@@ -16,7 +16,8 @@
 // record's deadline could cut (ErrNoTimeToSend).
 //
 // Phone numbers never appear in full in errors or logs: MaskNumber keeps the
-// first two and last two digits. Bodies are never logged.
+// country code and the last two digits, the same policy (and the same code)
+// pkg/logging masks phone numbers with. Bodies are never logged.
 //
 // This package checks the E.164 shape only, to keep the Lambda small (see
 // docs/development.md); producers parse and validate numbers fully with

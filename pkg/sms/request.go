@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/offload/offload/internal/phonemask"
 	"github.com/offload/offload/pkg/message"
 )
 
@@ -137,34 +138,13 @@ func validSenderID(s string) bool {
 	return letter
 }
 
-// MaskNumber hides a phone number for logs and errors: the first two and last
-// two digits stay, everything else becomes '*' ("+447700900123" →
-// "+44*******23"). Numbers too short to mask safely are masked entirely
-// but for the last digit.
+// MaskNumber hides a phone number for logs, errors and dead-letter reasons
+// with the repository's one masking policy, the one pkg/logging applies to
+// phone fields and to numbers in text: the country code and the last two
+// digits stay ("+447700900123" → "+44********23", "+14155550142" →
+// "+1********42"); a national number keeps only its last two digits; a
+// number too short to mask safely is hidden entirely; separators are
+// dropped. Masking an already masked number changes nothing.
 func MaskNumber(number string) string {
-	if number == "" {
-		return ""
-	}
-	runes := []rune(number)
-	var digitIdx []int
-	for i, r := range runes {
-		if r >= '0' && r <= '9' {
-			digitIdx = append(digitIdx, i)
-		}
-	}
-	keep := map[int]bool{}
-	if len(digitIdx) >= 8 {
-		for _, i := range append(digitIdx[:2:2], digitIdx[len(digitIdx)-2:]...) {
-			keep[i] = true
-		}
-	} else if len(digitIdx) > 0 {
-		keep[digitIdx[len(digitIdx)-1]] = true
-	}
-	for i, r := range runes {
-		if r == '+' || keep[i] {
-			continue
-		}
-		runes[i] = '*'
-	}
-	return string(runes)
+	return phonemask.Number(number)
 }

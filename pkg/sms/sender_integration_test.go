@@ -51,12 +51,7 @@ func TestIntegrationReleaseThatCannotBeWrittenThenTheRedeliverySendsOnce(t *test
 	t.Parallel()
 	client := dynamodb.NewFromConfig(testenv.AWSConfig(t))
 	table := testenv.UniqueName("smsidem")
-	testenv.CreateTable(t, client, &dynamodb.CreateTableInput{
-		TableName:            &table,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
+	testenv.CreateKeyTable(t, client, table, "id")
 	clock := idempotencytest.NewClock()
 	store, err := idempotency.NewDynamoDB(client, table, idempotency.WithClock(clock.Now))
 	require.NoError(t, err)

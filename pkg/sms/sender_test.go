@@ -336,18 +336,26 @@ func (f *flakyRelease) Release(ctx context.Context, key, token string) error {
 	return f.Store.Release(ctx, key, token)
 }
 
+// senderWithFlakyRelease is a Sender over a memory store whose first
+// failures releases fail.
+func senderWithFlakyRelease(t *testing.T, p Provider, failures int) (*Sender, *flakyRelease) {
+	t.Helper()
+	mem, err := idempotency.NewMemory()
+	require.NoError(t, err)
+	store := &flakyRelease{Store: mem, failures: failures}
+	s, err := NewSender(p, store)
+	require.NoError(t, err)
+	return s, store
+}
+
 // A definite non-send whose release fails at first is retried until the
 // record says "released": the next delivery sends it instead of finding it
 // in progress (and, after the lease, reporting it as possibly sent).
 func TestReleaseIsRetried(t *testing.T) {
 	t.Parallel()
 	p := &scriptedProvider{errs: []error{&Error{Provider: "fake", Kind: Retryable, Code: "20429"}}}
-	mem, err := idempotency.NewMemory()
-	require.NoError(t, err)
-	store := &flakyRelease{Store: mem, failures: 2}
-	s, err := NewSender(p, store)
-	require.NoError(t, err)
-	_, err = s.Send(context.Background(), req)
+	s, store := senderWithFlakyRelease(t, p, 2)
+	_, err := s.Send(context.Background(), req)
 	require.Equal(t, Retryable, KindOf(err))
 	require.NotContains(t, err.Error(), "release", "the release went through in the end")
 	require.Equal(t, 3, store.calls)
@@ -362,12 +370,8 @@ func TestReleaseIsRetried(t *testing.T) {
 func TestReleaseThatCannotBeWrittenIsBoundedAndReported(t *testing.T) {
 	t.Parallel()
 	p := &scriptedProvider{errs: []error{&Error{Provider: "fake", Kind: Rejected, Code: "21211"}}}
-	mem, err := idempotency.NewMemory()
-	require.NoError(t, err)
-	store := &flakyRelease{Store: mem, failures: 1000}
-	s, err := NewSender(p, store)
-	require.NoError(t, err)
-	_, err = s.Send(context.Background(), req)
+	s, store := senderWithFlakyRelease(t, p, 1000)
+	_, err := s.Send(context.Background(), req)
 	require.Equal(t, Rejected, KindOf(err), "the provider's verdict stands")
 	require.ErrorContains(t, err, "release sms r-1")
 	require.Equal(t, 4, store.calls, "bounded")

@@ -144,39 +144,17 @@ func NewSchedule(seed uint64, nAudit, nSMS int) Schedule {
 	for _, r := range s.Requests {
 		p := rng.Float64()
 		f := Fault{Kind: r.Kind, Target: r.ID, Count: 1}
-		switch r.Kind {
-		case Audit:
-			switch {
-			case p < 0.06:
-				f.Class, f.Count = DDBThrottle, throttleCount(rng)
-			case p < 0.11:
-				f.Class, f.Count = DDB5xx, 1+rng.IntN(2)
-			case p < 0.14:
-				f.Class = DDBCommitLost
-			case p < 0.148:
-				f.Class = LatencySpike
-			case p < 0.155:
-				f.Class = FunctionTimeout
+		for _, m := range faultMix[r.Kind] {
+			if p < m.below {
+				f.Class = m.class
+				break
 			}
-		case SMS:
-			switch {
-			case p < 0.05:
-				f.Class, f.Count = DDBThrottle, throttleCount(rng)
-			case p < 0.09:
-				f.Class, f.Count = DDB5xx, 1+rng.IntN(2)
-			case p < 0.12:
-				f.Class = DDBCommitLost
-			case p < 0.13:
-				f.Class = LatencySpike
-			case p < 0.135:
-				f.Class = FunctionTimeout
-			case p < 0.20:
-				f.Class = ProviderAccept500
-			case p < 0.24:
-				f.Class = ProviderAcceptTimeout
-			case p < 0.30:
-				f.Class = ProviderThrottle
-			}
+		}
+		switch f.Class {
+		case DDBThrottle:
+			f.Count = throttleCount(rng)
+		case DDB5xx:
+			f.Count = 1 + rng.IntN(2)
 		}
 		if f.Class != "" {
 			add(f)
@@ -229,6 +207,17 @@ func NewSchedule(seed uint64, nAudit, nSMS int) Schedule {
 
 // throttleCount is 1 or 2 mostly (the SDK's own retries absorb them), 3
 // sometimes (the record fails once and comes back from SQS).
+// faultMix is, per kind, the fault a request draws: the first class whose
+// bound its draw is below (bounds cumulative; above the last, none).
+var faultMix = map[Kind][]struct {
+	below float64
+	class Class
+}{
+	Audit: {{0.06, DDBThrottle}, {0.11, DDB5xx}, {0.14, DDBCommitLost}, {0.148, LatencySpike}, {0.155, FunctionTimeout}},
+	SMS: {{0.05, DDBThrottle}, {0.09, DDB5xx}, {0.12, DDBCommitLost}, {0.13, LatencySpike}, {0.135, FunctionTimeout},
+		{0.20, ProviderAccept500}, {0.24, ProviderAcceptTimeout}, {0.30, ProviderThrottle}},
+}
+
 func throttleCount(rng *rand.Rand) int {
 	if rng.IntN(6) == 0 {
 		return 3
