@@ -99,7 +99,7 @@ lint: tfconfig tools ## gofmt, go vet, staticcheck, terraform fmt/validate (offl
 	@scripts/lint.sh
 
 .PHONY: tfshared
-tfshared: ## Rewrite terraform/environments/_shared's variables.tf, stack.tf and outputs.tf from terraform/stack (after adding a stack variable or output).
+tfshared: ## Rewrite terraform/environments/_shared's stack.tf and outputs.tf (and its variables.tf link) from terraform/stack (after adding a stack variable or output).
 	@$(GO) run ./scripts/tfshared
 
 .PHONY: tools

@@ -65,24 +65,16 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
   }
 }
 
+module "state_bucket_tls_only" {
+  source = "../modules/tls-only-policy"
+
+  actions   = ["s3:*"]
+  resources = [aws_s3_bucket.state.arn, "${aws_s3_bucket.state.arn}/*"]
+}
+
 data "aws_iam_policy_document" "state_bucket" {
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.state.arn, "${aws_s3_bucket.state.arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  # Deny without TLS first (modules/tls-only-policy), then this one.
+  source_policy_documents = [module.state_bucket_tls_only.json]
 
   statement {
     sid       = "DenyUnencryptedStateWrites"

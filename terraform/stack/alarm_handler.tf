@@ -23,26 +23,13 @@ locals {
   alarm_handler_failures_retention_seconds = 1209600
 }
 
-data "aws_iam_policy_document" "alarm_handler_failures" {
+# TLS-only, like every queue of the stack.
+module "alarm_handler_failures_policy" {
+  source = "../modules/tls-only-policy"
+
   policy_id = "alarm-handler-failures-tls-only"
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [local.alarm_handler_failures_arn]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  actions   = ["sqs:*"]
+  resources = [local.alarm_handler_failures_arn]
 }
 
 resource "aws_sqs_queue" "alarm_handler_failures" {
@@ -54,7 +41,7 @@ resource "aws_sqs_queue" "alarm_handler_failures" {
   kms_master_key_id                 = aws_kms_key.topics.arn
   kms_data_key_reuse_period_seconds = 300
 
-  policy = data.aws_iam_policy_document.alarm_handler_failures.json
+  policy = module.alarm_handler_failures_policy.json
 
   tags = local.tags
 }

@@ -45,7 +45,7 @@ locals {
 
     "sms-sender" = {
       environment = {
-        IDEMPOTENCY_TABLE_NAME = module.idempotency_table.table_name
+        IDEMPOTENCY_TABLE_NAME = module.idempotency_table["sms-sender"].table_name
         SMS_PROVIDER           = var.sms_provider
         TWILIO_SECRET_ARN      = module.twilio_secret.secret_arn
         # A third of the function timeout (at least 1 s): a record with less
@@ -59,7 +59,7 @@ locals {
         [{
           sid       = "IdempotencyRecords"
           actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-          resources = [module.idempotency_table.table_arn]
+          resources = [module.idempotency_table["sms-sender"].table_arn]
         }],
         var.sms_provider != "twilio" ? [] : [{
           sid       = "ReadTwilioCredentials"
@@ -73,7 +73,7 @@ locals {
       environment = {
         NOTIFICATIONS_TOPIC_ARN = module.notifications_topic.topic_arn
         WEBHOOK_SECRET_ARN      = module.webhook_secret.secret_arn
-        IDEMPOTENCY_TABLE_NAME  = module.alarm_dedupe_table.table_name
+        IDEMPOTENCY_TABLE_NAME  = module.idempotency_table["dlq-alarm-handler"].table_name
         # Only these are sampled; alarms on live queues are reported as they are.
         DEAD_LETTER_QUEUES = join(",", [for q in keys(local.queues) : module.queue[q].dlq_name])
         # retention.tf: outlives every retry of the alarm event it guards.
@@ -84,7 +84,7 @@ locals {
           {
             sid       = "DedupeAlarmReports"
             actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-            resources = [module.alarm_dedupe_table.table_arn]
+            resources = [module.idempotency_table["dlq-alarm-handler"].table_arn]
           },
           {
             # Sample without consuming: receive, then visibility back to 0.

@@ -152,12 +152,16 @@ module "audit_table" {
   tags = local.tags
 }
 
+# One idempotency table per function that guards a side effect, the same
+# layout for both: one item per key, expiring through TTL (epoch seconds), the
+# attribute names pkg/idempotency's defaults. sms-sender: one item per SMS
+# request id. dlq-alarm-handler: one per alarm state change it reported, so
+# that duplicate SNS deliveries notify once.
 module "idempotency_table" {
-  source = "../modules/table"
+  source   = "../modules/table"
+  for_each = local.idempotency_tables
 
-  # One item per SMS request id; records expire through TTL (epoch seconds).
-  # The attribute names are pkg/idempotency's defaults.
-  name          = "${local.prefix}-sms-idempotency"
+  name          = each.value
   hash_key      = { name = "id", type = "S" }
   ttl_attribute = "expires_at"
 
@@ -167,17 +171,21 @@ module "idempotency_table" {
   tags = local.tags
 }
 
-module "alarm_dedupe_table" {
-  source = "../modules/table"
+locals {
+  idempotency_tables = {
+    "sms-sender"        = "${local.prefix}-sms-idempotency"
+    "dlq-alarm-handler" = "${local.prefix}-dlq-alarm-handler-idempotency"
+  }
+}
 
-  # One item per alarm state change the DLQ alarm handler reported, so that
-  # duplicate SNS deliveries notify once. Same layout as the SMS table.
-  name          = "${local.prefix}-dlq-alarm-handler-idempotency"
-  hash_key      = { name = "id", type = "S" }
-  ttl_attribute = "expires_at"
+# The tables' addresses before they were one module: a deployed stack keeps
+# its tables (and their items).
+moved {
+  from = module.idempotency_table
+  to   = module.idempotency_table["sms-sender"]
+}
 
-  point_in_time_recovery = var.point_in_time_recovery
-  deletion_protection    = var.deletion_protection
-
-  tags = local.tags
+moved {
+  from = module.alarm_dedupe_table
+  to   = module.idempotency_table["dlq-alarm-handler"]
 }

@@ -58,12 +58,12 @@ output "sms_dlq_arn" {
 
 output "sms_idempotency_table_name" {
   description = "Name of the SMS idempotency table."
-  value       = module.idempotency_table.table_name
+  value       = module.idempotency_table["sms-sender"].table_name
 }
 
 output "alarm_dedupe_table_name" {
   description = "Name of the table where the DLQ alarm handler records the alarm state changes it reported."
-  value       = module.alarm_dedupe_table.table_name
+  value       = module.idempotency_table["dlq-alarm-handler"].table_name
 }
 
 output "alarm_topic_arn" {

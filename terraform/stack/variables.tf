@@ -1,12 +1,8 @@
-variable "environment" {
-  type        = string
-  description = "Environment name (local, dev, staging, prod): the functions' OFFLOAD_ENV and the offload:environment tag."
-
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,15}$", var.environment))
-    error_message = "environment must be 2-16 lowercase letters, digits and '-', starting with a letter."
-  }
-}
+# The stack's settings. Every environment root declares exactly these
+# variables by linking this file (environments/_shared/variables.tf is a link
+# to it, and environments/<env>/variables.tf to that), and _shared/stack.tf
+# (scripts/tfshared) passes each one through: a new setting is one block here,
+# then `make tfshared`. inputs.tf holds the two inputs each root sets itself.
 
 variable "name_prefix" {
   type        = string
@@ -17,11 +13,6 @@ variable "name_prefix" {
     condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
     error_message = "name_prefix must be 3-32 lowercase letters, digits and '-', starting with a letter and not ending with '-'."
   }
-}
-
-variable "dist_dir" {
-  type        = string
-  description = "Directory holding the function packages <folder>.zip (make build writes them to dist/)."
 }
 
 variable "log_level" {

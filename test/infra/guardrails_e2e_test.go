@@ -28,6 +28,7 @@ func TestModuleGuardrails(t *testing.T) {
 	env := terraformEnv(t, repo)
 	zip := filepath.Join(fixtureZips(t), "audit-receiver.zip")
 	modules := filepath.Join(repo, "terraform", "modules")
+	root := func(body string) *terraform.Options { return rootWith(t, body, modules, env) }
 
 	trigger := func(visibility, batch, window int) string {
 		return fmt.Sprintf(`module "t" {
@@ -40,7 +41,7 @@ func TestModuleGuardrails(t *testing.T) {
   dlq_arn                            = "arn:aws:sqs:us-east-1:123456789012:q-dlq"
   batch_size                         = %d
   maximum_batching_window_in_seconds = %d
-}`, filepath.Join(modules, "sqs-trigger"), visibility, batch, window)
+}`, modulesToken+"/sqs-trigger", visibility, batch, window)
 	}
 	queue := func(retention, dlqRetention, size int) string {
 		return fmt.Sprintf(`module "q" {
@@ -50,7 +51,7 @@ func TestModuleGuardrails(t *testing.T) {
   message_retention_seconds     = %d
   dlq_message_retention_seconds = %d
   max_message_size              = %d
-}`, filepath.Join(modules, "queue"), retention, dlqRetention, size)
+}`, modulesToken+"/queue", retention, dlqRetention, size)
 	}
 	function := func(action string) string {
 		return fmt.Sprintf(`module "f" {
@@ -62,7 +63,7 @@ func TestModuleGuardrails(t *testing.T) {
     actions   = [%q]
     resources = ["arn:aws:dynamodb:us-east-1:123456789012:table/t"]
   }]
-}`, filepath.Join(modules, "go-function"), zip, action)
+}`, modulesToken+"/go-function", zip, action)
 	}
 
 	for _, tc := range []struct {
@@ -110,21 +111,32 @@ func TestModuleGuardrails(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, err := terraform.InitAndPlanE(t, rootWith(t, tc.bad, env))
+			out, err := terraform.InitAndPlanE(t, root(tc.bad))
 			require.Error(t, err, "the plan must be refused")
 			require.Contains(t, oneLine(out), tc.want)
 
-			_, err = terraform.InitAndPlanE(t, rootWith(t, tc.control, env))
+			_, err = terraform.InitAndPlanE(t, root(tc.control))
 			require.NoError(t, err, "the control root must plan")
 		})
 	}
 }
 
-// rootWith writes a root module holding body and a bare provider block.
-func rootWith(t *testing.T, body string, env map[string]string) *terraform.Options {
+// modulesToken stands in a module source of rootWith's body for the path of
+// terraform/modules.
+const modulesToken = "<modules>"
+
+// rootWith writes a root module holding body and a bare provider block. Module
+// sources name terraform/modules by a path relative to the root, as the stack
+// does: a relative path is a local module, read in place, so the module's own
+// calls of its sibling modules (queue and notifications call tls-only-policy)
+// resolve; an absolute path would make Terraform copy the module's folder
+// alone, without its siblings.
+func rootWith(t *testing.T, body, modules string, env map[string]string) *terraform.Options {
 	t.Helper()
 	dir := t.TempDir()
-	src := "provider \"aws\" {}\n\n" + body + "\n"
+	rel, err := filepath.Rel(dir, modules)
+	require.NoError(t, err)
+	src := "provider \"aws\" {}\n\n" + strings.ReplaceAll(body, modulesToken, filepath.ToSlash(rel)) + "\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.tf"), []byte(src), 0o600))
 	return &terraform.Options{TerraformDir: dir, EnvVars: env, NoColor: true}
 }

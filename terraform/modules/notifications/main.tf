@@ -15,6 +15,8 @@ resource "aws_sns_topic" "this" {
 
 data "aws_iam_policy_document" "this" {
   policy_id = "${var.name}-policy"
+  # Deny without TLS (modules/tls-only-policy), after the statement below.
+  override_policy_documents = [module.tls_only.json]
 
   # Services such as CloudWatch alarms publish as a service principal; only on
   # behalf of this account.
@@ -37,24 +39,13 @@ data "aws_iam_policy_document" "this" {
       }
     }
   }
+}
 
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.this.arn]
+module "tls_only" {
+  source = "../tls-only-policy"
 
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  actions   = ["sns:Publish"]
+  resources = [aws_sns_topic.this.arn]
 }
 
 resource "aws_sns_topic_policy" "this" {

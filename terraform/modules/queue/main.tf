@@ -24,31 +24,16 @@ locals {
 
 # Deny every request that does not use TLS. Queue policies are resource
 # policies: identity policies still decide who may do what.
-data "aws_iam_policy_document" "tls_only" {
+module "tls_only" {
+  source = "../tls-only-policy"
   for_each = {
     queue = local.queue_arn
     dlq   = local.dlq_arn
   }
 
   policy_id = "${each.key}-tls-only"
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [each.value]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  actions   = ["sqs:*"]
+  resources = [each.value]
 }
 
 resource "aws_sqs_queue" "dlq" {
@@ -62,7 +47,7 @@ resource "aws_sqs_queue" "dlq" {
   kms_master_key_id                 = var.kms_key_arn
   kms_data_key_reuse_period_seconds = local.kms_reuse
 
-  policy = data.aws_iam_policy_document.tls_only["dlq"].json
+  policy = module.tls_only["dlq"].json
 
   # Only the work queue may use this DLQ.
   redrive_allow_policy = jsonencode({
@@ -84,7 +69,7 @@ resource "aws_sqs_queue" "this" {
   kms_master_key_id                 = var.kms_key_arn
   kms_data_key_reuse_period_seconds = local.kms_reuse
 
-  policy = data.aws_iam_policy_document.tls_only["queue"].json
+  policy = module.tls_only["queue"].json
 
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dlq.arn

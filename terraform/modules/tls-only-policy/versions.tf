@@ -1,0 +1,11 @@
+terraform {
+  # The same floor as every module here.
+  required_version = ">= 1.9"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.100"
+    }
+  }
+}
