@@ -136,7 +136,7 @@ run: tfconfig build build-local $(BIN)/xray-daemon ## Bring the whole system up 
 	@MOTO_HOST=$(MOTO_HOST) MOTO_PORT=$(MOTO_PORT) METRICS=$(METRICS) CLOCK_SCALE=$(CLOCK_SCALE) scripts/run.sh
 
 .PHONY: measure-init
-measure-init: ## With `make run` up: each function's cold-start init duration next to a hello-world Go bootstrap's.
+measure-init: ## With `make run` up: each function's cold-start init duration next to a hello-world Go bootstrap's; last line `init: hello_ms= worst_ms= ratio=`.
 	@CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o $(DIST)/local/_baseline/hello/bootstrap ./internal/localrt/testdata/fixtures/hello
 	@$(GO) build -o $(BIN)/offload-local ./cmd/offload-local
 	@AWS_ENDPOINT_URL=http://$(MOTO_HOST):$(MOTO_PORT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=$${AWS_REGION:-us-east-1} \

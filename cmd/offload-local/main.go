@@ -175,19 +175,32 @@ func measureInit(ctx context.Context, cfg localrt.Config, clients localrt.Client
 		base = localrt.Median(ds)
 		fmt.Fprintf(w, "%-36s %10s   (%d cold starts)\n", "hello-world (baseline)", base.Round(10*time.Microsecond), n)
 	}
+	var worst time.Duration
 	for _, fn := range fns {
 		ds, err := localrt.MeasureInit(ctx, cfg, fn, n)
 		if err != nil {
 			return err
 		}
 		m := localrt.Median(ds)
+		worst = max(worst, m)
 		line := fmt.Sprintf("%-36s %10s", fn.Name, m.Round(10*time.Microsecond))
 		if base > 0 {
 			line += fmt.Sprintf("   %+8s vs hello-world (x%.2f)", (m - base).Round(10*time.Microsecond), float64(m)/float64(base))
 		}
 		fmt.Fprintln(w, line)
 	}
+	if base > 0 && worst > 0 {
+		fmt.Fprintln(w, initSummary(base, worst))
+	}
 	return nil
+}
+
+// initSummary is measure-init's last line: the hello-world bootstrap's
+// median init, the slowest function's median init and their ratio, all
+// from the same run (docs/performance.md, "Cold starts").
+func initSummary(hello, worst time.Duration) string {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	return fmt.Sprintf("init: hello_ms=%.2f worst_ms=%.2f ratio=%.2f", ms(hello), ms(worst), float64(worst)/float64(hello))
 }
 
 func envOr(name, def string) string {

@@ -28,3 +28,9 @@ func TestParseFlags(t *testing.T) {
 	require.ErrorContains(t, err, "--trace-daemon must be on or off")
 	require.ErrorContains(t, err, "unexpected arguments: extra")
 }
+
+func TestInitSummaryIsTheLastLineOfMeasureInit(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "init: hello_ms=2.50 worst_ms=3.60 ratio=1.44", initSummary(2500*time.Microsecond, 3600*time.Microsecond))
+	require.Equal(t, "init: hello_ms=12.50 worst_ms=29.50 ratio=2.36", initSummary(12500*time.Microsecond, 29500*time.Microsecond))
+}

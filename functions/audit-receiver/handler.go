@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/sirupsen/logrus"
 
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/batch"
@@ -53,13 +54,12 @@ func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 	if err != nil {
 		return err
 	}
-	log := logging.FromContext(ctx).WithField(logging.FieldAuditID, rec.Key).WithField("key_source", rec.KeySource).WithField("write", out.String())
 	switch out {
 	case audit.Duplicate:
-		log.Info("duplicate delivery: item already stored with the same content")
+		recordLog(ctx, rec, out).Info("duplicate delivery: item already stored with the same content")
 		h.metrics.Count("AuditDuplicate", 1)
 	case audit.Conflict:
-		log.Warn("conflict: an item with this key holds different content; not overwritten")
+		recordLog(ctx, rec, out).Warn("conflict: an item with this key holds different content; not overwritten")
 		h.metrics.Count("AuditConflict", 1)
 		return batch.Permanent(message.ClassConflict, fmt.Sprintf("messageId %s at %s is already stored with different content",
 			rec.Key, audit.FormatTime(m.AuditTime)), nil)
@@ -67,6 +67,15 @@ func (h *handler) handle(ctx context.Context, msg events.SQSMessage) error {
 		h.metrics.Count("AuditStored", 1)
 	}
 	return nil
+}
+
+// recordLog is the record's logger with what Put did. Built only for the
+// lines handle writes (a new record has none: the processor's outcome line
+// is enough), since each field copies the logger's map.
+func recordLog(ctx context.Context, rec audit.Record, out audit.Outcome) *logrus.Entry {
+	return logging.FromContext(ctx).WithFields(logrus.Fields{
+		logging.FieldAuditID: rec.Key, "key_source": rec.KeySource, "write": out.String(),
+	})
 }
 
 // key picks the item's messageId: the producer's id in the body, else offload's

@@ -58,6 +58,11 @@ func (m *Message) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
+	return m.fromWire(w)
+}
+
+// fromWire sets m from a decoded wire message.
+func (m *Message) fromWire(w wireMessage) error {
 	*m = Message{}
 	if w.MessageID != nil {
 		m.MessageID = *w.MessageID
@@ -69,9 +74,11 @@ func (m *Message) UnmarshalJSON(data []byte) error {
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return fmt.Errorf("auditTime: want a string, got %s", truncate(string(raw), 40))
+	s, ok := plainString(raw)
+	if !ok {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return fmt.Errorf("auditTime: want a string, got %s", truncate(string(raw), 40))
+		}
 	}
 	t, err := ParseTime(s)
 	if err != nil {
@@ -79,6 +86,16 @@ func (m *Message) UnmarshalJSON(data []byte) error {
 	}
 	m.AuditTime = t
 	return nil
+}
+
+// plainString returns the text of raw, valid JSON, when it is a string with
+// no escapes (every date-time producers send): the quotes stripped are then
+// all the decoding there is. Otherwise json.Unmarshal decodes it.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' || bytes.IndexByte(raw, '\\') >= 0 {
+		return "", false
+	}
+	return string(raw[1 : len(raw)-1]), true
 }
 
 // FormatTime renders t as the table stores it (TimeLayout, UTC).
@@ -169,11 +186,17 @@ func Decode(body []byte) (Message, error) {
 // error's message as its reason, which never contains the audit text).
 func (l Limits) Decode(body []byte) (Message, error) {
 	l = l.withDefaults()
-	var m Message
 	if !utf8.Valid(body) {
 		return Message{}, &message.DecodeError{Kind: kind, Err: errors.New("body is not UTF-8")}
 	}
-	if err := json.Unmarshal(body, &m); err != nil {
+	// Straight into the wire form: json.Unmarshal into a Message would
+	// check the whole body twice (once for Message, once in UnmarshalJSON).
+	var w wireMessage
+	if err := json.Unmarshal(body, &w); err != nil {
+		return Message{}, &message.DecodeError{Kind: kind, Err: err}
+	}
+	var m Message
+	if err := m.fromWire(w); err != nil {
 		return Message{}, &message.DecodeError{Kind: kind, Err: err}
 	}
 	v := message.ValidationError{Kind: kind}

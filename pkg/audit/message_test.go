@@ -111,6 +111,46 @@ func TestDecodeRejectsBadInputWithReasons(t *testing.T) {
 	}
 }
 
+// TestDecodeReadsLikeUnmarshalJSON: Decode's single pass over the body
+// reads what json.Unmarshal into a Message does, escapes included, and
+// fails with the same message.
+func TestDecodeReadsLikeUnmarshalJSON(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		`{"messageId":"m-1","auditText":"user 1 signed in","auditTime":"2026-11-26T23:12:43.1234567Z"}`,
+		`{"MESSAGEID":"m-2","AuditText":"x","AUDITTIME":"2026-11-26T23:12:43Z"}`,
+		`{"auditText":"x","auditTime":"2026-11-26T23:12:43\u002E5Z"}`,
+		`{"auditText":"x","auditTime":"\/Date(1795734763123+0200)\/"}`,
+		`{"auditText":"x","auditTime":" 2026-11-26T23:12:43Z "}`,
+		`{"auditText":"x","auditTime": "2026-11-26T23:12:43Z" }`,
+		`{"auditText":"x","auditTime":12}`,
+		`{"auditText":"x","auditTime":"soon"}`,
+		`{"auditText":"x","auditTime":"\u0073oon"}`,
+		`{"auditText":5}`,
+		`[1,2]`,
+		`null`,
+	} {
+		var want Message
+		wantErr := json.Unmarshal([]byte(body), &want)
+		got, err := Limits{Now: func() time.Time { return now }, MaxSkew: 100 * 365 * 24 * time.Hour}.Decode([]byte(body))
+		if wantErr != nil {
+			var de *message.DecodeError
+			require.ErrorAs(t, err, &de, body)
+			require.Equal(t, wantErr.Error(), de.Err.Error(), body)
+			continue
+		}
+		if err != nil {
+			var ve *message.ValidationError
+			require.ErrorAs(t, err, &ve, body)
+			continue
+		}
+		require.Equal(t, want.MessageID, got.MessageID, body)
+		require.Equal(t, want.AuditText, got.AuditText, body)
+		require.True(t, want.AuditTime.Equal(got.AuditTime), body)
+		require.False(t, got.AuditTime.IsZero(), body)
+	}
+}
+
 func TestDecodeAcceptsTimeAtSkewBoundary(t *testing.T) {
 	t.Parallel()
 	body := `{"auditText":"x","auditTime":"` + FormatTime(now.Add(24*time.Hour)) + `"}`

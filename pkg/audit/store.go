@@ -56,11 +56,20 @@ type Record struct {
 // ContentHash identifies a record's content: the same text at the same time
 // hashes the same whatever the delivery.
 func (r Record) ContentHash() string {
+	return contentHash(FormatTime(r.Message.AuditTime), r.Message.AuditText)
+}
+
+// contentHash is the hex SHA-256 of the formatted audit time, a zero byte
+// and the text, hashed on the stack: Put runs it for every record.
+func contentHash(at, text string) string {
 	h := sha256.New()
-	h.Write([]byte(FormatTime(r.Message.AuditTime)))
+	h.Write([]byte(at))
 	h.Write([]byte{0})
-	h.Write([]byte(r.Message.AuditText))
-	return hex.EncodeToString(h.Sum(nil))
+	h.Write([]byte(text))
+	var sum [sha256.Size]byte
+	var hexSum [2 * sha256.Size]byte
+	hex.Encode(hexSum[:], h.Sum(sum[:0]))
+	return string(hexSum[:])
 }
 
 // Outcome is what Put did.
@@ -114,10 +123,11 @@ func NewStore(client PutItemAPI, table string) *Store {
 // consistent GetItem; without a GetItemAPI client, or when the read fails or
 // finds nothing, Put returns an error (retried) rather than guess.
 func (s *Store) Put(ctx context.Context, r Record) (Outcome, error) {
-	hash := r.ContentHash()
+	at := FormatTime(r.Message.AuditTime)
+	hash := contentHash(at, r.Message.AuditText)
 	item := map[string]types.AttributeValue{
 		AttrMessageID:   &types.AttributeValueMemberS{Value: r.Key},
-		AttrAuditTime:   &types.AttributeValueMemberS{Value: FormatTime(r.Message.AuditTime)},
+		AttrAuditTime:   &types.AttributeValueMemberS{Value: at},
 		AttrAuditText:   &types.AttributeValueMemberS{Value: r.Message.AuditText},
 		AttrContentHash: &types.AttributeValueMemberS{Value: hash},
 		AttrStoredAt:    &types.AttributeValueMemberS{Value: s.now().UTC().Format(time.RFC3339Nano)},

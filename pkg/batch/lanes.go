@@ -1,15 +1,65 @@
 package batch
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// runLanes calls run for every lane, on up to concurrency goroutines (the
-// caller's alone when that is 1 or there is one lane).
-func runLanes(lanes [][]int, concurrency int, run func(lane []int)) {
+// workerPool keeps the goroutines that run a batch's lanes from one batch to
+// the next. A goroutine starts with a small stack that grows by copying as
+// calls go deeper, and an AWS SDK call goes deep (its middleware chain needs
+// tens of KiB): a new goroutine per lane and batch paid that growth on every
+// batch, about 15% of the CPU of a batch of ten DynamoDB writes
+// (docs/performance.md). A kept worker keeps its grown stack.
+//
+// The pool holds no reference to its Processor: when the Processor becomes
+// unreachable, a cleanup closes jobs and the kept workers exit.
+type workerPool struct {
+	// jobs hands a run to a waiting worker. Unbuffered: a send succeeds
+	// only when a worker is waiting, otherwise a new goroutine takes the run.
+	jobs chan *laneRun
+	// keep is how many workers wait for the next run at most; kept counts
+	// them (and those running) .
+	keep int32
+	kept atomic.Int32
+}
+
+// laneRun is one Process call's lanes, taken one at a time by the caller
+// and the workers it woke.
+type laneRun struct {
+	lanes [][]int
+	run   func(lane []int)
+	next  atomic.Int64
+	wg    sync.WaitGroup
+}
+
+// work runs lanes until none is left.
+func (r *laneRun) work() {
+	defer r.wg.Done()
+	for {
+		i := int(r.next.Add(1)) - 1
+		if i >= len(r.lanes) {
+			return
+		}
+		r.run(r.lanes[i])
+	}
+}
+
+// newWorkerPool returns a pool keeping up to keep workers, closed when owner
+// becomes unreachable.
+func newWorkerPool[T any](owner *T, keep int) *workerPool {
+	wp := &workerPool{jobs: make(chan *laneRun), keep: int32(keep)}
+	runtime.AddCleanup(owner, func(jobs chan *laneRun) { close(jobs) }, wp.jobs)
+	return wp
+}
+
+// runLanes calls run for every lane, on up to concurrency goroutines: the
+// caller's and concurrency−1 workers (none when concurrency is 1 or there is
+// one lane).
+func (wp *workerPool) runLanes(lanes [][]int, concurrency int, run func(lane []int)) {
 	workers := min(concurrency, len(lanes))
 	if workers <= 1 {
 		for _, lane := range lanes {
@@ -17,31 +67,46 @@ func runLanes(lanes [][]int, concurrency int, run func(lane []int)) {
 		}
 		return
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(lanes) {
-					return
-				}
-				run(lanes[i])
-			}
-		})
+	r := &laneRun{lanes: lanes, run: run}
+	r.wg.Add(workers)
+	for range workers - 1 {
+		select {
+		case wp.jobs <- r:
+		default:
+			go wp.worker(r)
+		}
 	}
-	wg.Wait()
+	r.work()
+	r.wg.Wait()
+}
+
+// worker runs r, then, while fewer than keep workers are kept, waits for
+// the next runs until the pool is closed.
+func (wp *workerPool) worker(r *laneRun) {
+	r.work()
+	if wp.kept.Add(1) > wp.keep {
+		wp.kept.Add(-1)
+		return
+	}
+	defer wp.kept.Add(-1)
+	for r := range wp.jobs {
+		r.work()
+	}
 }
 
 // groupLanes splits the batch into lanes processed one record after the other:
 // one per FIFO message group (in arrival order), one per other record.
 func groupLanes(recs []events.SQSMessage) [][]int {
 	lanes := make([][]int, 0, len(recs))
+	// One backing array for the one-record lanes; capped at one element,
+	// so a FIFO group's append copies instead of overwriting a neighbour.
+	idx := make([]int, len(recs))
 	var byGroup map[string]int
 	for i := range recs {
+		idx[i] = i
 		g := recs[i].Attributes["MessageGroupId"]
 		if g == "" {
-			lanes = append(lanes, []int{i})
+			lanes = append(lanes, idx[i:i+1:i+1])
 			continue
 		}
 		key := recs[i].EventSourceARN + "\x00" + g
@@ -53,7 +118,7 @@ func groupLanes(recs []events.SQSMessage) [][]int {
 			continue
 		}
 		byGroup[key] = len(lanes)
-		lanes = append(lanes, []int{i})
+		lanes = append(lanes, idx[i:i+1:i+1])
 	}
 	return lanes
 }

@@ -112,6 +112,7 @@ type Processor struct {
 	firstEnqueued bool
 	accepts       []accepted
 	queueURLs     queueURLCache
+	pool          *workerPool
 }
 
 // New returns a Processor for h, reporting every configuration problem at once.
@@ -168,6 +169,7 @@ func New(h Handler, opts ...Option) (*Processor, error) {
 	if p.tracer == nil {
 		p.tracer = tracing.NewTracer(tracing.Global())
 	}
+	p.pool = newWorkerPool(p, p.concurrency-1)
 	p.spanName = lambdacontext.FunctionName
 	if p.spanName == "" {
 		p.spanName = "sqs-consumer"
@@ -187,7 +189,7 @@ func (p *Processor) Process(ctx context.Context, event events.SQSEvent) (events.
 	ctx, inv := p.startInvocation(ctx, recs)
 	defer inv.End()
 	failed := make([]bool, len(recs))
-	runLanes(groupLanes(recs), p.concurrency, func(lane []int) {
+	p.pool.runLanes(groupLanes(recs), p.concurrency, func(lane []int) {
 		p.runLane(ctx, base, recs, lane, failed)
 	})
 	var resp events.SQSEventResponse

@@ -191,13 +191,15 @@ func containsFold(s, sub string) bool {
 
 // secretPair matches key=value and key: value where the key looks secret,
 // including "Authorization: Bearer xyz" and JSON-ish "token":"xyz".
-var secretPair = func() *regexp.Regexp {
+// Compiled on first use (only text hasSecretWord flags needs it), not at
+// package init: every function's cold start paid for it.
+var secretPair = sync.OnceValue(func() *regexp.Regexp {
 	alt := make([]string, len(secretWords))
 	for i, w := range secretWords {
 		alt[i] = strings.ReplaceAll(w, "_", `[_\-]?`)
 	}
 	return regexp.MustCompile(`(?i)([a-z0-9_.\-]*(?:` + strings.Join(alt, "|") + `)[a-z0-9_.\-]*["']?\s*[:=]\s*["']?)((?:bearer|basic)\s+)?[^\s"',;&}]+`)
-}()
+})
 
 // Mask returns s with E.164-looking phone numbers and secret key/value pairs
 // masked, as MaskingFormatter does for messages and string fields.
@@ -206,7 +208,7 @@ func Mask(s string) string {
 		s = maskE164(s)
 	}
 	if hasSecretWord(s) {
-		s = secretPair.ReplaceAllString(s, "${1}${2}"+Redacted)
+		s = secretPair().ReplaceAllString(s, "${1}${2}"+Redacted)
 	}
 	return s
 }
