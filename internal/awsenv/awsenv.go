@@ -10,7 +10,9 @@
 package awsenv
 
 import (
+	"context"
 	"errors"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -23,7 +25,11 @@ import (
 //   - credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (required) and
 //     AWS_SESSION_TOKEN — the execution role's, as Lambda sets them;
 //   - endpoint: AWS_ENDPOINT_URL, the SDK's standard variable, for every
-//     service (the local stack sets it; unset on AWS).
+//     service (the local stack sets it; unset on AWS), and the per-service
+//     AWS_ENDPOINT_URL_<SERVICE ID> (e.g. AWS_ENDPOINT_URL_SQS,
+//     AWS_ENDPOINT_URL_SECRETS_MANAGER), which wins for its service; both are
+//     ignored when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true — as
+//     config.LoadDefaultConfig reads them.
 //
 // Everything else is the SDK clients' defaults (standard retries, the
 // default HTTP client). Shared config files, profiles, SSO, web identity,
@@ -45,8 +51,26 @@ func Load(getenv func(string) string) (aws.Config, error) {
 		Region:      region,
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN")),
 	}
+	if strings.EqualFold(getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
+		return cfg, nil
+	}
 	if u := getenv("AWS_ENDPOINT_URL"); u != "" {
 		cfg.BaseEndpoint = aws.String(u)
 	}
+	// Each client asks its config sources for AWS_ENDPOINT_URL_<service>.
+	cfg.ConfigSources = []any{serviceEndpoints(getenv)}
 	return cfg, nil
+}
+
+// serviceEndpoints answers the clients' question for a per-service endpoint
+// (the SDK's ServiceBaseEndpointProvider, as config.EnvConfig does).
+type serviceEndpoints func(string) string
+
+// GetServiceBaseEndpoint returns AWS_ENDPOINT_URL_<sdkID in upper case,
+// spaces as underscores>.
+func (e serviceEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	if u := e("AWS_ENDPOINT_URL_" + strings.ReplaceAll(strings.ToUpper(sdkID), " ", "_")); u != "" {
+		return u, true, nil
+	}
+	return "", false, nil
 }

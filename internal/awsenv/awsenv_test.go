@@ -4,6 +4,10 @@ import (
 	"context"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
 )
 
@@ -47,4 +51,32 @@ func TestLoadRequiresRegionAndCredentials(t *testing.T) {
 	require.ErrorContains(t, err, "AWS_REGION")
 	_, err = Load(env(map[string]string{"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID"}))
 	require.ErrorContains(t, err, "AWS_SECRET_ACCESS_KEY")
+}
+
+// The SDK's per-service variables (AWS_ENDPOINT_URL_<SERVICE>) win over
+// AWS_ENDPOINT_URL for their service, as with config.LoadDefaultConfig;
+// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true ignores both. The clients check
+// the process environment for the variables' presence, so this test sets
+// them there (not parallel).
+func TestLoadHonoursPerServiceEndpoints(t *testing.T) {
+	vars := map[string]string{
+		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "SECRET",
+		"AWS_ENDPOINT_URL": "http://emulator:4566", "AWS_ENDPOINT_URL_SQS": "http://sqs-only:9324",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://secrets:8000",
+	}
+	for k, v := range vars {
+		t.Setenv(k, v)
+	}
+	cfg, err := Load(env(vars))
+	require.NoError(t, err)
+	require.Equal(t, "http://sqs-only:9324", aws.ToString(sqs.NewFromConfig(cfg).Options().BaseEndpoint))
+	require.Equal(t, "http://secrets:8000", aws.ToString(secretsmanager.NewFromConfig(cfg).Options().BaseEndpoint), "service ids with spaces: SECRETS_MANAGER")
+	require.Equal(t, "http://emulator:4566", aws.ToString(dynamodb.NewFromConfig(cfg).Options().BaseEndpoint), "the rest: AWS_ENDPOINT_URL")
+
+	vars["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] = "true"
+	t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+	cfg, err = Load(env(vars))
+	require.NoError(t, err)
+	require.Nil(t, cfg.BaseEndpoint)
+	require.Nil(t, sqs.NewFromConfig(cfg).Options().BaseEndpoint, "ignored: AWS's own endpoints")
 }
