@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -373,6 +374,18 @@ func (f *fixture) withCount(body, count string) (delivery, bool) {
 	return delivery{}, false
 }
 
+// lazyDeliveries prints the fixture's deliveries when a failure message is
+// formatted (after the condition last failed), for diagnosis.
+type lazyDeliveries struct{ f *fixture }
+
+func (l lazyDeliveries) String() string {
+	var b strings.Builder
+	for _, d := range l.f.deliveries() {
+		fmt.Fprintf(&b, " %s/%s/%s/%d", d.body, d.count, d.id, d.invoke)
+	}
+	return b.String()
+}
+
 func (f *fixture) hasCount(body, count string) bool {
 	_, ok := f.withCount(body, count)
 	return ok
@@ -431,7 +444,7 @@ func TestConformancePartialBatchResponseDeletesOnlySuccesses(t *testing.T) {
 	require.NoError(t, err)
 	eventually(t, 30*time.Second, func() bool {
 		return f.hasCount("fail-2", "2") && f.hasCount("fail-4", "2")
-	}, "listed failures come back")
+	}, "listed failures come back; deliveries (body/receive count/message id/invoke): %s", lazyDeliveries{f})
 	require.Len(t, f.deliveriesOf("ok-1"), 1, "successes are deleted")
 	require.Len(t, f.deliveriesOf("ok-3"), 1, "successes are deleted")
 }
