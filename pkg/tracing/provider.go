@@ -159,10 +159,13 @@ func ProviderFromEnv() *Provider {
 // samples or exports. A *Provider is returned as it is; nil (also a nil
 // *Provider, such as an unset field) is a provider whose spans record nothing.
 func FromProvider(tp trace.TracerProvider) *Provider {
-	if p, ok := tp.(*Provider); ok && p != nil {
-		return p
+	if p, ok := tp.(*Provider); ok {
+		if p != nil {
+			return p
+		}
+		tp = nil
 	}
-	if p, ok := tp.(*Provider); tp == nil || (ok && p == nil) {
+	if tp == nil {
 		tp = noop.NewTracerProvider()
 	}
 	return &Provider{tp: tp, prop: Propagator(), missing: ctxmissing.NewDefaultLogErrorStrategy(), missOnce: &sync.Once{}}

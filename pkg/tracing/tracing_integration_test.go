@@ -66,12 +66,7 @@ func newInteropStack(t *testing.T) *interopStack {
 	q, err := s.plainSQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(s.name)})
 	require.NoError(t, err)
 	s.queueURL = aws.ToString(q.QueueUrl)
-	testenv.CreateTable(t, plainDDB, &dynamodb.CreateTableInput{
-		TableName:            aws.String(s.name),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-	})
+	testenv.CreateKeyTable(t, plainDDB, s.name, "id")
 	t.Cleanup(func() {
 		_, _ = s.plainSQS.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: &s.queueURL})
 	})
