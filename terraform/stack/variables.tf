@@ -17,13 +17,8 @@ variable "name_prefix" {
 
 variable "log_level" {
   type        = string
-  description = "Log level of every function (LOG_LEVEL and Lambda's application log filter)."
+  description = "Log level of every function (LOG_LEVEL and Lambda's application log filter; the go-function module validates the value)."
   default     = "info"
-
-  validation {
-    condition     = contains(["trace", "debug", "info", "warn", "error", "fatal"], var.log_level)
-    error_message = "log_level must be one of trace, debug, info, warn, error, fatal."
-  }
 }
 
 variable "log_retention_days" {
