@@ -345,20 +345,82 @@ data "aws_iam_policy_document" "state" {
 }
 
 # The stack's resources, split in two policies to stay under IAM's 6 KB
-# managed policy size.
+# managed policy size. A deploy role's parts end with its explicit denies.
 locals {
   policy_parts = {
     for key, role in local.roles : key => {
       for part, sids in {
         compute = ["Queues", "Tables", "Functions", "ChangeEventSourceMappings", "ReadEventSourceMappings", "CreateEventSourceMappings", "FunctionRoles", "BoundedFunctionRoles", "PassFunctionRolesToLambda"]
         observe = ["FunctionLogGroups", "DescribeLogGroups", "Alarms", "Dashboards", "Topics", "Subscriptions", "Secrets", "EnvironmentKeys", "EnvironmentKeyAliases", "CreateEnvironmentKeys", "ListKeyAliases", "ReadTraces"]
-        } : part => [
-        for f in local.families[role.env] : {
-          sid        = f.sid
-          actions    = role.kind == "deploy" ? concat(f.read, f.write, f.data) : f.read
-          resources  = f.resources
-          conditions = f.conditions
-        } if contains(sids, f.sid) && length(role.kind == "deploy" ? concat(f.read, f.write, f.data) : f.read) > 0
+        } : part => concat([
+          for f in local.families[role.env] : {
+            sid        = f.sid
+            effect     = "Allow"
+            actions    = role.kind == "deploy" ? concat(f.read, f.write, f.data) : f.read
+            resources  = f.resources
+            conditions = f.conditions
+          } if contains(sids, f.sid) && length(role.kind == "deploy" ? concat(f.read, f.write, f.data) : f.read) > 0
+        ],
+        role.kind == "deploy" ? local.denies[role.env][part] : [],
+      )
+    }
+  }
+
+  # The deploy roles' explicit denies, per part (they win over any Allow, a
+  # later-attached one too).
+  denies = {
+    for env, e in var.environments : env => {
+      compute = [
+        # No role change without this environment's boundary, no removing a
+        # boundary, no touching the boundary policy itself.
+        {
+          sid        = "DenyRoleChangesWithoutBoundary"
+          effect     = "Deny"
+          actions    = local.bounded_role_actions
+          resources  = ["*"]
+          conditions = [{ test = "StringNotEquals", variable = "iam:PermissionsBoundary", values = [local.boundary_arn[env]] }]
+        },
+        # Belt and braces for PassFunctionRolesToLambda (and trivy's
+        # AWS-0342): no policy attached later can let this role pass any role
+        # to another service.
+        {
+          sid        = "DenyPassingRolesBeyondLambda"
+          effect     = "Deny"
+          actions    = ["iam:PassRole"]
+          resources  = ["*"]
+          conditions = [{ test = "StringNotEquals", variable = "iam:PassedToService", values = ["lambda.amazonaws.com"] }]
+        },
+        {
+          sid        = "DenyBoundaryRemoval"
+          effect     = "Deny"
+          actions    = ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"]
+          resources  = ["*"]
+          conditions = []
+        },
+        {
+          sid    = "DenyBoundaryPolicyChanges"
+          effect = "Deny"
+          actions = [
+            "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy",
+            "iam:DeletePolicyVersion", "iam:TagPolicy", "iam:UntagPolicy",
+          ]
+          resources  = [for other in keys(var.environments) : local.boundary_arn[other]]
+          conditions = []
+        },
+      ]
+      observe = [
+        # kms:TagResource must be allowed on "*" to tag a key as it is
+        # created. This keeps it from pulling any existing key that is not
+        # already this environment's (another environment's, or an untagged
+        # one) into its scope. At creation the request names no key ARN, so
+        # the Deny does not apply.
+        {
+          sid        = "KeepOtherKeysOutOfScope"
+          effect     = "Deny"
+          actions    = ["kms:TagResource", "kms:UntagResource"]
+          resources  = ["arn:${local.partition}:kms:${local.region}:${local.account}:key/*"]
+          conditions = [{ test = "StringNotEquals", variable = "aws:ResourceTag/offload:environment", values = [env] }]
+        },
       ]
     }
   }
@@ -379,6 +441,7 @@ data "aws_iam_policy_document" "stack" {
 
     content {
       sid       = statement.value.sid
+      effect    = statement.value.effect
       actions   = statement.value.actions
       resources = statement.value.resources
 
@@ -390,91 +453,6 @@ data "aws_iam_policy_document" "stack" {
           variable = condition.value.variable
           values   = condition.value.values
         }
-      }
-    }
-  }
-
-  # Explicit denies (they win over any Allow, a later-attached one too): no
-  # role change without this environment's boundary, no removing a
-  # boundary, no touching the boundary policy itself.
-  dynamic "statement" {
-    for_each = local.roles[each.value.role].kind == "deploy" && endswith(each.key, "-compute") ? [local.roles[each.value.role].env] : []
-
-    content {
-      sid       = "DenyRoleChangesWithoutBoundary"
-      effect    = "Deny"
-      actions   = local.bounded_role_actions
-      resources = ["*"]
-
-      condition {
-        test     = "StringNotEquals"
-        variable = "iam:PermissionsBoundary"
-        values   = [local.boundary_arn[statement.value]]
-      }
-    }
-  }
-
-  # Belt and braces for PassFunctionRolesToLambda (and trivy's AWS-0342): no
-  # policy attached later can let this role pass any role to another service.
-  dynamic "statement" {
-    for_each = local.roles[each.value.role].kind == "deploy" && endswith(each.key, "-compute") ? [local.roles[each.value.role].env] : []
-
-    content {
-      sid       = "DenyPassingRolesBeyondLambda"
-      effect    = "Deny"
-      actions   = ["iam:PassRole"]
-      resources = ["*"]
-
-      condition {
-        test     = "StringNotEquals"
-        variable = "iam:PassedToService"
-        values   = ["lambda.amazonaws.com"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.roles[each.value.role].kind == "deploy" && endswith(each.key, "-compute") ? [local.roles[each.value.role].env] : []
-
-    content {
-      sid       = "DenyBoundaryRemoval"
-      effect    = "Deny"
-      actions   = ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"]
-      resources = ["*"]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.roles[each.value.role].kind == "deploy" && endswith(each.key, "-compute") ? [local.roles[each.value.role].env] : []
-
-    content {
-      sid    = "DenyBoundaryPolicyChanges"
-      effect = "Deny"
-      actions = [
-        "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy",
-        "iam:DeletePolicyVersion", "iam:TagPolicy", "iam:UntagPolicy",
-      ]
-      resources = [for env in keys(var.environments) : local.boundary_arn[env]]
-    }
-  }
-
-  # kms:TagResource must be allowed on "*" to tag a key as it is created. This
-  # keeps it from pulling any existing key that is not already this
-  # environment's (another environment's, or an untagged one) into its scope.
-  # At creation the request names no key ARN, so the Deny does not apply.
-  dynamic "statement" {
-    for_each = local.roles[each.value.role].kind == "deploy" && endswith(each.key, "-observe") ? [local.roles[each.value.role].env] : []
-
-    content {
-      sid       = "KeepOtherKeysOutOfScope"
-      effect    = "Deny"
-      actions   = ["kms:TagResource", "kms:UntagResource"]
-      resources = ["arn:${local.partition}:kms:${local.region}:${local.account}:key/*"]
-
-      condition {
-        test     = "StringNotEquals"
-        variable = "aws:ResourceTag/offload:environment"
-        values   = [statement.value]
       }
     }
   }
