@@ -9,34 +9,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/tracing"
+	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
 
 const producerHdr = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
-// recorder keeps every document sent.
-type recorder struct {
-	mu   sync.Mutex
-	docs [][]byte
-}
+// recorder keeps every document sent, with accessors for these tests' maps.
+type recorder struct{ tracingtest.Recorder }
 
-func (r *recorder) Emit(doc []byte) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.docs = append(r.docs, append([]byte(nil), doc...))
-	return nil
-}
+func (r *recorder) count() int { return len(r.Raw()) }
 
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.docs)
-}
-
-func (r *recorder) raw(i int) []byte {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.docs[i]
-}
+func (r *recorder) raw(i int) []byte { return r.Raw()[i] }
 
 func (r *recorder) doc(t testing.TB, i int) map[string]any {
 	t.Helper()
