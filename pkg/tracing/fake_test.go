@@ -12,7 +12,12 @@ import (
 	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
 
-const producerHdr = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+// The producer's trace these tests continue.
+const (
+	producerTrace = tracingtest.ProducerTrace
+	producerSend  = tracingtest.ProducerSend
+	producerHdr   = tracingtest.ProducerHeader
+)
 
 // recorder keeps every document sent, with accessors for these tests' maps.
 type recorder struct{ tracingtest.Recorder }

@@ -16,6 +16,19 @@ import (
 	"github.com/offload/offload/pkg/tracing"
 )
 
+// The trace a producer hands on with a message, for tests of the code that
+// continues it.
+const (
+	// ProducerTrace is the producer's X-Ray trace id.
+	ProducerTrace = "1-5759e988-bd862e3fe1be46a994272793"
+	// ProducerSend is the span id of the producer's send: the parent of the
+	// consumer's segment.
+	ProducerSend = "53995c3f42cd8ad8"
+	// ProducerHeader is the two, sampled, as an X-Amzn-Trace-Id header or
+	// an AWSTraceHeader attribute carries them.
+	ProducerHeader = "Root=" + ProducerTrace + ";Parent=" + ProducerSend + ";Sampled=1"
+)
+
 // Document is an X-Ray segment document as pkg/tracing's exporter writes it.
 type Document struct {
 	Name        string                    `json:"name"`
