@@ -20,7 +20,7 @@ const (
 )
 
 // recorder keeps every document sent, with accessors for these tests' maps.
-type recorder struct{ tracingtest.Recorder }
+type recorder struct{ *tracingtest.Recorder }
 
 func (r *recorder) count() int { return len(r.Raw()) }
 
@@ -73,15 +73,8 @@ func (m *missingRecorder) n() int {
 // every new trace and recording its documents.
 func newProvider(t testing.TB, opts ...func(*tracing.Config)) (*tracing.Provider, *recorder) {
 	t.Helper()
-	rec := &recorder{}
-	cfg := tracing.Config{Emitter: rec, Sampling: fixedSampler{true}}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	tp, err := tracing.NewProvider(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = tp.Close() })
-	return tp, rec
+	tp, rec := tracingtest.NewProvider(t, opts...)
+	return tp, &recorder{rec}
 }
 
 func setup(t testing.TB) (tracing.Tracer, *recorder) {

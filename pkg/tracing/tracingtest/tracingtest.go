@@ -160,11 +160,16 @@ func (Always) ShouldTrace(*sampling.Request) *sampling.Decision {
 // NewProvider returns a tracer provider that samples every new trace and
 // whose X-Ray exporter sends its documents, as each span ends, to the
 // returned Recorder. It is closed when t ends. Each test gets its own: tests
-// using it can run in parallel.
-func NewProvider(t testing.TB) (*tracing.Provider, *Recorder) {
+// using it can run in parallel. Each of opts, in order, may change the
+// configuration after that (another Sampling, a ContextMissing strategy).
+func NewProvider(t testing.TB, opts ...func(*tracing.Config)) (*tracing.Provider, *Recorder) {
 	t.Helper()
 	rec := &Recorder{}
-	p, err := tracing.NewProvider(tracing.Config{Emitter: rec, Sampling: Always{}})
+	cfg := tracing.Config{Emitter: rec, Sampling: Always{}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	p, err := tracing.NewProvider(cfg)
 	if err != nil {
 		t.Fatalf("tracingtest: %v", err)
 	}
