@@ -7,7 +7,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
-	"github.com/offload/offload/pkg/message"
+	"github.com/offload/offload/pkg/batch/batchtest"
 )
 
 // TestDeadLetterClassesAndReasons pins the exact class and reason every
@@ -30,20 +30,12 @@ func TestDeadLetterClassesAndReasons(t *testing.T) {
 	}})
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
-	want := map[string][2]string{
-		"m-conflict":  {"conflict", "messageId a at 2026-11-26T23:12:43.0000000Z is already stored with different content"},
-		"m-truncated": {"decode", "decode audit message: unexpected end of JSON input"},
-		"m-utf8":      {"decode", "decode audit message: body is not UTF-8"},
-		"m-time":      {"decode", `decode audit message: auditTime "soon": not an ISO 8601 date-time`},
-		"m-empty":     {"validation", "invalid audit message: auditText is empty\ninvalid audit message: auditTime is missing or 0001-01-01T00:00:00 (an unset .NET DateTime)"},
-		"m-future":    {"validation", "invalid audit message: auditTime 2030-01-01T00:00:00.0000000Z is more than 24h0m0s in the future"},
-	}
-	require.Len(t, f.sqs.DeadLetters(), len(want))
-	for _, d := range f.sqs.DeadLetters() {
-		id := *d.MessageAttributes[message.AttrOriginalMessageID].StringValue
-		w, ok := want[id]
-		require.True(t, ok, id)
-		require.Equal(t, w[0], *d.MessageAttributes[message.AttrFailureClass].StringValue, id)
-		require.Equal(t, w[1], *d.MessageAttributes[message.AttrFailureReason].StringValue, id)
-	}
+	batchtest.RequireDeadLetters(t, f.sqs, map[string]batchtest.DeadLetter{
+		"m-conflict":  {Class: "conflict", Reason: "messageId a at 2026-11-26T23:12:43.0000000Z is already stored with different content"},
+		"m-truncated": {Class: "decode", Reason: "decode audit message: unexpected end of JSON input"},
+		"m-utf8":      {Class: "decode", Reason: "decode audit message: body is not UTF-8"},
+		"m-time":      {Class: "decode", Reason: `decode audit message: auditTime "soon": not an ISO 8601 date-time`},
+		"m-empty":     {Class: "validation", Reason: "invalid audit message: auditText is empty\ninvalid audit message: auditTime is missing or 0001-01-01T00:00:00 (an unset .NET DateTime)"},
+		"m-future":    {Class: "validation", Reason: "invalid audit message: auditTime 2030-01-01T00:00:00.0000000Z is more than 24h0m0s in the future"},
+	})
 }

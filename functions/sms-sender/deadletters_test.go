@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
-	"github.com/offload/offload/pkg/message"
+	"github.com/offload/offload/pkg/batch/batchtest"
 	"github.com/offload/offload/pkg/sms"
 )
 
@@ -36,33 +36,16 @@ func TestDeadLetterClassesAndReasons(t *testing.T) {
 	}})
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
-	want := map[string][2]string{
-		"m-rejected":     {"", "rejected"},
-		"m-unknown":      {"", "unknown-outcome"},
-		"m-unclassified": {"", "unknown-outcome"},
-		"m-national":     {"", "validation"},
-		"m-garbage":      {"", "decode"},
-		"m-type":         {"", "decode"},
-		"m-empty":        {"", "validation"},
-		"m-conflict":     {"", "conflict"},
-	}
-	reasons := map[string]string{
-		"m-rejected":     "fake rejected (21211): invalid 'To' number +44*********01",
-		"m-unknown":      "sms request r-3: outcome unknown, not resent: the provider's answer does not prove the text was refused: fake unknown-outcome (no-response): no answer",
-		"m-unclassified": "sms request r-6: outcome unknown, not resent: the provider's answer does not prove the text was refused: connection reset by peer",
-		"m-national":     "invalid sms request: to *********05 is not in E.164 form (must start with +)",
-		"m-garbage":      "decode sms request: invalid JSON at offset 13",
-		"m-type":         "decode sms request: field requestId: want string, got number",
-		"m-empty":        "invalid sms request: requestId is empty\ninvalid sms request: to  is not in E.164 form (must start with +)\ninvalid sms request: body is empty",
-		"m-conflict":     "requestId r-9 was used before for a different number, body or sender",
-	}
-	require.Len(t, f.sqs.DeadLettersByID(), len(want))
-	for id, w := range want {
-		d := f.sqs.DeadLettersByID()[id]
-		require.NotNil(t, d, id)
-		require.Equal(t, w[1], *d.MessageAttributes[message.AttrFailureClass].StringValue, id)
-		require.Equal(t, reasons[id], *d.MessageAttributes[message.AttrFailureReason].StringValue, id)
-	}
+	batchtest.RequireDeadLetters(t, f.sqs, map[string]batchtest.DeadLetter{
+		"m-rejected":     {Class: "rejected", Reason: "fake rejected (21211): invalid 'To' number +44*********01"},
+		"m-unknown":      {Class: "unknown-outcome", Reason: "sms request r-3: outcome unknown, not resent: the provider's answer does not prove the text was refused: fake unknown-outcome (no-response): no answer"},
+		"m-unclassified": {Class: "unknown-outcome", Reason: "sms request r-6: outcome unknown, not resent: the provider's answer does not prove the text was refused: connection reset by peer"},
+		"m-national":     {Class: "validation", Reason: "invalid sms request: to *********05 is not in E.164 form (must start with +)"},
+		"m-garbage":      {Class: "decode", Reason: "decode sms request: invalid JSON at offset 13"},
+		"m-type":         {Class: "decode", Reason: "decode sms request: field requestId: want string, got number"},
+		"m-empty":        {Class: "validation", Reason: "invalid sms request: requestId is empty\ninvalid sms request: to  is not in E.164 form (must start with +)\ninvalid sms request: body is empty"},
+		"m-conflict":     {Class: "conflict", Reason: "requestId r-9 was used before for a different number, body or sender"},
+	})
 	require.Equal(t, 1, f.count.Get("SMSRejected"))
 	require.Equal(t, 2, f.count.Get("SMSUnknownOutcome"))
 	require.Equal(t, 1, f.count.Get("SMSConflict"))

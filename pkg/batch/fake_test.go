@@ -12,6 +12,7 @@ import (
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/logging/loggingtest"
 	"github.com/offload/offload/pkg/message"
+	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
 
 const sourceARN = "arn:aws:sqs:us-east-1:123456789012:audit"
@@ -38,7 +39,7 @@ func records(n int) []events.SQSMessage {
 			AWSRegion:      "us-east-1",
 			Attributes: map[string]string{
 				"ApproximateReceiveCount": "1",
-				"AWSTraceHeader":          "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+				"AWSTraceHeader":          tracingtest.ProducerHeader,
 			},
 			MessageAttributes: map[string]events.SQSMessageAttribute{
 				message.AttrIdempotencyKey: {StringValue: &key, DataType: "String"},

@@ -63,15 +63,21 @@ func TestTransientFailuresReturnExactlyThoseIDs(t *testing.T) {
 	}
 }
 
-func TestPermanentFailureIsDeadLetteredAndAcknowledged(t *testing.T) {
-	t.Parallel()
-	dlq := &batchtest.SQS{}
-	h := func(_ context.Context, m events.SQSMessage) error {
-		if m.MessageId == "msg-2" {
-			return batch.Permanent(message.ClassValidation, "auditText is empty", nil)
+// failOne is a handler that fails the record id with err and succeeds with
+// every other.
+func failOne(id string, err error) batch.Handler {
+	return func(_ context.Context, m events.SQSMessage) error {
+		if m.MessageId == id {
+			return err
 		}
 		return nil
 	}
+}
+
+func TestPermanentFailureIsDeadLetteredAndAcknowledged(t *testing.T) {
+	t.Parallel()
+	dlq := &batchtest.SQS{}
+	h := failOne("msg-2", batch.Permanent(message.ClassValidation, "auditText is empty", nil))
 	p, logs := newProcessor(t, h, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq"))
 	recs := records(3)
 	recs[1].Attributes["ApproximateReceiveCount"] = "2"
@@ -212,12 +218,7 @@ func indexOf(s []string, v string) int {
 func TestFIFODeadLetteredRecordDoesNotStopGroup(t *testing.T) {
 	t.Parallel()
 	dlq := &batchtest.SQS{}
-	h := func(_ context.Context, m events.SQSMessage) error {
-		if m.MessageId == "msg-1" {
-			return batch.Permanent(message.ClassDecode, "invalid JSON at byte 0", nil)
-		}
-		return nil
-	}
+	h := failOne("msg-1", batch.Permanent(message.ClassDecode, "invalid JSON at byte 0", nil))
 	p, _ := newProcessor(t, h, batch.WithDeadLetter(dlq, "https://sqs.local/123456789012/audit-dlq.fifo"))
 	resp, err := p.Process(context.Background(), events.SQSEvent{Records: fifoRecords()})
 	require.NoError(t, err)

@@ -16,11 +16,6 @@ import (
 	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
 
-const (
-	producerTrace = "1-5759e988-bd862e3fe1be46a994272793"
-	producerSend  = "53995c3f42cd8ad8"
-)
-
 // Each record is a segment of its producer's trace, child of the producer's
 // send, annotated with the message and its outcome; the handler's calls
 // are beneath it.
@@ -69,8 +64,8 @@ func TestRecordSpansContinueTheProducersTrace(t *testing.T) {
 	wantFlags := [][2]bool{{false, false}, {true, false}, {false, true}, {false, true}} // error, fault
 	for i, d := range docs {
 		require.Equal(t, "sqs-consumer", d.Name, "the function name outside Lambda")
-		require.Equal(t, producerTrace, d.TraceID)
-		require.Equal(t, producerSend, d.ParentID)
+		require.Equal(t, tracingtest.ProducerTrace, d.TraceID)
+		require.Equal(t, tracingtest.ProducerSend, d.ParentID)
 		require.Empty(t, d.Type, "a segment, not a subsegment")
 		require.Equal(t, "AWS::Lambda::Function", d.Origin)
 		require.Equal(t, recs[i].MessageId, d.Annotations["message_id"])
@@ -79,9 +74,9 @@ func TestRecordSpansContinueTheProducersTrace(t *testing.T) {
 		require.Equal(t, wantFlags[i], [2]bool{d.Error, d.Fault}, d.Annotations["message_id"])
 		require.Len(t, children[d.ID], 1, "the handler's call is beneath the record's span")
 		require.Equal(t, "subsegment", children[d.ID][0].Type)
-		require.Equal(t, producerTrace, children[d.ID][0].TraceID)
+		require.Equal(t, tracingtest.ProducerTrace, children[d.ID][0].TraceID)
 		require.Equal(t, "audit", children[d.ID][0].AWS["table_name"])
-		require.Equal(t, "Root="+producerTrace+";Parent="+d.ID+";Sampled=1", handlerHeaders[i], "the handler's context carries the record's span")
+		require.Equal(t, "Root="+tracingtest.ProducerTrace+";Parent="+d.ID+";Sampled=1", handlerHeaders[i], "the handler's context carries the record's span")
 	}
 	require.EqualValues(t, 3, docs[2].Annotations["receive_count"])
 	require.Equal(t, message.ClassValidation, docs[1].Annotations["error_class"])
@@ -89,7 +84,7 @@ func TestRecordSpansContinueTheProducersTrace(t *testing.T) {
 	require.Contains(t, docs[3].Cause.Exceptions[0].Message, "boom")
 
 	require.Len(t, dlq.Traces(), 1)
-	require.Equal(t, "Root="+producerTrace+";Parent="+docs[1].ID+";Sampled=1", dlq.Traces()[0], "dead-lettering happens beneath the record's span")
+	require.Equal(t, "Root="+tracingtest.ProducerTrace+";Parent="+docs[1].ID+";Sampled=1", dlq.Traces()[0], "dead-lettering happens beneath the record's span")
 }
 
 // A record without AWSTraceHeader is traced in the Lambda invocation's
@@ -165,9 +160,9 @@ func TestRecordNotSampledIsPropagatedNotSent(t *testing.T) {
 		return nil
 	}, batch.WithTracer(tr))
 	recs := records(1)
-	recs[0].Attributes["AWSTraceHeader"] = "Root=" + producerTrace + ";Parent=" + producerSend + ";Sampled=0"
+	recs[0].Attributes["AWSTraceHeader"] = "Root=" + tracingtest.ProducerTrace + ";Parent=" + tracingtest.ProducerSend + ";Sampled=0"
 	_, err := p.Process(context.Background(), events.SQSEvent{Records: recs})
 	require.NoError(t, err)
 	require.Empty(t, rec.Raw())
-	require.Regexp(t, `^Root=`+producerTrace+`;Parent=[0-9a-f]{16};Sampled=0$`, got)
+	require.Regexp(t, `^Root=`+tracingtest.ProducerTrace+`;Parent=[0-9a-f]{16};Sampled=0$`, got)
 }

@@ -162,10 +162,7 @@ func TestInstrumentAWSRecordsTableAndClientError(t *testing.T) {
 		Item: map[string]ddbtypes.AttributeValue{"messageId": &ddbtypes.AttributeValueMemberS{Value: "m-1"}}})
 	require.Error(t, err)
 	seg.End()
-	sub := rec.doc(t, 0)
-	require.Equal(t, "DynamoDB", sub["name"])
-	require.Equal(t, "aws", sub["namespace"])
-	require.Equal(t, seg.Context().SpanID, sub["parent_id"])
+	sub := awsCall(t, rec, fake, seg, "DynamoDB")
 	require.Equal(t, true, sub["error"])
 	require.NotContains(t, sub, "fault")
 	require.NotContains(t, sub, "throttle")
@@ -175,8 +172,20 @@ func TestInstrumentAWSRecordsTableAndClientError(t *testing.T) {
 	require.Equal(t, "*types.ConditionalCheckFailedException", exc["type"])
 	require.Contains(t, exc["message"], "ConditionalCheckFailedException")
 	require.Equal(t, true, exc["remote"])
+}
+
+// awsCall returns the first document rec holds, after checking that it is
+// the subsegment of an AWS call to service beneath seg, a span continuing
+// the producer's trace, and that fake's first request carried it on.
+func awsCall(t *testing.T, rec *recorder, fake *fakeAWS, seg tracing.Span, service string) map[string]any {
+	t.Helper()
+	sub := rec.doc(t, 0)
+	require.Equal(t, service, sub["name"])
+	require.Equal(t, "aws", sub["namespace"])
+	require.Equal(t, seg.Context().SpanID, sub["parent_id"])
 	req, _ := fake.request(t, 0)
 	require.Contains(t, req.Header.Get("X-Amzn-Trace-Id"), "Root="+producerTrace+";Parent="+sub["id"].(string))
+	return sub
 }
 
 func TestInstrumentAWSCountsRetriesAndFlagsThrottles(t *testing.T) {
@@ -254,14 +263,9 @@ func TestInstrumentAWSNamesThePublishedTopic(t *testing.T) {
 	})
 	require.NoError(t, err)
 	seg.End()
-	sub := rec.doc(t, 0)
-	require.Equal(t, "SNS", sub["name"])
-	require.Equal(t, "aws", sub["namespace"])
-	require.Equal(t, seg.Context().SpanID, sub["parent_id"])
+	sub := awsCall(t, rec, fake, seg, "SNS")
 	require.Equal(t, map[string]any{"operation": "Publish", "region": "us-east-1", "request_id": "req-1", "topic_arn": topic, "retries": float64(0)}, sub["aws"])
 	require.Equal(t, float64(200), sub["http"].(map[string]any)["response"].(map[string]any)["status"])
-	req, _ := fake.request(t, 0)
-	require.Contains(t, req.Header.Get("X-Amzn-Trace-Id"), "Root="+producerTrace+";Parent="+sub["id"].(string))
 }
 
 // GetQueueUrl names its queue by name (the URL is the answer): the

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/tracing"
+	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
 
 // daemon is a UDP listener standing in for the X-Ray daemon.
@@ -123,7 +124,7 @@ func TestConfigFromEnv(t *testing.T) {
 	require.False(t, cfg.Sampling.ShouldTrace(&sampling.Request{}).Sample, "the rules file samples nothing")
 	require.False(t, cfg.Disabled)
 
-	rec := &recorder{}
+	rec := &recorder{&tracingtest.Recorder{}}
 	cfg.Emitter = rec
 	tp, err := tracing.NewProvider(cfg)
 	require.NoError(t, err)

@@ -9,34 +9,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/tracing"
+	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
 
-const producerHdr = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+// The producer's trace these tests continue.
+const (
+	producerTrace = tracingtest.ProducerTrace
+	producerSend  = tracingtest.ProducerSend
+	producerHdr   = tracingtest.ProducerHeader
+)
 
-// recorder keeps every document sent.
-type recorder struct {
-	mu   sync.Mutex
-	docs [][]byte
-}
+// recorder keeps every document sent, with accessors for these tests' maps.
+type recorder struct{ *tracingtest.Recorder }
 
-func (r *recorder) Emit(doc []byte) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.docs = append(r.docs, append([]byte(nil), doc...))
-	return nil
-}
+func (r *recorder) count() int { return len(r.Raw()) }
 
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.docs)
-}
-
-func (r *recorder) raw(i int) []byte {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.docs[i]
-}
+func (r *recorder) raw(i int) []byte { return r.Raw()[i] }
 
 func (r *recorder) doc(t testing.TB, i int) map[string]any {
 	t.Helper()
@@ -85,15 +73,8 @@ func (m *missingRecorder) n() int {
 // every new trace and recording its documents.
 func newProvider(t testing.TB, opts ...func(*tracing.Config)) (*tracing.Provider, *recorder) {
 	t.Helper()
-	rec := &recorder{}
-	cfg := tracing.Config{Emitter: rec, Sampling: fixedSampler{true}}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	tp, err := tracing.NewProvider(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = tp.Close() })
-	return tp, rec
+	tp, rec := tracingtest.NewProvider(t, opts...)
+	return tp, &recorder{rec}
 }
 
 func setup(t testing.TB) (tracing.Tracer, *recorder) {

@@ -14,11 +14,6 @@ import (
 	"github.com/offload/offload/pkg/tracing/tracinghttp"
 )
 
-const (
-	producerTrace = "1-5759e988-bd862e3fe1be46a994272793"
-	producerSend  = "53995c3f42cd8ad8"
-)
-
 func TestMiddlewareContinuesIncomingTrace(t *testing.T) {
 	t.Parallel()
 	tp, rec := newProvider(t, func(c *tracing.Config) { c.Sampling = fixedSampler{false} })

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +35,7 @@ import (
 	"github.com/offload/offload/internal/testenv"
 	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/logging"
+	"github.com/offload/offload/pkg/logging/loggingtest"
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/producer"
 	"github.com/offload/offload/pkg/tracing"
@@ -326,7 +326,7 @@ func startDaemon(t *testing.T, region string) *daemoncfg.DaemonEndpoints {
 		out, err := build.CombinedOutput()
 		require.NoError(t, err, "build the X-Ray daemon (make xray-daemon): %s", out)
 	}
-	logs := &lockedBuffer{}
+	logs := &loggingtest.Buffer{}
 	d, err := localrt.StartTraceDaemon(bin, testenv.Endpoint(t), region, logs)
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -340,21 +340,4 @@ func startDaemon(t *testing.T, region string) *daemoncfg.DaemonEndpoints {
 	tcp, err := net.ResolveTCPAddr("tcp", d.Addr)
 	require.NoError(t, err)
 	return &daemoncfg.DaemonEndpoints{UDPAddr: udp, TCPAddr: tcp}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

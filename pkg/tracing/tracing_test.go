@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/offload/offload/pkg/tracing"
+	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
 
 var (
@@ -209,7 +210,7 @@ func TestMissingContextIsReportedOnceAndNeverPanics(t *testing.T) {
 
 func TestRuntimeErrorStrategyIsRefused(t *testing.T) {
 	t.Parallel()
-	_, err := tracing.NewProvider(tracing.Config{Emitter: &recorder{}, ContextMissing: ctxmissing.NewDefaultRuntimeErrorStrategy()})
+	_, err := tracing.NewProvider(tracing.Config{Emitter: &tracingtest.Recorder{}, ContextMissing: ctxmissing.NewDefaultRuntimeErrorStrategy()})
 	require.ErrorContains(t, err, "not allowed")
 }
 
@@ -298,7 +299,7 @@ func TestSpanFromContextAndContextWithSpan(t *testing.T) {
 }
 
 func ExampleNewTracer() {
-	tp, _ := tracing.NewProvider(tracing.Config{Emitter: &recorder{}, Sampling: fixedSampler{true}})
+	tp, _ := tracing.NewProvider(tracing.Config{Emitter: &tracingtest.Recorder{}, Sampling: fixedSampler{true}})
 	defer tp.Close()
 	tr := tracing.NewTracer(tp)
 	ctx, seg := tr.Start(context.Background(), "example-service", tracing.WithKind(tracing.KindServer), tracing.RemoteParent(producerHdr))

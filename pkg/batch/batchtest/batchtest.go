@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -128,6 +129,35 @@ func (f *SQS) QueueURLCalls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.urlCalls
+}
+
+// DeadLetter is what a dead letter says about the message it carries: its
+// failure class and reason (the offload.failure-class and
+// offload.failure-reason attributes).
+type DeadLetter struct {
+	Class  string
+	Reason string
+}
+
+// RequireDeadLetters fails t unless f was sent exactly one dead letter for
+// each original message id in want, carrying want's class and reason, and
+// no other.
+func RequireDeadLetters(t testing.TB, f *SQS, want map[string]DeadLetter) {
+	t.Helper()
+	if n := len(f.DeadLetters()); n != len(want) {
+		t.Fatalf("%d dead letters, want %d", n, len(want))
+	}
+	got := f.DeadLettersByID()
+	for id, w := range want {
+		d, ok := got[id]
+		if !ok {
+			t.Fatalf("no dead letter for %s", id)
+		}
+		g := DeadLetter{Class: aws.ToString(d.MessageAttributes[message.AttrFailureClass].StringValue), Reason: aws.ToString(d.MessageAttributes[message.AttrFailureReason].StringValue)}
+		if g != w {
+			t.Fatalf("dead letter for %s: %+v, want %+v", id, g, w)
+		}
+	}
 }
 
 // Counter is a metrics sink (Count(name, n)) that remembers the totals. The

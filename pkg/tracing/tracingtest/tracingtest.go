@@ -16,6 +16,19 @@ import (
 	"github.com/offload/offload/pkg/tracing"
 )
 
+// The trace a producer hands on with a message, for tests of the code that
+// continues it.
+const (
+	// ProducerTrace is the producer's X-Ray trace id.
+	ProducerTrace = "1-5759e988-bd862e3fe1be46a994272793"
+	// ProducerSend is the span id of the producer's send: the parent of the
+	// consumer's segment.
+	ProducerSend = "53995c3f42cd8ad8"
+	// ProducerHeader is the two, sampled, as an X-Amzn-Trace-Id header or
+	// an AWSTraceHeader attribute carries them.
+	ProducerHeader = "Root=" + ProducerTrace + ";Parent=" + ProducerSend + ";Sampled=1"
+)
+
 // Document is an X-Ray segment document as pkg/tracing's exporter writes it.
 type Document struct {
 	Name        string                    `json:"name"`
@@ -147,11 +160,16 @@ func (Always) ShouldTrace(*sampling.Request) *sampling.Decision {
 // NewProvider returns a tracer provider that samples every new trace and
 // whose X-Ray exporter sends its documents, as each span ends, to the
 // returned Recorder. It is closed when t ends. Each test gets its own: tests
-// using it can run in parallel.
-func NewProvider(t testing.TB) (*tracing.Provider, *Recorder) {
+// using it can run in parallel. Each of opts, in order, may change the
+// configuration after that (another Sampling, a ContextMissing strategy).
+func NewProvider(t testing.TB, opts ...func(*tracing.Config)) (*tracing.Provider, *Recorder) {
 	t.Helper()
 	rec := &Recorder{}
-	p, err := tracing.NewProvider(tracing.Config{Emitter: rec, Sampling: Always{}})
+	cfg := tracing.Config{Emitter: rec, Sampling: Always{}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	p, err := tracing.NewProvider(cfg)
 	if err != nil {
 		t.Fatalf("tracingtest: %v", err)
 	}
