@@ -49,6 +49,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/offload/offload/internal/loopback"
 )
 
 // Config is one run.
@@ -458,7 +460,7 @@ func newStack(ctx context.Context, cfg aws.Config, c Config) (st *stack, err err
 		return st, fmt.Errorf("create secret %s: %w", st.twilioSec, err)
 	}
 
-	twilioAddr, err := freeAddr()
+	twilioAddr, err := loopback.FreeAddr()
 	if err != nil {
 		return st, err
 	}
@@ -484,7 +486,7 @@ func newStack(ctx context.Context, cfg aws.Config, c Config) (st *stack, err err
 		return st, fmt.Errorf("the Twilio stand-in did not listen on %s (log %s): %w", twilioAddr, twLog.Name(), err)
 	}
 
-	serviceAddr, err := freeAddr()
+	serviceAddr, err := loopback.FreeAddr()
 	if err != nil {
 		return st, err
 	}
@@ -513,12 +515,7 @@ func newStack(ctx context.Context, cfg aws.Config, c Config) (st *stack, err err
 			return false
 		default:
 		}
-		resp, err := http.Get(st.serviceURL + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		return loopback.Healthy(st.serviceURL)
 	}); err != nil {
 		return st, fmt.Errorf("the example service did not answer on %s (log %s): %w", st.serviceURL, svcLog.Name(), err)
 	}
@@ -661,15 +658,6 @@ func loadAverage() string {
 		return strings.Join(f[:3], " ")
 	}
 	return "n/a"
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 func waitFor(ctx context.Context, ok func() bool) error {
