@@ -460,15 +460,11 @@ func newStack(ctx context.Context, cfg aws.Config, c Config) (st *stack, err err
 		return st, fmt.Errorf("create secret %s: %w", st.twilioSec, err)
 	}
 
-	twilioAddr, err := loopback.FreeAddr()
+	twilioAddr, twLog, err := st.childAddrAndLog(c.LogDir, "bench-latency-twilio-fake.log")
 	if err != nil {
 		return st, err
 	}
 	st.twilioURL = "http://" + twilioAddr
-	twLog, err := st.logFile(c.LogDir, "bench-latency-twilio-fake.log")
-	if err != nil {
-		return st, err
-	}
 	st.twilio = exec.Command(c.TwilioFakeBin, "--addr", twilioAddr, "--account-sid", sid,
 		"--median", c.SMSMedian.String(), "--p99", c.SMSP99.String())
 	st.twilio.Env = append(os.Environ(), "TWILIO_FAKE_AUTH_TOKEN="+token)
@@ -486,15 +482,11 @@ func newStack(ctx context.Context, cfg aws.Config, c Config) (st *stack, err err
 		return st, fmt.Errorf("the Twilio stand-in did not listen on %s (log %s): %w", twilioAddr, twLog.Name(), err)
 	}
 
-	serviceAddr, err := loopback.FreeAddr()
+	serviceAddr, svcLog, err := st.childAddrAndLog(c.LogDir, "bench-latency-example-service.log")
 	if err != nil {
 		return st, err
 	}
 	st.serviceURL = "http://" + serviceAddr
-	svcLog, err := st.logFile(c.LogDir, "bench-latency-example-service.log")
-	if err != nil {
-		return st, err
-	}
 	// The rate limit stays on the request path, sized above the bench's
 	// load. No X-Ray daemon: requests are not traced.
 	st.service = exec.Command(c.ServiceBin, "--addr", serviceAddr,
@@ -522,19 +514,26 @@ func newStack(ctx context.Context, cfg aws.Config, c Config) (st *stack, err err
 	return st, nil
 }
 
-func (st *stack) logFile(dir, name string) (*os.File, error) {
+// childAddrAndLog is what a child process of the bench needs before it
+// starts: a free loopback address to listen on and its log file (name in dir,
+// the system's temporary directory when dir is empty), closed with the stack.
+func (st *stack) childAddrAndLog(dir, name string) (string, *os.File, error) {
+	addr, err := loopback.FreeAddr()
+	if err != nil {
+		return "", nil, err
+	}
 	if dir == "" {
 		dir = os.TempDir()
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	f, err := os.Create(dir + "/" + name)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	st.logs = append(st.logs, f)
-	return f, nil
+	return addr, f, nil
 }
 
 // post sends one request; an error is a failed request (no answer, or not
