@@ -9,20 +9,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/lib/emulator.sh
+. scripts/lib/emulator.sh
 port=${TEST_MOTO_PORT:-4567}
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_XRAY_DAEMON_ADDRESS
-
-started=0
-cleanup() {
-  if [[ $started == 1 ]]; then scripts/moto.sh down "$port" >/dev/null || true; fi
-}
-trap cleanup EXIT INT TERM
-if ! scripts/moto.sh status "$port" >/dev/null 2>&1; then
-  scripts/moto.sh up "$port" >/dev/null
-  started=1
-fi
+emulator_env "$port"
+unset AWS_XRAY_DAEMON_ADDRESS
+emulator_up "$port" >/dev/null
 
 mkdir -p bin .local
 go build -o bin/example-service ./cmd/example-service

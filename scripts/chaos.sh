@@ -11,23 +11,14 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/lib/emulator.sh
+. scripts/lib/emulator.sh
 port=${TEST_MOTO_PORT:-4567}
-
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-unset AWS_PROFILE AWS_SESSION_TOKEN
+emulator_env "$port"
 export OFFLOAD_TEST_TARGET=local
 
 mkdir -p .local
 go build -o .local/offload-chaos ./cmd/offload-chaos
 
-started=0
-cleanup() {
-  if [[ $started == 1 ]]; then scripts/moto.sh down "$port" >/dev/null 2>&1 || true; fi
-}
-trap cleanup EXIT INT TERM
-if [[ " $* " != *" -plan "* ]] && ! scripts/moto.sh status "$port" >/dev/null 2>&1; then
-  scripts/moto.sh up "$port"
-  started=1
-fi
+if [[ " $* " != *" -plan "* ]]; then emulator_up "$port"; fi
 .local/offload-chaos "$@"

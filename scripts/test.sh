@@ -22,9 +22,9 @@ command -v terraform >/dev/null || { echo "terraform is missing: install Terrafo
 python3 -c 'import moto.server, flask' 2>/dev/null || { echo "moto is missing: install it with: pip install 'moto[server]==5.2.1'" >&2; exit 1; }
 
 # The tests talk to the emulator only through the standard SDK variables.
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-unset AWS_PROFILE AWS_SESSION_TOKEN
+# shellcheck source=scripts/lib/emulator.sh
+. scripts/lib/emulator.sh
+emulator_env "$port"
 export OFFLOAD_TEST_TARGET=${OFFLOAD_TEST_TARGET:-local}
 
 started=0

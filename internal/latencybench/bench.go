@@ -49,6 +49,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/offload/offload/internal/loopback"
 )
 
 // Config is one run.
@@ -458,15 +460,11 @@ func newStack(ctx context.Context, cfg aws.Config, c Config) (st *stack, err err
 		return st, fmt.Errorf("create secret %s: %w", st.twilioSec, err)
 	}
 
-	twilioAddr, err := freeAddr()
+	twilioAddr, twLog, err := st.childAddrAndLog(c.LogDir, "bench-latency-twilio-fake.log")
 	if err != nil {
 		return st, err
 	}
 	st.twilioURL = "http://" + twilioAddr
-	twLog, err := st.logFile(c.LogDir, "bench-latency-twilio-fake.log")
-	if err != nil {
-		return st, err
-	}
 	st.twilio = exec.Command(c.TwilioFakeBin, "--addr", twilioAddr, "--account-sid", sid,
 		"--median", c.SMSMedian.String(), "--p99", c.SMSP99.String())
 	st.twilio.Env = append(os.Environ(), "TWILIO_FAKE_AUTH_TOKEN="+token)
@@ -484,15 +482,11 @@ func newStack(ctx context.Context, cfg aws.Config, c Config) (st *stack, err err
 		return st, fmt.Errorf("the Twilio stand-in did not listen on %s (log %s): %w", twilioAddr, twLog.Name(), err)
 	}
 
-	serviceAddr, err := freeAddr()
+	serviceAddr, svcLog, err := st.childAddrAndLog(c.LogDir, "bench-latency-example-service.log")
 	if err != nil {
 		return st, err
 	}
 	st.serviceURL = "http://" + serviceAddr
-	svcLog, err := st.logFile(c.LogDir, "bench-latency-example-service.log")
-	if err != nil {
-		return st, err
-	}
 	// The rate limit stays on the request path, sized above the bench's
 	// load. No X-Ray daemon: requests are not traced.
 	st.service = exec.Command(c.ServiceBin, "--addr", serviceAddr,
@@ -513,31 +507,33 @@ func newStack(ctx context.Context, cfg aws.Config, c Config) (st *stack, err err
 			return false
 		default:
 		}
-		resp, err := http.Get(st.serviceURL + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		return loopback.Healthy(st.serviceURL)
 	}); err != nil {
 		return st, fmt.Errorf("the example service did not answer on %s (log %s): %w", st.serviceURL, svcLog.Name(), err)
 	}
 	return st, nil
 }
 
-func (st *stack) logFile(dir, name string) (*os.File, error) {
+// childAddrAndLog is what a child process of the bench needs before it
+// starts: a free loopback address to listen on and its log file (name in dir,
+// the system's temporary directory when dir is empty), closed with the stack.
+func (st *stack) childAddrAndLog(dir, name string) (string, *os.File, error) {
+	addr, err := loopback.FreeAddr()
+	if err != nil {
+		return "", nil, err
+	}
 	if dir == "" {
 		dir = os.TempDir()
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	f, err := os.Create(dir + "/" + name)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	st.logs = append(st.logs, f)
-	return f, nil
+	return addr, f, nil
 }
 
 // post sends one request; an error is a failed request (no answer, or not
@@ -661,15 +657,6 @@ func loadAverage() string {
 		return strings.Join(f[:3], " ")
 	}
 	return "n/a"
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 func waitFor(ctx context.Context, ok func() bool) error {

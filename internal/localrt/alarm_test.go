@@ -85,14 +85,22 @@ func TestEvaluateAppliesThresholdAndMissingData(t *testing.T) {
 	require.Equal(t, "Threshold Crossed: 1 out of the last 1 datapoints [2.0 (27/11/26 00:50:00)] was greater than the threshold (0.0) (minimum 1 datapoint for OK -> ALARM transition).", reason)
 }
 
+// alarmPayload is the notification alarmMessage writes for a's OK → ALARM
+// transition in us-east-1, and that message read as the SNS payload the
+// dlq-alarm-handler receives.
+func alarmPayload(t *testing.T, a cwtypes.MetricAlarm, reason string, at time.Time) (string, events.CloudWatchAlarmSNSPayload) {
+	t.Helper()
+	msg, err := alarmMessage(a, dlq.StateOK, dlq.StateAlarm, reason, "us-east-1", at)
+	require.NoError(t, err)
+	var p events.CloudWatchAlarmSNSPayload
+	require.NoError(t, json.Unmarshal([]byte(msg), &p))
+	return msg, p
+}
+
 func TestAlarmMessageIsCloudWatchsPayload(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 11, 27, 0, 50, 0, 123e6, time.UTC)
-	msg, err := alarmMessage(dlqAlarm("notBreaching", 1, 0), dlq.StateOK, dlq.StateAlarm, "Threshold Crossed: …", "us-east-1", at)
-	require.NoError(t, err)
-
-	var p events.CloudWatchAlarmSNSPayload
-	require.NoError(t, json.Unmarshal([]byte(msg), &p))
+	msg, p := alarmPayload(t, dlqAlarm("notBreaching", 1, 0), "Threshold Crossed: …", at)
 	require.Equal(t, "audit-dlq-not-empty", p.AlarmName)
 	require.Equal(t, "audit DLQ has messages", p.AlarmDescription)
 	require.Equal(t, "123456789012", p.AWSAccountID)

@@ -1,11 +1,9 @@
 package localrt
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/stretchr/testify/require"
@@ -57,10 +55,7 @@ func TestSpecOfReadsSingleMetricAndMetricMathAlarms(t *testing.T) {
 // dlq-alarm-handler still finds the queue in it.
 func TestMetricMathAlarmMessageNamesTheQueue(t *testing.T) {
 	t.Parallel()
-	msg, err := alarmMessage(mathAlarm(), dlq.StateOK, dlq.StateAlarm, "Threshold Crossed", "us-east-1", time.Now())
-	require.NoError(t, err)
-	var p events.CloudWatchAlarmSNSPayload
-	require.NoError(t, json.Unmarshal([]byte(msg), &p))
+	_, p := alarmPayload(t, mathAlarm(), "Threshold Crossed", time.Now())
 	require.Len(t, p.Trigger.Metrics, 3)
 	require.Empty(t, p.Trigger.MetricName)
 	a, err := dlq.FromSNSPayload(p)

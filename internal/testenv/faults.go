@@ -2,10 +2,13 @@ package testenv
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // Fault is a failure the emulator injects into matching AWS calls (see
@@ -44,8 +47,39 @@ type FaultError struct {
 	Message string `json:"message,omitempty"`
 }
 
-// InjectFault arms f in the emulator at endpoint and returns it with its id.
-func InjectFault(endpoint string, f Fault) (Fault, error) {
+// FaultClient arms, lists and disarms the faults of the emulator at Endpoint
+// (scripts/moto_launcher.py's /_offload/faults). Timeout, when set, bounds each
+// call (the chaos campaign's); tests use the functions below, which set none.
+type FaultClient struct {
+	Endpoint string
+	Timeout  time.Duration
+}
+
+// do sends one request; its cancel func releases the call's timeout once the
+// answer has been read.
+func (c FaultClient) do(ctx context.Context, method, path string, body io.Reader) (*http.Response, context.CancelFunc, error) {
+	cancel := context.CancelFunc(func() {})
+	if c.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Endpoint+"/_offload/faults"+path, body)
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return resp, cancel, nil
+}
+
+// Inject arms f (a Count of 0 means 1) and returns it with its id.
+func (c FaultClient) Inject(ctx context.Context, f Fault) (Fault, error) {
 	if f.Count == 0 {
 		f.Count = 1
 	}
@@ -53,10 +87,11 @@ func InjectFault(endpoint string, f Fault) (Fault, error) {
 	if err != nil {
 		return Fault{}, err
 	}
-	resp, err := http.Post(endpoint+"/_offload/faults", "application/json", bytes.NewReader(b))
+	resp, cancel, err := c.do(ctx, http.MethodPost, "", bytes.NewReader(b))
 	if err != nil {
 		return Fault{}, fmt.Errorf("inject fault: %w", err)
 	}
+	defer cancel()
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
 		return Fault{}, fmt.Errorf("inject fault: emulator answered %s (is it started by scripts/moto_launcher.py?)", resp.Status)
@@ -65,15 +100,50 @@ func InjectFault(endpoint string, f Fault) (Fault, error) {
 	return out, json.NewDecoder(resp.Body).Decode(&out)
 }
 
-// Faults lists the armed faults with how often each fired.
-func Faults(endpoint string) ([]Fault, error) {
-	resp, err := http.Get(endpoint + "/_offload/faults")
+// List returns the armed faults with how often each fired.
+func (c FaultClient) List(ctx context.Context) ([]Fault, error) {
+	resp, cancel, err := c.do(ctx, http.MethodGet, "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("list faults: %w", err)
 	}
+	defer cancel()
 	defer resp.Body.Close()
 	var out []Fault
 	return out, json.NewDecoder(resp.Body).Decode(&out)
+}
+
+// Remove disarms the fault with id.
+func (c FaultClient) Remove(ctx context.Context, id string) error {
+	resp, cancel, err := c.do(ctx, http.MethodDelete, "/"+id, nil)
+	if err != nil {
+		return fmt.Errorf("remove fault: %w", err)
+	}
+	defer cancel()
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("remove fault %s: %s", id, resp.Status)
+	}
+	return nil
+}
+
+// Clear disarms every fault.
+func (c FaultClient) Clear(ctx context.Context) error {
+	resp, cancel, err := c.do(ctx, http.MethodDelete, "", nil)
+	if err != nil {
+		return fmt.Errorf("clear faults: %w", err)
+	}
+	defer cancel()
+	return resp.Body.Close()
+}
+
+// InjectFault arms f in the emulator at endpoint and returns it with its id.
+func InjectFault(endpoint string, f Fault) (Fault, error) {
+	return FaultClient{Endpoint: endpoint}.Inject(context.Background(), f)
+}
+
+// Faults lists the armed faults with how often each fired.
+func Faults(endpoint string) ([]Fault, error) {
+	return FaultClient{Endpoint: endpoint}.List(context.Background())
 }
 
 // Fired returns how often the fault with id fired.
@@ -92,19 +162,7 @@ func Fired(endpoint, id string) (int, error) {
 
 // RemoveFault disarms the fault with id.
 func RemoveFault(endpoint, id string) error {
-	req, err := http.NewRequest(http.MethodDelete, endpoint+"/_offload/faults/"+id, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("remove fault: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("remove fault %s: %s", id, resp.Status)
-	}
-	return nil
+	return FaultClient{Endpoint: endpoint}.Remove(context.Background(), id)
 }
 
 // MustInjectFault is InjectFault failing the test on error.

@@ -305,7 +305,7 @@ func (r *runner) account(ctx context.Context, start time.Time) (*Report, error) 
 	}
 
 	// What fired: launcher counters, the fake's, the runner's.
-	if faults, err := r.faults(ctx); err == nil {
+	if faults, err := r.faults.List(ctx); err == nil {
 		for _, f := range faults {
 			if c, ok := launcher[f.ID]; ok && f.Fired > 0 {
 				rep.Fired[c]++

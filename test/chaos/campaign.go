@@ -1,13 +1,11 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/offload/offload/internal/testenv"
 	"github.com/offload/offload/internal/twiliofake"
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/message"
@@ -129,12 +128,12 @@ func (e *Env) logf(format string, a ...any) {
 // Run drives the schedule against the stack and accounts for every request.
 func Run(ctx context.Context, e *Env, s Schedule, timeout time.Duration) (*Report, error) {
 	start := time.Now()
-	r := &runner{env: e, sched: s, endpoint: e.Stack.Outputs.EmulatorEndpoint, http: &http.Client{Timeout: 10 * time.Second},
+	r := &runner{env: e, sched: s, faults: testenv.FaultClient{Endpoint: e.Stack.Outputs.EmulatorEndpoint, Timeout: 10 * time.Second},
 		fired: map[Class]int{}, launcher: map[string]Class{}, accepted: map[string]int{}}
-	if err := r.clearFaults(ctx); err != nil {
+	if err := r.faults.Clear(ctx); err != nil {
 		return nil, err
 	}
-	defer r.clearFaults(context.WithoutCancel(ctx))
+	defer r.faults.Clear(context.WithoutCancel(ctx))
 	var err error
 	if r.audit, err = producer.New(e.Stack.SQS, e.Stack.Outputs.AuditQueueURL, producer.WithDefaultType(message.TypeAudit, "1")); err != nil {
 		return nil, err
@@ -203,8 +202,7 @@ func Run(ctx context.Context, e *Env, s Schedule, timeout time.Duration) (*Repor
 type runner struct {
 	env        *Env
 	sched      Schedule
-	endpoint   string
-	http       *http.Client
+	faults     testenv.FaultClient
 	audit, sms *producer.Publisher
 
 	mu        sync.Mutex
@@ -273,34 +271,30 @@ func body(q Request) string {
 }
 
 // launcherFault is the emulator fault (scripts/moto_launcher.py) of a class.
-func (r *runner) launcherFault(f Fault) map[string]any {
-	match := f.Target + `"`
-	ddb := func(op string, extra map[string]any) map[string]any {
-		m := map[string]any{"service": "dynamodb", "operation": op, "match": match, "count": f.Count}
-		for k, v := range extra {
-			m[k] = v
-		}
-		return m
+func (r *runner) launcherFault(f Fault) testenv.Fault {
+	ddb := func(op string, lf testenv.Fault) testenv.Fault {
+		lf.Service, lf.Operation, lf.Match, lf.Count = "dynamodb", op, f.Target+`"`, f.Count
+		return lf
 	}
-	err500 := map[string]any{"status": 500, "code": "InternalServerError", "message": "injected by make chaos"}
+	err500 := &testenv.FaultError{Status: 500, Code: "InternalServerError", Message: "injected by make chaos"}
 	switch f.Class {
 	case DDBThrottle:
-		return ddb("PutItem", map[string]any{"error": map[string]any{"status": 400, "code": "ProvisionedThroughputExceededException", "message": "injected by make chaos"}})
+		return ddb("PutItem", testenv.Fault{Error: &testenv.FaultError{Status: 400, Code: "ProvisionedThroughputExceededException", Message: "injected by make chaos"}})
 	case DDB5xx:
-		return ddb("PutItem", map[string]any{"error": err500})
+		return ddb("PutItem", testenv.Fault{Error: err500})
 	case DDBCommitLost:
-		return ddb("PutItem", map[string]any{"error": err500, "after": true})
+		return ddb("PutItem", testenv.Fault{Error: err500, After: true})
 	case LatencySpike:
 		if f.Kind == SMS {
 			// The completion of a text that was sent: the UpdateItem that
 			// writes "completed" (not the Start before the provider call).
-			return ddb("UpdateItem", map[string]any{"delay_after_seconds": 4, "also": []string{`{"S":"completed"}`}})
+			return ddb("UpdateItem", testenv.Fault{DelayAfterSeconds: 4, Also: []string{`{"S":"completed"}`}})
 		}
-		return ddb("PutItem", map[string]any{"delay_after_seconds": 4})
+		return ddb("PutItem", testenv.Fault{DelayAfterSeconds: 4})
 	case FunctionTimeout:
-		return ddb("PutItem", map[string]any{"error": err500, "delay_seconds": 5})
+		return ddb("PutItem", testenv.Fault{Error: err500, DelaySeconds: 5})
 	case FunctionKill:
-		return ddb("PutItem", map[string]any{"error": err500, "delay_seconds": 2})
+		return ddb("PutItem", testenv.Fault{Error: err500, DelaySeconds: 2})
 	case SQSDuplicate:
 		url := r.env.Stack.Outputs.AuditQueueURL
 		if f.Kind == SMS {
@@ -308,10 +302,10 @@ func (r *runner) launcherFault(f Fault) map[string]any {
 		}
 		// Past the runtime's 10 s delete timeout: the batch stays in flight
 		// until its visibility expires, then SQS delivers it again.
-		return map[string]any{"service": "sqs", "operation": "DeleteMessageBatch", "match": url + `"`, "count": 1,
-			"error": err500, "delay_seconds": 11}
+		return testenv.Fault{Service: "sqs", Operation: "DeleteMessageBatch", Match: url + `"`, Count: 1,
+			Error: err500, DelaySeconds: 11}
 	}
-	return nil
+	return testenv.Fault{}
 }
 
 func (r *runner) arm(ctx context.Context, f Fault) error {
@@ -359,19 +353,9 @@ func (r *runner) arm(ctx context.Context, f Fault) error {
 		}()
 		return nil
 	}
-	spec := r.launcherFault(f)
-	b, _ := json.Marshal(spec)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, r.endpoint+"/_offload/faults", bytes.NewReader(b))
-	resp, err := r.http.Do(req)
+	got, err := r.faults.Inject(ctx, r.launcherFault(f))
 	if err != nil {
 		return fmt.Errorf("arm %s on %s: %w", f.Class, f.Target, err)
-	}
-	defer resp.Body.Close()
-	var got struct {
-		ID string `json:"id"`
-	}
-	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&got) != nil {
-		return fmt.Errorf("arm %s on %s: launcher answered %s", f.Class, f.Target, resp.Status)
 	}
 	r.mu.Lock()
 	r.launcher[got.ID] = f.Class
@@ -394,7 +378,7 @@ func (r *runner) killWhenFired(ctx context.Context, id string, f Fault) {
 	}
 	bin := filepath.Join(r.env.Repo, "dist", "local", folder, "bootstrap")
 	for {
-		faults, err := r.faults(ctx)
+		faults, err := r.faults.List(ctx)
 		if err == nil {
 			for _, lf := range faults {
 				if lf.ID == id && lf.Fired > 0 {
@@ -433,32 +417,6 @@ func killByExe(bin string) int {
 		}
 	}
 	return n
-}
-
-type launcherState struct {
-	ID    string `json:"id"`
-	Fired int    `json:"fired"`
-}
-
-func (r *runner) faults(ctx context.Context) ([]launcherState, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.endpoint+"/_offload/faults", nil)
-	resp, err := r.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var out []launcherState
-	return out, json.NewDecoder(resp.Body).Decode(&out)
-}
-
-func (r *runner) clearFaults(ctx context.Context) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, r.endpoint+"/_offload/faults", nil)
-	resp, err := r.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("clear launcher faults: %w", err)
-	}
-	resp.Body.Close()
-	return nil
 }
 
 // quiesce waits until both work queues hold nothing — visible, in flight or

@@ -20,7 +20,6 @@ import (
 	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/producer"
-	"github.com/offload/offload/test/harness"
 )
 
 // The article's pipeline, end to end: 100 audit messages — 95 ordinary ones,
@@ -31,9 +30,7 @@ import (
 // with its reason, and no successful message delivered twice because of it.
 func TestAuditPipelineHundredMessages(t *testing.T) {
 	t.Parallel()
-	if stack.Target != harness.TargetLocal {
-		t.Skip("the forced redelivery is injected by the local emulator")
-	}
+	stack.SkipUnlessLocal(t, "the forced redelivery is injected by the local emulator")
 	ctx := context.Background()
 	run := stack.Unique("audit100")
 	at := time.Now().UTC().Truncate(time.Microsecond)

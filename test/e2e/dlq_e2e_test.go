@@ -33,9 +33,7 @@ import (
 // Not parallel: it redrives the whole audit DLQ, so it runs before the
 // parallel suites put their own dead letters there.
 func TestPoisonMessageToAlarmToRedrive(t *testing.T) {
-	if stack.Target != harness.TargetLocal {
-		t.Skip("the cause (a throttled table) is injected by the local emulator")
-	}
+	stack.SkipUnlessLocal(t, "the cause (a throttled table) is injected by the local emulator")
 	notes := stack.SubscribeQueueToTopic(t, stack.Outputs.NotificationsTopicARN)
 	key := stack.Unique("poison")
 	body, err := json.Marshal(audit.Message{MessageID: key, AuditText: "poisoned by throttling", AuditTime: time.Now().UTC()})

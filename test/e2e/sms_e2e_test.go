@@ -19,7 +19,6 @@ import (
 	"github.com/offload/offload/internal/testenv"
 	"github.com/offload/offload/pkg/message"
 	"github.com/offload/offload/pkg/sms"
-	"github.com/offload/offload/test/harness"
 )
 
 // One request, at most one text, end to end through the local SMS provider
@@ -33,9 +32,7 @@ import (
 //   - no log line holds a full destination number.
 func TestSMSPipelineSendsEachRequestAtMostOnce(t *testing.T) {
 	t.Parallel()
-	if stack.Target != harness.TargetLocal {
-		t.Skip("counting texts and injecting provider faults needs the local emulator")
-	}
+	stack.SkipUnlessLocal(t, "counting texts and injecting provider faults needs the local emulator")
 	endpoint := testenv.Endpoint(t)
 	run := stack.Unique("sms")
 	var numbers []string

@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/localrt"
+	"github.com/offload/offload/internal/loopback"
 	"github.com/offload/offload/pkg/logging/loggingtest"
 	"github.com/offload/offload/pkg/tracing/tracingtest"
 )
@@ -231,10 +231,8 @@ func startExampleService(t *testing.T) exampleService {
 	require.NoError(t, err)
 	t.Cleanup(daemon.Stop)
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopback.FreeAddr()
 	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
 	cmd := exec.Command(bin, "--addr", addr, "--audit-queue-url", stack.Outputs.AuditQueueURL,
 		"--sms-queue-url", stack.Outputs.SMSQueueURL, "--audit-table", stack.Outputs.AuditTableName, "--api-keys-secret", secretName)
 	// Sample every request but the health checks: the default rules take
@@ -252,14 +250,7 @@ func startExampleService(t *testing.T) exampleService {
 		}
 	})
 	url := "http://" + addr
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(url + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 20*time.Second, 100*time.Millisecond, "example service not healthy; log:\n%s", logs)
+	require.Eventually(t, func() bool { return loopback.Healthy(url) }, 20*time.Second, 100*time.Millisecond, "example service not healthy; log:\n%s", logs)
 	return exampleService{url: url, apiKey: apiKey}
 }
 

@@ -409,6 +409,16 @@ func (s *Stack) Down() error {
 	return s.downErr
 }
 
+// SkipUnlessLocal skips t on any target but TargetLocal; why says what the
+// test needs that only the local emulator gives (an injected fault, the texts
+// it records).
+func (s *Stack) SkipUnlessLocal(t testing.TB, why string) {
+	t.Helper()
+	if s.Target != TargetLocal {
+		t.Skip(why)
+	}
+}
+
 // Unique returns a name unique within this stack's namespace: prefix-kind-n.
 func (s *Stack) Unique(kind string) string {
 	return fmt.Sprintf("%s-%s-%d", s.Prefix, kind, s.seq.Add(1))
