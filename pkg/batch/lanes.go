@@ -18,13 +18,20 @@ import (
 // The pool holds no reference to its Processor: when the Processor becomes
 // unreachable, a cleanup closes jobs and the kept workers exit.
 type workerPool struct {
-	// jobs hands a run to a waiting worker. Unbuffered: a send succeeds
-	// only when a worker is waiting, otherwise a new goroutine takes the run.
+	// jobs hands a run to a waiting worker. Unbuffered: a send is made only
+	// after claiming an idle worker (idle), so it never waits on a busy one.
 	jobs chan *laneRun
 	// keep is how many workers wait for the next run at most; kept counts
-	// them (and those running) .
+	// them (waiting or running).
 	keep int32
 	kept atomic.Int32
+	// idle counts the kept workers that finished their run and are, or are
+	// about to be, receiving on jobs, and that no runLanes has claimed. A
+	// worker counts itself idle before it reports its run done, so a batch
+	// that starts after the previous one returned finds every kept worker
+	// claimable: whether a worker is reused does not depend on how soon it is
+	// scheduled again.
+	idle atomic.Int32
 }
 
 // laneRun is one Process call's lanes, taken one at a time by the caller
@@ -38,7 +45,6 @@ type laneRun struct {
 
 // work runs lanes until none is left.
 func (r *laneRun) work() {
-	defer r.wg.Done()
 	for {
 		i := int(r.next.Add(1)) - 1
 		if i >= len(r.lanes) {
@@ -70,27 +76,51 @@ func (wp *workerPool) runLanes(lanes [][]int, concurrency int, run func(lane []i
 	r := &laneRun{lanes: lanes, run: run}
 	r.wg.Add(workers)
 	for range workers - 1 {
-		select {
-		case wp.jobs <- r:
-		default:
+		if wp.claimIdle() {
+			wp.jobs <- r
+		} else {
 			go wp.worker(r)
 		}
 	}
 	r.work()
+	r.wg.Done()
 	r.wg.Wait()
 }
 
-// worker runs r, then, while fewer than keep workers are kept, waits for
-// the next runs until the pool is closed.
-func (wp *workerPool) worker(r *laneRun) {
-	r.work()
-	if wp.kept.Add(1) > wp.keep {
-		wp.kept.Add(-1)
-		return
+// claimIdle takes one idle worker for a run, if there is one.
+func (wp *workerPool) claimIdle() bool {
+	for {
+		n := wp.idle.Load()
+		if n <= 0 {
+			return false
+		}
+		if wp.idle.CompareAndSwap(n, n-1) {
+			return true
+		}
 	}
-	defer wp.kept.Add(-1)
-	for r := range wp.jobs {
+}
+
+// worker runs r and, if fewer than keep workers are kept, stays for the
+// runs handed to it until the pool is closed.
+func (wp *workerPool) worker(r *laneRun) {
+	stay := wp.kept.Add(1) <= wp.keep
+	if !stay {
+		wp.kept.Add(-1)
+	}
+	for {
 		r.work()
+		if stay {
+			wp.idle.Add(1) // before Done: see idle
+		}
+		r.wg.Done()
+		if !stay {
+			return
+		}
+		var open bool
+		if r, open = <-wp.jobs; !open {
+			wp.kept.Add(-1)
+			return
+		}
 	}
 }
 

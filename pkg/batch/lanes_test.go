@@ -86,10 +86,11 @@ func TestWorkersAreKeptBetweenBatches(t *testing.T) {
 		})
 		require.LessOrEqual(t, wp.kept.Load(), int32(3))
 	}
-	// A goroutine per lane and batch would be 3 × 50 = 150 goroutines (plus
-	// the caller); kept workers are 3, plus one now and then that finds the
-	// pool full because a kept worker was not back yet.
-	require.Less(t, len(seen), batches, "lanes ran on %d goroutines over %d batches", len(seen), batches)
+	// A goroutine per lane and batch would be 3 × 50 = 150 goroutines plus
+	// the caller. The workers of one batch count themselves idle before it
+	// returns, so the next batch reuses all three, however late they are
+	// scheduled: the caller and the same three workers ran every lane.
+	require.Len(t, seen, 4, "lanes ran on %d goroutines over %d batches", len(seen), batches)
 	runtime.KeepAlive(o)
 }
 
