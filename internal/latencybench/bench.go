@@ -317,9 +317,7 @@ func drive(ctx context.Context, client *http.Client, st *stack, ep Endpoint, bod
 	for i, body := range bodies {
 		at += time.Duration(rng.ExpFloat64() / rate * float64(time.Second))
 		due := start.Add(at)
-		if d := time.Until(due); d > 0 {
-			time.Sleep(d)
-		}
+		sleepUntil(due)
 		if lag := time.Since(due); lag > behind {
 			behind = lag
 		}

@@ -82,3 +82,18 @@ func TestMixIsTheSameForEveryEndpoint(t *testing.T) {
 		require.NotEqual(t, a[i], b[i])
 	}
 }
+
+// The generator never sends early: sleepUntil returns only once its time has
+// come, whether that is in the past, within the nanosleep stretch or beyond
+// it (how late it may be is a measurement, reported as gen_lag_ms, not an
+// assertion).
+func TestSleepUntilNeverReturnsBeforeItsTime(t *testing.T) {
+	t.Parallel()
+	for _, ahead := range []time.Duration{-time.Millisecond, 0, 50 * time.Microsecond, 700 * time.Microsecond, 3 * time.Millisecond} {
+		for range 20 {
+			due := time.Now().Add(ahead)
+			sleepUntil(due)
+			require.False(t, time.Now().Before(due), "sleepUntil(now%+v) returned early", ahead)
+		}
+	}
+}
