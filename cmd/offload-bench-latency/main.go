@@ -37,9 +37,26 @@ func main() {
 	flag.DurationVar(&c.SMSP99, "sms-p99", 1500*time.Millisecond, "the Twilio stand-in's 99th-percentile latency")
 	flag.StringVar(&c.LogDir, "log-dir", ".local", "where the service's and the stand-in's logs go")
 	flag.Uint64Var(&c.Seed, "seed", 1, "seed of the request mix and the arrival times")
-	only := flag.String("only", "", "comma-separated endpoints to measure (audit_async,audit_durable,audit_sync,sms_enqueue,sms_sync; default all)")
+	only := flag.String("only", "", "comma-separated endpoints to measure (floor,audit_async,audit_durable,audit_sync,sms_enqueue,sms_sync; default all)")
 	serviceArgs := flag.String("service-args", "", "extra flags for the example service, space-separated (e.g. --cpuprofile .local/service.pprof)")
+	noFloor := flag.Bool("no-floor", false, "do not measure the floor (a net/http server that only answers) before the endpoints")
+	floorAddr := flag.String(latencybench.FloorFlag, "", "serve the floor on this address instead of measuring (the bench starts itself so)")
 	flag.Parse()
+	if *floorAddr != "" {
+		if err := latencybench.ServeFloor(ctx, *floorAddr); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-latency floor:", err)
+			os.Exit(2)
+		}
+		return
+	}
+	if !*noFloor {
+		exe, err := os.Executable()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench-latency:", err)
+			os.Exit(2)
+		}
+		c.FloorBin = exe
+	}
 	if *only != "" {
 		c.Only = strings.Split(*only, ",")
 	}

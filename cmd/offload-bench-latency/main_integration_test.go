@@ -50,9 +50,10 @@ func TestBenchPrintsTheLatencyLineLast(t *testing.T) {
 	}
 	require.LessOrEqual(t, got["audit_async_p50_ms"], got["audit_async_p99_ms"])
 	require.GreaterOrEqual(t, got["sms_sync_p99_ms"], 10.0, "the stand-in's latency is on the /sms/sync path")
-	for _, ep := range latencybench.Endpoints {
+	for _, ep := range append([]latencybench.Endpoint{latencybench.Floor}, latencybench.Endpoints...) {
 		require.Contains(t, stdout.String(), ep.Label)
 	}
+	require.Regexp(t, `(?m)^floor: net/http that only answers, same generator and mix: p50 \d+\.\d{3} ms, p99 \d+\.\d{3} ms; POST /audit \(buffered\) is `, stdout.String())
 	require.Contains(t, stdout.String(), "after SIGTERM the audit queue holds 90 messages for 90 requests")
 	require.Contains(t, stdout.String(), "the SMS queue 45 for 45")
 }

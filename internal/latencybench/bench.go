@@ -75,6 +75,9 @@ type Config struct {
 	Only []string
 	// ServiceArgs are extra flags for the example service (--cpuprofile).
 	ServiceArgs []string
+	// FloorBin, when set, is a program that serves the floor (floor.go) when
+	// started with --serve-floor ADDR; the floor is then measured first.
+	FloorBin string
 }
 
 // Endpoint is one measured endpoint.
@@ -87,6 +90,8 @@ type Endpoint struct {
 	Label string
 	// sms says the body is an SMS request, else an audit record.
 	sms bool
+	// floor says it is served by the floor server, not the service.
+	floor bool
 }
 
 // Endpoints are the measured endpoints, in the order they run.
@@ -253,10 +258,16 @@ func Run(ctx context.Context, c Config, out io.Writer) (res Result, err error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}, Timeout: 30 * time.Second}
 	defer client.CloseIdleConnections()
 	accepted := map[string]int{}
-	for i, ep := range Endpoints {
+	measured := Endpoints
+	if c.FloorBin != "" {
+		measured = append([]Endpoint{Floor}, Endpoints...)
+	}
+	for _, ep := range measured {
 		if len(c.Only) > 0 && !slices.Contains(c.Only, ep.Name) {
 			continue
 		}
+		// The floor gets the same arrival times and body sizes as POST /audit.
+		i := max(slices.Index(Endpoints, ep), 0)
 		rng := mrand.New(mrand.NewPCG(c.Seed, uint64(i)))
 		bodies := newMix(c.Seed, ep.sms, c.Warmup+c.Requests, ep.Name)
 		if c.Warmup > 0 {
@@ -264,16 +275,22 @@ func Run(ctx context.Context, c Config, out io.Writer) (res Result, err error) {
 				return res, err
 			}
 		}
-		cpu0 := processCPU(st.service.Process.Pid)
+		server := st.service.Process.Pid
+		if ep.floor {
+			server = st.floor.Process.Pid
+		}
+		cpu0 := processCPU(server)
 		s, err := drive(ctx, client, st, ep, bodies[c.Warmup:], c.Rate, rng)
 		if err != nil {
 			return res, err
 		}
 		if cpu0 > 0 {
-			s.ServiceCPU = (processCPU(st.service.Process.Pid) - cpu0) / time.Duration(s.N)
+			s.ServiceCPU = (processCPU(server) - cpu0) / time.Duration(s.N)
 		}
 		res.Stats = append(res.Stats, s)
-		accepted[ep.Name] = c.Warmup + c.Requests
+		if !ep.floor {
+			accepted[ep.Name] = c.Warmup + c.Requests
+		}
 	}
 
 	// Stop the service the way a deploy does: SIGTERM, which flushes the
@@ -300,6 +317,9 @@ func Run(ctx context.Context, c Config, out io.Writer) (res Result, err error) {
 			float64(s.ServiceCPU)/1e3)
 	}
 	fmt.Fprintln(out, "(latency: client-side, from each request's scheduled arrival to the last byte of its answer; gen_lag: the generator's worst delay behind its schedule, included; service_cpu: the service's CPU time per request, all threads, background flushes included)")
+	if l := res.floorLine(); l != "" {
+		fmt.Fprintln(out, l)
+	}
 	fmt.Fprintln(out, "\n"+res.Stored)
 	fmt.Fprintf(out, "load average at the end: %s (other work on the machine shares its CPUs with the stack and shows in the tails)\n", loadAverage())
 	return res, nil
@@ -405,7 +425,8 @@ type stack struct {
 	table, keys, twilioSec string
 	apiKey                 string
 	serviceURL, twilioURL  string
-	service, twilio        *exec.Cmd
+	floorURL               string
+	service, twilio, floor *exec.Cmd
 	serviceDone            chan error
 	logs                   []*os.File
 }
@@ -509,6 +530,9 @@ func newStack(ctx context.Context, cfg aws.Config, c Config) (st *stack, err err
 	}); err != nil {
 		return st, fmt.Errorf("the example service did not answer on %s (log %s): %w", st.serviceURL, svcLog.Name(), err)
 	}
+	if c.FloorBin != "" {
+		return st, st.startFloor(ctx, c)
+	}
 	return st, nil
 }
 
@@ -537,7 +561,11 @@ func (st *stack) childAddrAndLog(dir, name string) (string, *os.File, error) {
 // post sends one request; an error is a failed request (no answer, or not
 // 2xx).
 func (st *stack) post(ctx context.Context, client *http.Client, ep Endpoint, body string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.serviceURL+ep.Path, strings.NewReader(body))
+	base := st.serviceURL
+	if ep.floor {
+		base = st.floorURL
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+ep.Path, strings.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -600,10 +628,12 @@ func (st *stack) stop() error {
 	if err := st.stopService(); err != nil {
 		errs = append(errs, err)
 	}
-	if st.twilio != nil && st.twilio.Process != nil {
-		_ = st.twilio.Process.Signal(syscall.SIGTERM)
-		_ = st.twilio.Wait()
-		st.twilio = nil
+	for _, p := range []**exec.Cmd{&st.twilio, &st.floor} {
+		if *p != nil && (*p).Process != nil {
+			_ = (*p).Process.Signal(syscall.SIGTERM)
+			_ = (*p).Wait()
+			*p = nil
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

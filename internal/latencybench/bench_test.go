@@ -97,3 +97,13 @@ func TestSleepUntilNeverReturnsBeforeItsTime(t *testing.T) {
 		}
 	}
 }
+
+// The floor line compares the buffered endpoint with the floor of the same
+// run, and is left out when either was not measured.
+func TestFloorLineComparesTheBufferedEndpointWithTheFloor(t *testing.T) {
+	t.Parallel()
+	r := result(700*time.Microsecond, 1500*time.Microsecond, time.Millisecond, time.Millisecond, time.Millisecond, time.Second)
+	require.Empty(t, r.floorLine())
+	r.Stats = append(r.Stats, Stats{Endpoint: Floor, N: 10, P50: 350 * time.Microsecond, P99: 600 * time.Microsecond})
+	require.Equal(t, "floor: net/http that only answers, same generator and mix: p50 0.350 ms, p99 0.600 ms; POST /audit (buffered) is 2.00x it at p50 and 2.50x at p99, 0.900 ms more at p99", r.floorLine())
+}
