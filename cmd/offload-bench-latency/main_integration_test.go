@@ -54,6 +54,7 @@ func TestBenchPrintsTheLatencyLineLast(t *testing.T) {
 		require.Contains(t, stdout.String(), ep.Label)
 	}
 	require.Regexp(t, `(?m)^floor: net/http that only answers, same generator and mix: p50 \d+\.\d{3} ms, p99 \d+\.\d{3} ms; POST /audit \(buffered\) is `, stdout.String())
-	require.Contains(t, stdout.String(), "after SIGTERM the audit queue holds 90 messages for 90 requests")
-	require.Contains(t, stdout.String(), "the SMS queue 45 for 45")
+	// Every record answered 202 is on its queue; a send the SDK retried
+	// after its answer was lost may have stored one twice.
+	require.Regexp(t, `after SIGTERM the audit queue holds \d+ messages for 90 records: 0 missing, \d+ stored twice, 0 unknown .*; the SMS queue \d+ messages for 45 records: 0 missing, \d+ stored twice, 0 unknown`, stdout.String())
 }

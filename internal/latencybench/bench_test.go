@@ -107,3 +107,27 @@ func TestFloorLineComparesTheBufferedEndpointWithTheFloor(t *testing.T) {
 	r.Stats = append(r.Stats, Stats{Endpoint: Floor, N: 10, P50: 350 * time.Microsecond, P99: 600 * time.Microsecond})
 	require.Equal(t, "floor: net/http that only answers, same generator and mix: p50 0.350 ms, p99 0.600 ms; POST /audit (buffered) is 2.00x it at p50 and 2.50x at p99, 0.900 ms more at p99", r.floorLine())
 }
+
+// What a queue holds is compared with the records answered for it by id: a
+// lost record and a stranger fail the check, a record stored twice (the
+// SDK's retry of a send whose answer was lost) is counted but does not.
+func TestCountComparesRecordsByID(t *testing.T) {
+	t.Parallel()
+	want := []string{"a", "b", "c"}
+	all := count(want, map[string]int{"a": 1, "b": 1, "c": 1})
+	require.Equal(t, tally{Messages: 3, Want: 3}, all)
+	require.True(t, all.ok())
+	twice := count(want, map[string]int{"a": 2, "b": 1, "c": 3})
+	require.Equal(t, tally{Messages: 6, Want: 3, Twice: 3}, twice)
+	require.True(t, twice.ok())
+	require.Equal(t, "6 messages for 3 records: 0 missing, 3 stored twice, 0 unknown", twice.String())
+	// Three messages for three records, and still one lost.
+	lost := count(want, map[string]int{"a": 2, "c": 1})
+	require.Equal(t, tally{Messages: 3, Want: 3, Missing: 1, Twice: 1}, lost)
+	require.False(t, lost.ok())
+	stranger := count(want, map[string]int{"a": 1, "b": 1, "c": 1, "": 1})
+	require.Equal(t, 1, stranger.Strangers)
+	require.False(t, stranger.ok())
+	require.Equal(t, "bench-x", bodyID(`{"messageId":"bench-x","auditText":"t"}`))
+	require.Equal(t, "bench-y", bodyID(`{"requestId":"bench-y","to":"+14155552671","body":"b"}`))
+}

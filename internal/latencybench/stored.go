@@ -1,0 +1,88 @@
+package latencybench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// tally is what one queue holds against the records answered 2xx for it.
+type tally struct {
+	// Messages is how many messages the queue holds; Want how many distinct
+	// records were answered for it.
+	Messages, Want int
+	// Missing is how many answered records are not on the queue (lost);
+	// Twice how many extra copies of records are (a send the SDK retried
+	// after its answer was lost: SQS is at-least-once); Strangers how many
+	// messages are no request of this run's.
+	Missing, Twice, Strangers int
+}
+
+func (t tally) ok() bool { return t.Missing == 0 && t.Strangers == 0 }
+
+func (t tally) String() string {
+	return fmt.Sprintf("%d messages for %d records: %d missing, %d stored twice, %d unknown", t.Messages, t.Want, t.Missing, t.Twice, t.Strangers)
+}
+
+// bodyID is a queued body's record id: an audit record's messageId or an SMS
+// request's requestId.
+func bodyID(body string) string {
+	var b struct {
+		MessageID string `json:"messageId"`
+		RequestID string `json:"requestId"`
+	}
+	if json.Unmarshal([]byte(body), &b) != nil {
+		return ""
+	}
+	if b.MessageID != "" {
+		return b.MessageID
+	}
+	return b.RequestID
+}
+
+// count compares ids (each record answered 2xx) with what a queue holds.
+func count(want []string, held map[string]int) tally {
+	t := tally{Want: len(want)}
+	for _, n := range held {
+		t.Messages += n
+	}
+	rest := make(map[string]int, len(held))
+	for id, n := range held {
+		rest[id] = n
+	}
+	for _, id := range want {
+		switch n := rest[id]; {
+		case n == 0:
+			t.Missing++
+		default:
+			t.Twice += n - 1
+		}
+		delete(rest, id)
+	}
+	for _, n := range rest {
+		t.Strangers += n
+	}
+	return t
+}
+
+// held reads every message on the queue at url once (each stays on the
+// queue, invisible for longer than the read takes) and counts them by record
+// id.
+func (st *stack) held(ctx context.Context, url string) (map[string]int, error) {
+	ids := map[string]int{}
+	for {
+		out, err := st.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 600})
+		if err != nil {
+			return nil, fmt.Errorf("read back %s: %w", url, err)
+		}
+		if len(out.Messages) == 0 {
+			return ids, nil
+		}
+		for _, m := range out.Messages {
+			ids[bodyID(aws.ToString(m.Body))]++
+		}
+	}
+}
