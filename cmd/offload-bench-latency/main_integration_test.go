@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -56,5 +57,6 @@ func TestBenchPrintsTheLatencyLineLast(t *testing.T) {
 	require.Regexp(t, `(?m)^floor: net/http that only answers, same generator and mix: p50 \d+\.\d{3} ms, p99 \d+\.\d{3} ms; POST /audit \(buffered\) is `, stdout.String())
 	// Every record answered 202 is on its queue; a send the SDK retried
 	// after its answer was lost may have stored one twice.
-	require.Regexp(t, `after SIGTERM the audit queue holds \d+ messages for 90 records: 0 missing, \d+ stored twice, 0 unknown .*; the SMS queue \d+ messages for 45 records: 0 missing, \d+ stored twice, 0 unknown`, stdout.String())
+	svcLog, _ := os.ReadFile(filepath.Join(dir, "bench-latency-example-service.log"))
+	require.Regexp(t, `after SIGTERM the audit queue holds \d+ messages for 90 records: 0 missing, \d+ stored twice, 0 unknown .*; the SMS queue \d+ messages for 45 records: 0 missing, \d+ stored twice, 0 unknown`, stdout.String(), "the service's log:\n%s", svcLog)
 }

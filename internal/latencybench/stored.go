@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // tally is what one queue holds against the records answered 2xx for it.
@@ -68,21 +71,43 @@ func count(want []string, held map[string]int) tally {
 	return t
 }
 
-// held reads every message on the queue at url once (each stays on the
-// queue, invisible for longer than the read takes) and counts them by record
-// id.
+// held counts the messages on the queue at url (nothing consumes it) by
+// record id. It reads until it has seen as many distinct messages as the
+// queue said it held: an answer to a receive can be lost on a busy machine
+// and the SDK then receives again, so the messages that answer carried come
+// back only when their (short) visibility timeout ends, and are read then.
 func (st *stack) held(ctx context.Context, url string) (map[string]int, error) {
-	ids := map[string]int{}
-	for {
-		out, err := st.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 600})
+	a, err := st.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages, types.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		return nil, fmt.Errorf("depth of %s: %w", url, err)
+	}
+	depth := 0
+	for _, v := range a.Attributes {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("depth of %s: %q: %w", url, v, err)
+		}
+		depth += n
+	}
+	seen := map[string]string{} // SQS message id → record id
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(seen) < depth {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("read back %s: %d of its %d messages within 2 minutes", url, len(seen), depth)
+		}
+		out, err := st.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
+			VisibilityTimeout: 5, WaitTimeSeconds: 1})
 		if err != nil {
 			return nil, fmt.Errorf("read back %s: %w", url, err)
 		}
-		if len(out.Messages) == 0 {
-			return ids, nil
-		}
 		for _, m := range out.Messages {
-			ids[bodyID(aws.ToString(m.Body))]++
+			seen[aws.ToString(m.MessageId)] = bodyID(aws.ToString(m.Body))
 		}
 	}
+	ids := map[string]int{}
+	for _, id := range seen {
+		ids[id]++
+	}
+	return ids, nil
 }
