@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/function"
+	"github.com/offload/offload/internal/testenv"
 	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/message"
@@ -78,7 +79,7 @@ func TestEachRecordGoesWhereItsErrorSays(t *testing.T) {
 	greeter := &fakeGreeter{}
 	sqsFake := &fakeSQS{dead: map[string]*sqs.SendMessageInput{}, visibility: map[string]int32{}}
 	h := &handler{greeter: greeter}
-	cfg, err := function.Load[settings](env(map[string]string{"DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/signups-dlq"}))
+	cfg, err := function.Load[settings](testenv.Getenv(map[string]string{"DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/signups-dlq"}))
 	require.NoError(t, err)
 	proc, err := batch.New(h.handle, processorOptions(cfg, sqsFake, logging.New(logging.WithOutput(discard{})))...)
 	require.NoError(t, err)
