@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -38,10 +39,6 @@ func (g *fakeGreeter) Greet(_ context.Context, s Signup) error {
 	return nil
 }
 
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
 func record(id, body string) events.SQSMessage {
 	return events.SQSMessage{MessageId: id, ReceiptHandle: "rh-" + id, Body: body,
 		EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:signups", Attributes: map[string]string{"ApproximateReceiveCount": "1"}}
@@ -56,7 +53,7 @@ func TestEachRecordGoesWhereItsErrorSays(t *testing.T) {
 	h := &handler{greeter: greeter}
 	cfg, err := function.Load[settings](testenv.Getenv(map[string]string{"DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/signups-dlq"}))
 	require.NoError(t, err)
-	proc, err := batch.New(h.handle, processorOptions(cfg, sqsFake, logging.New(logging.WithOutput(discard{})))...)
+	proc, err := batch.New(h.handle, processorOptions(cfg, sqsFake, logging.New(logging.WithOutput(io.Discard)))...)
 	require.NoError(t, err)
 
 	resp, err := proc.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
