@@ -3,17 +3,19 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/function"
+	"github.com/offload/offload/internal/testenv"
 	"github.com/offload/offload/pkg/batch"
+	"github.com/offload/offload/pkg/batch/batchtest"
 	"github.com/offload/offload/pkg/logging"
 	"github.com/offload/offload/pkg/message"
 )
@@ -37,35 +39,6 @@ func (g *fakeGreeter) Greet(_ context.Context, s Signup) error {
 	return nil
 }
 
-// fakeSQS records dead letters and visibility changes.
-type fakeSQS struct {
-	mu         sync.Mutex
-	dead       map[string]*sqs.SendMessageInput // by original message id
-	visibility map[string]int32                 // by receipt handle
-}
-
-func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.dead[aws.ToString(in.MessageAttributes[message.AttrOriginalMessageID].StringValue)] = in
-	return &sqs.SendMessageOutput{MessageId: aws.String("dlq-1")}, nil
-}
-
-func (f *fakeSQS) GetQueueUrl(_ context.Context, in *sqs.GetQueueUrlInput, _ ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error) {
-	return &sqs.GetQueueUrlOutput{QueueUrl: aws.String("https://sqs.us-east-1.amazonaws.com/123456789012/" + aws.ToString(in.QueueName))}, nil
-}
-
-func (f *fakeSQS) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.visibility[aws.ToString(in.ReceiptHandle)] = in.VisibilityTimeout
-	return &sqs.ChangeMessageVisibilityOutput{}, nil
-}
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
 func record(id, body string) events.SQSMessage {
 	return events.SQSMessage{MessageId: id, ReceiptHandle: "rh-" + id, Body: body,
 		EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:signups", Attributes: map[string]string{"ApproximateReceiveCount": "1"}}
@@ -76,11 +49,11 @@ func record(id, body string) events.SQSMessage {
 func TestEachRecordGoesWhereItsErrorSays(t *testing.T) {
 	t.Parallel()
 	greeter := &fakeGreeter{}
-	sqsFake := &fakeSQS{dead: map[string]*sqs.SendMessageInput{}, visibility: map[string]int32{}}
+	sqsFake := &batchtest.SQS{}
 	h := &handler{greeter: greeter}
-	cfg, err := function.Load[settings](env(map[string]string{"DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/signups-dlq"}))
+	cfg, err := function.Load[settings](testenv.Getenv(map[string]string{"DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/signups-dlq"}))
 	require.NoError(t, err)
-	proc, err := batch.New(h.handle, processorOptions(cfg, sqsFake, logging.New(logging.WithOutput(discard{})))...)
+	proc, err := batch.New(h.handle, processorOptions(cfg, sqsFake, logging.New(logging.WithOutput(io.Discard)))...)
 	require.NoError(t, err)
 
 	resp, err := proc.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
@@ -93,22 +66,15 @@ func TestEachRecordGoesWhereItsErrorSays(t *testing.T) {
 	require.NoError(t, err)
 
 	require.Equal(t, []events.SQSBatchItemFailure{{ItemIdentifier: "m-flaky"}}, resp.BatchItemFailures, "only the transient failure comes back")
-	require.Equal(t, int32(5), sqsFake.visibility["rh-m-flaky"], "after the backoff's first delay")
+	require.Equal(t, int32(5), sqsFake.Visibility("rh-m-flaky"), "after the backoff's first delay")
 	require.Equal(t, []string{"u-1"}, greeter.greeted)
 
-	want := map[string][2]string{
-		"m-garbage":   {message.ClassDecode, "decode signup: unexpected end of JSON input"},
-		"m-invalid":   {message.ClassValidation, "invalid signup: userId is empty\ninvalid signup: name has 0 characters, want 1 to 64"},
-		"m-opted-out": {message.ClassRejected, "user u-opted-out opted out of messages"},
-	}
-	require.Len(t, sqsFake.dead, len(want))
-	for id, w := range want {
-		d := sqsFake.dead[id]
-		require.NotNil(t, d, "%s is dead-lettered", id)
-		require.Equal(t, w[0], aws.ToString(d.MessageAttributes[message.AttrFailureClass].StringValue), id)
-		require.Equal(t, w[1], aws.ToString(d.MessageAttributes[message.AttrFailureReason].StringValue), id)
-	}
-	require.NotContains(t, aws.ToString(sqsFake.dead["m-opted-out"].MessageAttributes[message.AttrFailureReason].StringValue), "Grace",
+	batchtest.RequireDeadLetters(t, sqsFake, map[string]batchtest.DeadLetter{
+		"m-garbage":   {Class: message.ClassDecode, Reason: "decode signup: unexpected end of JSON input"},
+		"m-invalid":   {Class: message.ClassValidation, Reason: "invalid signup: userId is empty\ninvalid signup: name has 0 characters, want 1 to 64"},
+		"m-opted-out": {Class: message.ClassRejected, Reason: "user u-opted-out opted out of messages"},
+	})
+	require.NotContains(t, aws.ToString(sqsFake.DeadLettersByID()["m-opted-out"].MessageAttributes[message.AttrFailureReason].StringValue), "Grace",
 		"reasons carry no payload")
 }
 

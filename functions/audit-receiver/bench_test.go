@@ -128,7 +128,7 @@ func oursProcessor(b *testing.B, dlq batch.DeadLetterAPI) *batch.Processor {
 		b.Fatal(err)
 	}
 	proc, err := batch.New(h.handle, batch.WithConcurrency(10), batch.WithDeadLetter(dlq, "https://sqs/123456789012/audit-dlq"),
-		batch.WithLogger(logging.New(logging.WithOutput(discard{}))), batch.WithTracer(tracing.NewTracer(offp)))
+		batch.WithLogger(logging.New(logging.WithOutput(io.Discard))), batch.WithTracer(tracing.NewTracer(offp)))
 	if err != nil {
 		b.Fatal(err)
 	}

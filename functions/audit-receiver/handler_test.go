@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"testing"
@@ -60,15 +61,11 @@ func setup(t testing.TB) fixture {
 		sqs: &batchtest.SQS{}, count: &batchtest.Counter{}}
 	h := &handler{store: f.store, metrics: f.count, limits: audit.Limits{Now: func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }}}
 	proc, err := batch.New(h.handle, batch.WithConcurrency(10), batch.WithDeadLetter(f.sqs, "https://sqs/123456789012/audit-dlq"),
-		batch.WithBackoff(f.sqs, batch.ExponentialBackoff(2*time.Second, time.Minute)), batch.WithLogger(logging.New(logging.WithOutput(discard{}))))
+		batch.WithBackoff(f.sqs, batch.ExponentialBackoff(2*time.Second, time.Minute)), batch.WithLogger(logging.New(logging.WithOutput(io.Discard))))
 	require.NoError(t, err)
 	f.proc = proc
 	return f
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 func record(id, body string) events.SQSMessage {
 	return events.SQSMessage{MessageId: id, ReceiptHandle: "rh-" + id, Body: body, EventSource: "aws:sqs",
@@ -148,7 +145,7 @@ func TestAcceptedVersions(t *testing.T) {
 		sqs: &batchtest.SQS{}, count: &batchtest.Counter{}}
 	h := &handler{store: f.store, metrics: f.count, limits: audit.Limits{Now: func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }}}
 	cfg := settings{Consumer: function.Consumer{DLQURL: "https://sqs/123456789012/audit-dlq", DLQMaxBytes: batch.DefaultDeadLetterMaxBytes}, Concurrency: 1, BackoffBase: time.Second, BackoffMax: time.Minute}
-	proc, err := batch.New(h.handle, processorOptions(cfg, f.sqs, logging.New(logging.WithOutput(discard{})))...)
+	proc, err := batch.New(h.handle, processorOptions(cfg, f.sqs, logging.New(logging.WithOutput(io.Discard)))...)
 	require.NoError(t, err)
 	body := func(text string) string { return `{"auditText":"` + text + `","auditTime":"2026-11-26T23:12:43Z"}` }
 	with := func(r events.SQSMessage, typ, ver string) events.SQSMessage {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -52,10 +53,6 @@ func (r *recorder) Notify(_ context.Context, n dlq.Notification) error {
 	return nil
 }
 
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
 func setup(t *testing.T) (*handler, *fakeSampler, *recorder) {
 	t.Helper()
 	store, err := idempotency.NewMemory()
@@ -63,7 +60,7 @@ func setup(t *testing.T) (*handler, *fakeSampler, *recorder) {
 	s := &fakeSampler{sample: dlq.Sample{Visible: 2, Messages: []dlq.SampledMessage{{MessageID: "m-1", FailureReason: "auditText is empty"}, {MessageID: "m-2"}}}}
 	r := &recorder{}
 	h := &handler{env: "dev", sampler: s, sampleSize: 10, deadQueues: map[string]bool{"offload-dev-audit-dlq": true, "offload-dev-sms-dlq": true},
-		store: store, notifiers: []namedNotifier{{"test", r}}, log: logging.New(logging.WithOutput(discard{}))}
+		store: store, notifiers: []namedNotifier{{"test", r}}, log: logging.New(logging.WithOutput(io.Discard))}
 	return h, s, r
 }
 

@@ -9,13 +9,12 @@ import (
 
 	"github.com/offload/offload/internal/function"
 	"github.com/offload/offload/internal/stackenv"
+	"github.com/offload/offload/internal/testenv"
 )
-
-func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 
 func TestSettings(t *testing.T) {
 	t.Parallel()
-	s, err := function.Load[settings](env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u"}))
+	s, err := function.Load[settings](testenv.Getenv(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u"}))
 	require.NoError(t, err)
 	require.Equal(t, "sns", s.Provider)
 	require.Equal(t, 10.0, s.RatePerSecond)
@@ -27,7 +26,7 @@ func TestSettings(t *testing.T) {
 	require.Equal(t, 262144, s.DLQMaxBytes)
 	require.Equal(t, 5*time.Second, s.BackoffBase)
 	require.Equal(t, 10*time.Minute, s.BackoffMax)
-	s, err = function.Load[settings](env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER": "TWILIO", "TWILIO_SECRET_ARN": "arn",
+	s, err = function.Load[settings](testenv.Getenv(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER": "TWILIO", "TWILIO_SECRET_ARN": "arn",
 		"SMS_PROVIDER_TIMEOUT": "1500ms", "DLQ_MAX_MESSAGE_BYTES": "65536", "MAX_RECEIVE_COUNT": "12"}))
 	require.NoError(t, err)
 	require.Equal(t, "twilio", s.Provider)
@@ -35,12 +34,12 @@ func TestSettings(t *testing.T) {
 	require.Equal(t, 65536, s.DLQMaxBytes)
 	require.Equal(t, 12, s.MaxReceiveCount)
 
-	_, err = function.Load[settings](env(map[string]string{"SMS_PROVIDER": "twilio", "SMS_RATE_PER_SECOND": "-1", "SMS_RESEND_ON_UNKNOWN": "maybe", "SMS_BACKOFF_MAX": "0s", "SMS_PROVIDER_TIMEOUT": "soon", "DLQ_MAX_MESSAGE_BYTES": "12", "MAX_RECEIVE_COUNT": "0"}))
+	_, err = function.Load[settings](testenv.Getenv(map[string]string{"SMS_PROVIDER": "twilio", "SMS_RATE_PER_SECOND": "-1", "SMS_RESEND_ON_UNKNOWN": "maybe", "SMS_BACKOFF_MAX": "0s", "SMS_PROVIDER_TIMEOUT": "soon", "DLQ_MAX_MESSAGE_BYTES": "12", "MAX_RECEIVE_COUNT": "0"}))
 	for _, want := range []string{"IDEMPOTENCY_TABLE_NAME is required", "DLQ_URL is required", "TWILIO_SECRET_ARN is required when SMS_PROVIDER is twilio", "SMS_RATE_PER_SECOND must be a number ≥ 0",
 		"SMS_RESEND_ON_UNKNOWN must be true or false", "SMS_BACKOFF_MAX must be a positive duration", "SMS_PROVIDER_TIMEOUT", "DLQ_MAX_MESSAGE_BYTES must be an integer from 1024 to 1048576", "MAX_RECEIVE_COUNT"} {
 		require.ErrorContains(t, err, want)
 	}
-	_, err = function.Load[settings](env(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER": "carrier-pigeon"}))
+	_, err = function.Load[settings](testenv.Getenv(map[string]string{"IDEMPOTENCY_TABLE_NAME": "t", "DLQ_URL": "u", "SMS_PROVIDER": "carrier-pigeon"}))
 	require.EqualError(t, err, `SMS_PROVIDER must be sns or twilio, got "carrier-pigeon"`)
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/envconfig"
+	"github.com/offload/offload/internal/testenv"
 )
 
 type shared struct {
@@ -28,12 +29,10 @@ type settings struct {
 	Untagged string          // no env tag: not read
 }
 
-func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-
 func TestDefaults(t *testing.T) {
 	t.Parallel()
 	var s settings
-	require.NoError(t, envconfig.Load(env(map[string]string{"TABLE": "t", "QUEUES": " a, b ,,"}), &s))
+	require.NoError(t, envconfig.Load(testenv.Getenv(map[string]string{"TABLE": "t", "QUEUES": " a, b ,,"}), &s))
 	require.Equal(t, settings{shared: shared{Env: "unknown"}, Table: "t", N: 10, Rate: 10, Wait: 5 * time.Second, Lease: time.Minute,
 		Provider: "sns", Queues: map[string]bool{"a": true, "b": true}}, s)
 }
@@ -41,7 +40,7 @@ func TestDefaults(t *testing.T) {
 func TestValues(t *testing.T) {
 	t.Parallel()
 	var s settings
-	require.NoError(t, envconfig.Load(env(map[string]string{"OFFLOAD_ENV": "dev", "TABLE": "t", "N": "100", "RATE": "0", "RESEND": "true",
+	require.NoError(t, envconfig.Load(testenv.Getenv(map[string]string{"OFFLOAD_ENV": "dev", "TABLE": "t", "N": "100", "RATE": "0", "RESEND": "true",
 		"WAIT": "1500ms", "LEASE": "1s", "PROVIDER": "Twilio", "QUEUES": "a", "COUNT": "12"}), &s))
 	require.Equal(t, settings{shared: shared{Env: "dev"}, Table: "t", N: 100, Rate: 0, Resend: true, Wait: 1500 * time.Millisecond, Lease: time.Second,
 		Provider: "twilio", Queues: map[string]bool{"a": true}, Count: 12}, s)
@@ -52,7 +51,7 @@ func TestValues(t *testing.T) {
 func TestEveryProblemAtOnce(t *testing.T) {
 	t.Parallel()
 	var s settings
-	err := envconfig.Load(env(map[string]string{"N": "0", "RATE": "-1", "RESEND": "maybe", "WAIT": "0s", "LEASE": "2h",
+	err := envconfig.Load(testenv.Getenv(map[string]string{"N": "0", "RATE": "-1", "RESEND": "maybe", "WAIT": "0s", "LEASE": "2h",
 		"PROVIDER": "carrier-pigeon", "QUEUES": " , ", "COUNT": "x"}), &s)
 	require.Error(t, err)
 	lines := strings.Split(err.Error(), "\n")
@@ -119,6 +118,6 @@ func TestBadTagsPanic(t *testing.T) {
 			B string `env:"X"`
 		}{},
 	} {
-		require.Panics(t, func() { _ = envconfig.Load(env(nil), v) }, name)
+		require.Panics(t, func() { _ = envconfig.Load(testenv.Getenv(nil), v) }, name)
 	}
 }

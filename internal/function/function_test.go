@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/internal/envconfig"
+	"github.com/offload/offload/internal/testenv"
 	"github.com/offload/offload/pkg/batch"
 	"github.com/offload/offload/pkg/message"
 )
@@ -33,8 +34,6 @@ func (s testSettings) Validate() error {
 	return nil
 }
 
-func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-
 // lambdaEnv is kv plus what Lambda puts in every function's environment:
 // the region and the execution role's credentials (awsenv.Load reads them).
 func lambdaEnv(kv map[string]string) func(string) string {
@@ -42,7 +41,7 @@ func lambdaEnv(kv map[string]string) func(string) string {
 	for k, v := range kv {
 		all[k] = v
 	}
-	return env(all)
+	return testenv.Getenv(all)
 }
 
 // Every problem at once: the variables', Validate's, LOG_LEVEL's; build is
@@ -134,7 +133,7 @@ func TestConsumerTagsMatchTheLibrary(t *testing.T) {
 // start: awsenv reads nothing else, and saying so beats a signing error on
 // the first call.
 func TestWireWithoutLambdaCredentialsSaysSo(t *testing.T) {
-	_, err := wire(context.Background(), "fn", env(map[string]string{"AWS_REGION": "us-east-1", "TABLE": "t", "DLQ_URL": "u"}), &bytes.Buffer{},
+	_, err := wire(context.Background(), "fn", testenv.Getenv(map[string]string{"AWS_REGION": "us-east-1", "TABLE": "t", "DLQ_URL": "u"}), &bytes.Buffer{},
 		func(*Wiring[testSettings]) (any, error) { t.Fatal("build called"); return nil, nil })
 	require.ErrorContains(t, err, "load AWS config: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
 }

@@ -1,5 +1,6 @@
 // Package testenv gives integration and end-to-end tests their AWS
-// configuration and a view of the local emulator's side channels.
+// configuration and a view of the local emulator's side channels, and unit
+// tests of settings a stand-in environment (Getenv).
 //
 // Tests reach AWS only through the standard SDK environment (AWS_ENDPOINT_URL,
 // AWS_REGION, credentials): `make test` points it at its own moto instance.
@@ -49,6 +50,13 @@ func AWSConfig(t testing.TB) aws.Config {
 		t.Fatalf("load AWS config: %v", err)
 	}
 	return cfg
+}
+
+// Getenv returns a lookup with os.Getenv's signature that reads kv instead of
+// the process environment (a key kv lacks is ""), for code that takes its
+// environment as a function.
+func Getenv(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
 }
 
 // SMS is one text message the emulator recorded as published to a phone number.

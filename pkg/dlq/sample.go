@@ -15,12 +15,19 @@ import (
 	"github.com/offload/offload/pkg/message"
 )
 
-// SampleAPI is the subset of *sqs.Client operations the Sampler uses.
-type SampleAPI interface {
-	GetQueueUrl(ctx context.Context, in *sqs.GetQueueUrlInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
+// ReadAPI is the subset of *sqs.Client operations that read a queue without
+// consuming it: its counts, receiving, and making what was received visible
+// again. Both the Sampler and redrive's mover use them.
+type ReadAPI interface {
 	GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
 	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
+}
+
+// SampleAPI is the subset of *sqs.Client operations the Sampler uses.
+type SampleAPI interface {
+	ReadAPI
+	GetQueueUrl(ctx context.Context, in *sqs.GetQueueUrlInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
 }
 
 // Sample is what a DLQ holds, seen without consuming it.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"strings"
@@ -176,17 +177,13 @@ func ExampleMask() {
 }
 
 func BenchmarkFormat(b *testing.B) {
-	l := logging.New(logging.WithOutput(discard{}), logging.WithLevel("info"))
+	l := logging.New(logging.WithOutput(io.Discard), logging.WithLevel("info"))
 	e := l.WithFields(logrus.Fields{logging.FieldMessageID: "0f6c5c1e-6a8e-4bd5-9f0e-3f8c6b1f5e21", logging.FieldReceiveCount: 1, logging.FieldOutcome: "success"})
 	b.ReportAllocs()
 	for b.Loop() {
 		e.Info("record processed")
 	}
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 func TestFormatterEncodesEveryFieldType(t *testing.T) {
 	t.Parallel()

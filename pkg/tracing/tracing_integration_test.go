@@ -133,15 +133,8 @@ func (s *interopStack) waitForTrace(t *testing.T, traceID string, done func([]tr
 	for {
 		got, err := s.xr.BatchGetTraces(context.Background(), &xray.BatchGetTracesInput{TraceIds: []string{traceID}})
 		require.NoError(t, err)
-		var docs []tracingtest.Document
-		for _, tr := range got.Traces {
-			for _, seg := range tr.Segments {
-				d, err := tracingtest.Parse([]byte(aws.ToString(seg.Document)))
-				require.NoError(t, err)
-				docs = append(docs, d)
-			}
-		}
-		all = tracingtest.Flatten(docs...)
+		all, err = tracingtest.ParseTraces(got.Traces)
+		require.NoError(t, err)
 		if done(all) {
 			for _, d := range all {
 				require.Equal(t, traceID, d.TraceID)

@@ -82,15 +82,9 @@ func waitForTrace(t *testing.T, xr *xray.Client, traceID, function, sqsMessageID
 	for {
 		out, err := xr.BatchGetTraces(context.Background(), &xray.BatchGetTracesInput{TraceIds: []string{traceID}})
 		require.NoError(t, err)
-		var docs []tracingtest.Document
-		for _, tr := range out.Traces {
-			for _, s := range tr.Segments {
-				d, err := tracingtest.Parse([]byte(aws.ToString(s.Document)))
-				require.NoError(t, err)
-				docs = append(docs, d)
-			}
-		}
-		got = findChain(tracingtest.Flatten(docs...), function, sqsMessageID, isWrite)
+		spans, err := tracingtest.ParseTraces(out.Traces)
+		require.NoError(t, err)
+		got = findChain(spans, function, sqsMessageID, isWrite)
 		if got.write.ID != "" {
 			for _, d := range got.all {
 				require.Equal(t, traceID, d.TraceID)

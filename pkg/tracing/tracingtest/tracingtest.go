@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	xraytypes "github.com/aws/aws-sdk-go-v2/service/xray/types"
 	"github.com/aws/aws-xray-sdk-go/v2/strategy/sampling"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -109,6 +111,22 @@ func Flatten(docs ...Document) []Document {
 		walk(d)
 	}
 	return out
+}
+
+// ParseTraces parses every segment document of traces (what X-Ray's
+// BatchGetTraces answers) and returns them flattened as Flatten does.
+func ParseTraces(traces []xraytypes.Trace) ([]Document, error) {
+	var docs []Document
+	for _, tr := range traces {
+		for _, seg := range tr.Segments {
+			d, err := Parse([]byte(aws.ToString(seg.Document)))
+			if err != nil {
+				return nil, err
+			}
+			docs = append(docs, d)
+		}
+	}
+	return Flatten(docs...), nil
 }
 
 // Recorder is a tracing.Emitter keeping every document. Safe for concurrent

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	xraytypes "github.com/aws/aws-sdk-go-v2/service/xray/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/offload/offload/pkg/tracing"
@@ -42,6 +44,31 @@ func TestFlattenFillsNestedIdentity(t *testing.T) {
 func TestParseRejectsInvalidJSON(t *testing.T) {
 	t.Parallel()
 	_, err := tracingtest.Parse([]byte("{"))
+	require.Error(t, err)
+}
+
+// A BatchGetTraces answer's segments, of every trace, come back as one
+// flattened list; a segment that is not JSON fails the whole answer.
+func TestParseTracesFlattensEverySegment(t *testing.T) {
+	t.Parallel()
+	traces := []xraytypes.Trace{
+		{Segments: []xraytypes.Segment{
+			{Document: aws.String(`{"name":"svc","id":"1111111111111111","subsegments":[{"name":"a","id":"2222222222222222"}]}`)},
+			{Document: aws.String(`{"name":"fn","id":"3333333333333333"}`)},
+		}},
+		{Segments: []xraytypes.Segment{{Document: aws.String(`{"name":"other","id":"4444444444444444"}`)}}},
+	}
+	spans, err := tracingtest.ParseTraces(traces)
+	require.NoError(t, err)
+	var names []string
+	for _, d := range spans {
+		names = append(names, d.Name)
+	}
+	require.Equal(t, []string{"svc", "a", "fn", "other"}, names)
+	require.Equal(t, "1111111111111111", spans[1].ParentID)
+
+	traces[1].Segments = append(traces[1].Segments, xraytypes.Segment{Document: aws.String("{")})
+	_, err = tracingtest.ParseTraces(traces)
 	require.Error(t, err)
 }
 
