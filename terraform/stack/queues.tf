@@ -67,14 +67,8 @@ module "trigger" {
   source   = "../modules/sqs-trigger"
   for_each = local.queue_settings
 
-  function_name            = module.function[each.value.consumer].function_name
-  function_timeout_seconds = module.function[each.value.consumer].function_timeout
-  role_name                = module.function[each.value.consumer].role_name
-
-  queue_arn                        = module.queue[each.key].queue_arn
-  queue_visibility_timeout_seconds = module.queue[each.key].queue_visibility_timeout_seconds
-  dlq_arn                          = module.queue[each.key].dlq_arn
-  kms_key_arn                      = module.queue[each.key].kms_key_arn
+  function = module.function[each.value.consumer]
+  queue    = module.queue[each.key]
 
   batch_size                         = each.value.batch_size
   maximum_batching_window_in_seconds = each.value.batching_window_seconds

@@ -32,13 +32,13 @@ func TestModuleGuardrails(t *testing.T) {
 
 	trigger := func(visibility, batch, window int) string {
 		return fmt.Sprintf(`module "t" {
-  source                             = %q
-  function_name                      = "f"
-  function_timeout_seconds           = 10
-  role_name                          = "r"
-  queue_arn                          = "arn:aws:sqs:us-east-1:123456789012:q"
-  queue_visibility_timeout_seconds   = %d
-  dlq_arn                            = "arn:aws:sqs:us-east-1:123456789012:q-dlq"
+  source   = %q
+  function = { function_name = "f", function_timeout = 10, role_name = "r" }
+  queue = {
+    queue_arn                        = "arn:aws:sqs:us-east-1:123456789012:q"
+    queue_visibility_timeout_seconds = %d
+    dlq_arn                          = "arn:aws:sqs:us-east-1:123456789012:q-dlq"
+  }
   batch_size                         = %d
   maximum_batching_window_in_seconds = %d
 }`, modulesToken+"/sqs-trigger", visibility, batch, window)

@@ -4,7 +4,7 @@
 # permanent failures itself instead of letting them be retried.
 
 locals {
-  queue_name = element(split(":", var.queue_arn), 5)
+  queue_name = element(split(":", var.queue.queue_arn), 5)
 }
 
 data "aws_iam_policy_document" "this" {
@@ -20,19 +20,19 @@ data "aws_iam_policy_document" "this" {
       "sqs:ChangeMessageVisibility",
       "sqs:GetQueueUrl",
     ]
-    resources = [var.queue_arn]
+    resources = [var.queue.queue_arn]
   }
 
   statement {
     sid       = "DeadLetterPermanentFailures"
     actions   = ["sqs:SendMessage"]
-    resources = [var.dlq_arn]
+    resources = [var.queue.dlq_arn]
   }
 
   # Only with customer managed keys: Decrypt to read the queue, GenerateDataKey
   # (and Decrypt) to send to the DLQ, on that key only.
   dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    for_each = var.queue.kms_key_arn == null ? [] : [var.queue.kms_key_arn]
     content {
       sid       = "UseQueueKey"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -43,13 +43,13 @@ data "aws_iam_policy_document" "this" {
 
 resource "aws_iam_role_policy" "this" {
   name   = "sqs-trigger-${local.queue_name}"
-  role   = var.role_name
+  role   = var.function.role_name
   policy = data.aws_iam_policy_document.this.json
 }
 
 resource "aws_lambda_event_source_mapping" "this" {
-  event_source_arn = var.queue_arn
-  function_name    = var.function_name
+  event_source_arn = var.queue.queue_arn
+  function_name    = var.function.function_name
   enabled          = var.enabled
 
   batch_size                         = var.batch_size
@@ -66,12 +66,12 @@ resource "aws_lambda_event_source_mapping" "this" {
 
   lifecycle {
     precondition {
-      condition     = var.queue_visibility_timeout_seconds >= 6 * var.function_timeout_seconds
-      error_message = "The visibility timeout of ${local.queue_name} (${var.queue_visibility_timeout_seconds} s) must be at least 6x the timeout of ${var.function_name} (${var.function_timeout_seconds} s = ${6 * var.function_timeout_seconds} s), or messages become visible again while a batch is still being processed (AWS guidance for SQS event sources)."
+      condition     = var.queue.queue_visibility_timeout_seconds >= 6 * var.function.function_timeout
+      error_message = "The visibility timeout of ${local.queue_name} (${var.queue.queue_visibility_timeout_seconds} s) must be at least 6x the timeout of ${var.function.function_name} (${var.function.function_timeout} s = ${6 * var.function.function_timeout} s), or messages become visible again while a batch is still being processed (AWS guidance for SQS event sources)."
     }
     precondition {
       condition     = var.function_reserved_concurrency == null || var.maximum_concurrency <= coalesce(var.function_reserved_concurrency, 0)
-      error_message = "maximum_concurrency of the ${local.queue_name} trigger (${var.maximum_concurrency}) exceeds the reserved concurrency of ${var.function_name} (${coalesce(var.function_reserved_concurrency, -1)}): Lambda throttles the invokes beyond it, their messages return to the queue with rising receive counts and reach the DLQ (AWS: set reserved concurrency at least maximum concurrency)."
+      error_message = "maximum_concurrency of the ${local.queue_name} trigger (${var.maximum_concurrency}) exceeds the reserved concurrency of ${var.function.function_name} (${coalesce(var.function_reserved_concurrency, -1)}): Lambda throttles the invokes beyond it, their messages return to the queue with rising receive counts and reach the DLQ (AWS: set reserved concurrency at least maximum concurrency)."
     }
   }
 

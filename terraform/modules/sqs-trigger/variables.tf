@@ -1,66 +1,44 @@
-variable "function_name" {
-  type        = string
-  description = "Name of the function the queue triggers."
+variable "function" {
+  type = object({
+    function_name    = string
+    function_timeout = number
+    role_name        = string
+  })
+  description = "The function the queue triggers: a go-function module's outputs (function_name; function_timeout, for the visibility-timeout precondition; role_name, the execution role this module adds an inline policy sqs-trigger-<queue> to)."
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.function_name))
-    error_message = "function_name must be a function name (not an ARN)."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.function.function_name))
+    error_message = "function.function_name must be a function name (not an ARN)."
+  }
+
+  validation {
+    condition     = var.function.function_timeout >= 1 && var.function.function_timeout <= 900
+    error_message = "function.function_timeout must be between 1 and 900."
+  }
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.function.role_name))
+    error_message = "function.role_name must be an IAM role name (not an ARN)."
   }
 }
 
-variable "function_timeout_seconds" {
-  type        = number
-  description = "Timeout of that function (go-function output function_timeout), for the visibility-timeout precondition."
+variable "queue" {
+  type = object({
+    queue_arn                        = string
+    queue_visibility_timeout_seconds = number
+    dlq_arn                          = string
+    kms_key_arn                      = optional(string)
+  })
+  description = "The queue that triggers the function: a queue module's outputs (queue_arn; queue_visibility_timeout_seconds, for the precondition; dlq_arn, where the function may send permanent failures; kms_key_arn, the customer managed key of both queues, null with SQS-managed SSE)."
 
   validation {
-    condition     = var.function_timeout_seconds >= 1 && var.function_timeout_seconds <= 900
-    error_message = "function_timeout_seconds must be between 1 and 900."
+    condition     = alltrue([for arn in [var.queue.queue_arn, var.queue.dlq_arn] : can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", arn))])
+    error_message = "queue.queue_arn and queue.dlq_arn must be standard SQS queue ARNs."
   }
-}
-
-variable "role_name" {
-  type        = string
-  description = "Name of the function's execution role; this module adds an inline policy sqs-trigger-<queue> to it."
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.role_name))
-    error_message = "role_name must be an IAM role name (not an ARN)."
-  }
-}
-
-variable "queue_arn" {
-  type        = string
-  description = "ARN of the queue that triggers the function."
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.queue_arn))
-    error_message = "queue_arn must be a standard SQS queue ARN."
-  }
-}
-
-variable "queue_visibility_timeout_seconds" {
-  type        = number
-  description = "Visibility timeout of that queue (queue output queue_visibility_timeout_seconds)."
-}
-
-variable "dlq_arn" {
-  type        = string
-  description = "ARN of the queue's DLQ: the function may send permanent failures there."
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.dlq_arn))
-    error_message = "dlq_arn must be a standard SQS queue ARN."
-  }
-}
-
-variable "kms_key_arn" {
-  type        = string
-  description = "Customer managed KMS key of the queue and its DLQ (queue output kms_key_arn); null with SQS-managed SSE."
-  default     = null
-
-  validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN."
+    condition     = var.queue.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.queue.kms_key_arn))
+    error_message = "queue.kms_key_arn must be a KMS key ARN."
   }
 }
 

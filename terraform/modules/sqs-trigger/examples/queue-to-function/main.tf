@@ -31,13 +31,8 @@ module "function" {
 module "trigger" {
   source = "../.."
 
-  function_name            = module.function.function_name
-  function_timeout_seconds = module.function.function_timeout
-  role_name                = module.function.role_name
-
-  queue_arn                        = module.queue.queue_arn
-  queue_visibility_timeout_seconds = module.queue.queue_visibility_timeout_seconds
-  dlq_arn                          = module.queue.dlq_arn
+  function = module.function
+  queue    = module.queue
 
   batch_size          = 10
   maximum_concurrency = 5
