@@ -71,8 +71,9 @@ func count(want []string, held map[string]int) tally {
 	return t
 }
 
-// held counts the messages on the queue at url (nothing consumes it) by
-// record id. It reads until it has seen as many distinct messages as the
+// held counts the messages on the queue at url (nothing else consumes it;
+// the bench deletes the queue after the run) by record id, deleting each
+// once read. It reads until it has seen as many distinct messages as the
 // queue said it held: an answer to a receive can be lost on a busy machine
 // and the SDK then receives again, so the messages that answer carried come
 // back only when their (short) visibility timeout ends, and are read then.
@@ -91,18 +92,28 @@ func (st *stack) held(ctx context.Context, url string) (map[string]int, error) {
 		depth += n
 	}
 	seen := map[string]string{} // SQS message id → record id
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	for len(seen) < depth {
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("read back %s: %d of its %d messages within 2 minutes", url, len(seen), depth)
+			return nil, fmt.Errorf("read back %s: %d of its %d messages within 3 minutes", url, len(seen), depth)
 		}
 		out, err := st.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
-			VisibilityTimeout: 5, WaitTimeSeconds: 1})
+			VisibilityTimeout: 10, WaitTimeSeconds: 1})
 		if err != nil {
 			return nil, fmt.Errorf("read back %s: %w", url, err)
 		}
-		for _, m := range out.Messages {
+		if len(out.Messages) == 0 {
+			continue
+		}
+		del := make([]types.DeleteMessageBatchRequestEntry, len(out.Messages))
+		for i, m := range out.Messages {
 			seen[aws.ToString(m.MessageId)] = bodyID(aws.ToString(m.Body))
+			del[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle}
+		}
+		// Deleted, a message read once is not read again, and the receives
+		// get faster as the queue empties.
+		if _, err := st.sqs.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: del}); err != nil {
+			return nil, fmt.Errorf("read back %s: %w", url, err)
 		}
 	}
 	ids := map[string]int{}
