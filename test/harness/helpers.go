@@ -141,7 +141,12 @@ func (s *Stack) WaitForDLQMessageE(ctx context.Context, dlqURL string, match fun
 // QueueMessagesE reads every message visible in queueURL (attributes
 // included) and leaves them there: each is hidden while the scan goes on, so
 // that every receive returns messages not seen yet (SQS returns at most ten,
-// and the emulator always the first ten), then made visible again.
+// and the emulator always the first ten), then made visible again. A
+// receive whose answer is lost on a busy machine (the SDK then receives
+// again) leaves its messages hidden until their visibility ends, out of
+// reach of this scan's deferred release: the visibility is therefore short
+// (10 s), so a scan repeated in a wait loop sees them again soon, rather
+// than being blind to them for a minute.
 func (s *Stack) QueueMessagesE(ctx context.Context, queueURL string) ([]sqstypes.Message, error) {
 	var all []sqstypes.Message
 	defer func() {
@@ -152,7 +157,7 @@ func (s *Stack) QueueMessagesE(ctx context.Context, queueURL string) ([]sqstypes
 	seen := map[string]bool{}
 	for {
 		out, err := s.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: 1,
+			QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, VisibilityTimeout: 10, WaitTimeSeconds: 1,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
 		})
