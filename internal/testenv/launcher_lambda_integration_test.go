@@ -4,10 +4,12 @@ package testenv_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/stretchr/testify/require"
@@ -112,9 +114,19 @@ func lambdaRole(t *testing.T, client *iam.Client, name string) *string {
 		RoleName:                 aws.String(name),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
 	})
-	require.NoError(t, err)
 	t.Cleanup(func() {
 		_, _ = client.DeleteRole(context.Background(), &iam.DeleteRoleInput{RoleName: aws.String(name)})
 	})
+	// The name is this test's own: "already exists" means the first attempt
+	// made the role and the busy emulator lost its answer before the SDK
+	// retried (as testenv.CreateTable does for tables).
+	var exists *iamtypes.EntityAlreadyExistsException
+	if errors.As(err, &exists) {
+		t.Logf("create role %s: %v; the first attempt's answer was lost, the role is this test's", name, err)
+		got, gerr := client.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String(name)})
+		require.NoError(t, gerr)
+		return got.Role.Arn
+	}
+	require.NoError(t, err)
 	return out.Role.Arn
 }
