@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"time"
+
+	"github.com/offload/offload/internal/loopback"
 )
 
 // The floor is what the same generator, client and request mix measure
@@ -65,14 +66,8 @@ func (st *stack) startFloor(ctx context.Context, c Config) error {
 	if err := st.floor.Start(); err != nil {
 		return fmt.Errorf("start the floor server %s: %w", c.FloorBin, err)
 	}
-	if err := waitFor(ctx, func() bool {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = conn.Close()
-		}
-		return err == nil
-	}); err != nil {
-		return fmt.Errorf("the floor server did not listen on %s (log %s): %w", addr, log.Name(), err)
+	if err := waitFor(ctx, func() bool { return loopback.Healthy(st.floorURL) }); err != nil {
+		return fmt.Errorf("the floor server did not answer on %s (log %s): %w", addr, log.Name(), err)
 	}
 	return nil
 }
