@@ -32,8 +32,8 @@ import (
 //     config.LoadDefaultConfig reads them.
 //
 // Everything else is the SDK clients' defaults (standard retries, the
-// default HTTP client). Shared config files, profiles, SSO, web identity,
-// container and IMDS credentials are not read: a function outside Lambda's
+// default HTTP client as HTTPClient mends it). Shared config files, profiles,
+// SSO, web identity, container and IMDS credentials are not read: a function outside Lambda's
 // environment must be given the variables above.
 func Load(getenv func(string) string) (aws.Config, error) {
 	region := getenv("AWS_REGION")
@@ -50,6 +50,7 @@ func Load(getenv func(string) string) (aws.Config, error) {
 	cfg := aws.Config{
 		Region:      region,
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN")),
+		HTTPClient:  HTTPClient(nil),
 	}
 	if strings.EqualFold(getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
 		return cfg, nil

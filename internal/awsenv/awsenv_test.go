@@ -1,4 +1,4 @@
-package awsenv
+package awsenv_test
 
 import (
 	"context"
@@ -10,12 +10,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
 
+	"github.com/offload/offload/internal/awsenv"
 	"github.com/offload/offload/internal/testenv"
 )
 
 func TestLoadReadsLambdaEnvironment(t *testing.T) {
 	t.Parallel()
-	cfg, err := Load(testenv.Getenv(map[string]string{
+	cfg, err := awsenv.Load(testenv.Getenv(map[string]string{
 		"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-1",
 		"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "SECRET", "AWS_SESSION_TOKEN": "TOKEN",
 		"AWS_ENDPOINT_URL": "http://emulator:4566",
@@ -33,7 +34,7 @@ func TestLoadReadsLambdaEnvironment(t *testing.T) {
 
 func TestLoadDefaults(t *testing.T) {
 	t.Parallel()
-	cfg, err := Load(testenv.Getenv(map[string]string{"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "SECRET"}))
+	cfg, err := awsenv.Load(testenv.Getenv(map[string]string{"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "SECRET"}))
 	require.NoError(t, err)
 	require.Equal(t, "us-east-1", cfg.Region)
 	require.Nil(t, cfg.BaseEndpoint, "no AWS_ENDPOINT_URL: the SDK resolves AWS's endpoints")
@@ -45,9 +46,9 @@ func TestLoadDefaults(t *testing.T) {
 
 func TestLoadRequiresRegionAndCredentials(t *testing.T) {
 	t.Parallel()
-	_, err := Load(testenv.Getenv(map[string]string{"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "SECRET"}))
+	_, err := awsenv.Load(testenv.Getenv(map[string]string{"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "SECRET"}))
 	require.ErrorContains(t, err, "AWS_REGION")
-	_, err = Load(testenv.Getenv(map[string]string{"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID"}))
+	_, err = awsenv.Load(testenv.Getenv(map[string]string{"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID"}))
 	require.ErrorContains(t, err, "AWS_SECRET_ACCESS_KEY")
 }
 
@@ -65,7 +66,7 @@ func TestLoadHonoursPerServiceEndpoints(t *testing.T) {
 	for k, v := range vars {
 		t.Setenv(k, v)
 	}
-	cfg, err := Load(testenv.Getenv(vars))
+	cfg, err := awsenv.Load(testenv.Getenv(vars))
 	require.NoError(t, err)
 	require.Equal(t, "http://sqs-only:9324", aws.ToString(sqs.NewFromConfig(cfg).Options().BaseEndpoint))
 	require.Equal(t, "http://secrets:8000", aws.ToString(secretsmanager.NewFromConfig(cfg).Options().BaseEndpoint), "service ids with spaces: SECRETS_MANAGER")
@@ -73,7 +74,7 @@ func TestLoadHonoursPerServiceEndpoints(t *testing.T) {
 
 	vars["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] = "true"
 	t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
-	cfg, err = Load(testenv.Getenv(vars))
+	cfg, err = awsenv.Load(testenv.Getenv(vars))
 	require.NoError(t, err)
 	require.Nil(t, cfg.BaseEndpoint)
 	require.Nil(t, sqs.NewFromConfig(cfg).Options().BaseEndpoint, "ignored: AWS's own endpoints")
