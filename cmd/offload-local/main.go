@@ -26,6 +26,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/offload/offload/internal/awsenv"
 	"github.com/offload/offload/internal/localrt"
 	"github.com/offload/offload/pkg/logging"
 )
@@ -99,6 +100,7 @@ func realMain(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
+	awsCfg.HTTPClient = awsenv.HTTPClient(awsCfg.HTTPClient)
 	creds, err := awsCfg.Credentials.Retrieve(ctx)
 	if err != nil {
 		return fmt.Errorf("AWS credentials: %w", err)

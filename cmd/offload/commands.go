@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/offload/offload/internal/awsenv"
 	"github.com/offload/offload/internal/tfoutputs"
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/dlq"
@@ -55,6 +56,7 @@ func (a *app) aws(ctx context.Context) (aws.Config, error) {
 		if err != nil {
 			return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 		}
+		cfg.HTTPClient = awsenv.HTTPClient(cfg.HTTPClient)
 		a.cfg = &cfg
 	}
 	return *a.cfg, nil

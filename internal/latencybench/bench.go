@@ -49,6 +49,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/offload/offload/internal/awsenv"
 	"github.com/offload/offload/internal/loopback"
 )
 
@@ -259,6 +260,7 @@ func Run(ctx context.Context, c Config, out io.Writer) (res Result, err error) {
 	if err != nil {
 		return res, fmt.Errorf("load AWS config: %w", err)
 	}
+	awsCfg.HTTPClient = awsenv.HTTPClient(awsCfg.HTTPClient)
 	st, err := newStack(ctx, awsCfg, c)
 	if err != nil {
 		return res, err

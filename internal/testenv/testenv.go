@@ -25,6 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/offload/offload/internal/awsenv"
 )
 
 // Endpoint returns AWS_ENDPOINT_URL, failing the test when it is unset:
@@ -49,6 +51,7 @@ func AWSConfig(t testing.TB) aws.Config {
 	if err != nil {
 		t.Fatalf("load AWS config: %v", err)
 	}
+	cfg.HTTPClient = awsenv.HTTPClient(cfg.HTTPClient)
 	return cfg
 }
 

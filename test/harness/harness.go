@@ -26,6 +26,7 @@ import (
 	test_structure "github.com/gruntwork-io/terratest/modules/test-structure"
 	tttesting "github.com/gruntwork-io/terratest/modules/testing"
 
+	"github.com/offload/offload/internal/awsenv"
 	"github.com/offload/offload/internal/localrt"
 )
 
@@ -175,6 +176,7 @@ func (s *Stack) up() error {
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
+	cfg.HTTPClient = awsenv.HTTPClient(cfg.HTTPClient)
 	s.Config = cfg
 	s.SQS = sqs.NewFromConfig(cfg)
 	s.DynamoDB = dynamodb.NewFromConfig(cfg)
