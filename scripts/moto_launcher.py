@@ -80,6 +80,7 @@ import signal
 import sys
 import threading
 import time
+import zlib
 
 from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
@@ -374,6 +375,10 @@ def _error_response(environ, fault):
         body = json.dumps({"__type": code, "message": message})
         headers = {"Content-Type": environ.get("CONTENT_TYPE") or "application/x-amz-json-1.0",
                    "x-amzn-query-error": code + ";Sender", "x-amzn-RequestId": str(uuid.uuid4())}
+        if fault["service"] == "dynamodb":
+            # DynamoDB signs every answer, errors included, with the CRC32 of
+            # its body, and the SDK checks it; moto does too.
+            headers["x-amz-crc32"] = str(zlib.crc32(body.encode("utf-8")) & 0xFFFFFFFF)
         return Response(body, status=status, headers=headers)
     # Query protocol (SNS, …): an XML ErrorResponse.
     kind = "Sender" if status < 500 else "Receiver"

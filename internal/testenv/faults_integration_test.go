@@ -5,6 +5,11 @@ package testenv_test
 import (
 	"context"
 	"errors"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,4 +161,29 @@ func requireInjected(t *testing.T, err error, status int, code string) {
 	require.True(t, errors.As(err, &resp), "neither the fault's error nor an answer: %v", err)
 	require.Equal(t, status, resp.HTTPStatusCode(), "%v", err)
 	t.Logf("the fault's %d arrived, its body was cut (%v)", status, err)
+}
+
+// DynamoDB puts the CRC32 of every answer's body in x-amz-crc32, errors
+// included, and the SDK checks it: an injected DynamoDB error carries it as
+// moto's own answers do, so the SDK's check runs on it as on AWS.
+func TestFaultDynamoDBErrorCarriesTheCRC32OfItsBody(t *testing.T) {
+	t.Parallel()
+	key := testenv.UniqueName("crc-key")
+	testenv.MustInjectFault(t, testenv.Fault{Service: "dynamodb", Operation: "PutItem", Match: key,
+		Error: &testenv.FaultError{Status: 400, Code: "ProvisionedThroughputExceededException", Message: "slow down"}})
+	req, err := http.NewRequest(http.MethodPost, testenv.Endpoint(t)+"/", strings.NewReader(`{"TableName":"t","Item":{"id":{"S":"`+key+`"}}}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("X-Amz-Target", "DynamoDB_20120810.PutItem")
+	// The launcher tells the service by the signature's credential scope;
+	// the fault answers before moto would check the signature.
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20261202/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s", body)
+	require.Contains(t, string(body), "ProvisionedThroughputExceededException")
+	require.Equal(t, strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10), resp.Header.Get("X-Amz-Crc32"))
 }
