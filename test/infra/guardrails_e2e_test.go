@@ -111,9 +111,9 @@ func TestModuleGuardrails(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, err := terraform.InitAndPlanE(t, root(tc.bad))
+			refusal, err := planRefusal(t, root(tc.bad))
 			require.Error(t, err, "the plan must be refused")
-			require.Contains(t, oneLine(out), tc.want)
+			require.Contains(t, oneLine(refusal), tc.want)
 
 			_, err = terraform.InitAndPlanE(t, root(tc.control))
 			require.NoError(t, err, "the control root must plan")
@@ -139,6 +139,21 @@ func rootWith(t *testing.T, body, modules string, env map[string]string) *terraf
 	src := "provider \"aws\" {}\n\n" + strings.ReplaceAll(body, modulesToken, filepath.ToSlash(rel)) + "\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.tf"), []byte(src), 0o600))
 	return &terraform.Options{TerraformDir: dir, EnvVars: env, NoColor: true}
+}
+
+// planRefusal inits and plans opts as terraform.InitAndPlanE does and
+// returns what the plan wrote to stderr: Terraform's diagnostics, in their
+// order. The combined output InitAndPlanE returns interleaves them with the
+// plan's stdout line by line as the two pipes are read, so on a busy machine
+// a resource line can land inside a diagnostic and split the message.
+func planRefusal(t *testing.T, opts *terraform.Options) (string, error) {
+	t.Helper()
+	if _, err := terraform.InitE(t, opts); err != nil {
+		return "", err
+	}
+	args := terraform.FormatArgs(opts, append([]string{"plan", "-input=false", "-lock=false"}, opts.ExtraArgs.Plan...)...)
+	_, stderr, _, err := terraform.RunTerraformCommandAndGetStdOutErrCodeE(t, opts, args...)
+	return stderr, err
 }
 
 var boxAndSpace = regexp.MustCompile(`[│\s]+`)
@@ -230,9 +245,9 @@ func TestEnvironmentGuardrails(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, err := terraform.InitAndPlanE(t, envRoot(t, tc.env, tc.bad))
+			refusal, err := planRefusal(t, envRoot(t, tc.env, tc.bad))
 			require.Error(t, err, "the plan must be refused")
-			require.Contains(t, oneLine(out), tc.want)
+			require.Contains(t, oneLine(refusal), tc.want)
 
 			_, err = terraform.InitAndPlanE(t, envRoot(t, tc.env, tc.control))
 			require.NoError(t, err, "the control root must plan")
