@@ -53,11 +53,12 @@ func TestSMSPipelineSendsEachRequestAtMostOnce(t *testing.T) {
 	}
 
 	// 50 requests, each delivered twice; request 7's first idempotency write is throttled.
-	want := map[string]bool{} // bodies that must be sent exactly once
+	want := map[string]bool{}  // bodies that must be sent exactly once
+	twice := map[string]bool{} // of those, the ones queued as two copies
 	var bodies []string
 	for i := range 50 {
 		text := fmt.Sprintf("%s code %d", run, i)
-		want[text] = true
+		want[text], twice[text] = true, true
 		b := request(fmt.Sprintf("%s-%d", run, i), number(i), text)
 		bodies = append(bodies, b, b)
 	}
@@ -172,6 +173,12 @@ func TestSMSPipelineSendsEachRequestAtMostOnce(t *testing.T) {
 	stack.WaitForQueueEmpty(t, stack.Outputs.SMSQueueURL, 90*time.Second)
 	got := count()
 	for text := range want {
+		if exhausted[text] && twice[text] {
+			// One copy may have sent while the other, held off by the
+			// first's lease, spent its receives: still at most once.
+			require.LessOrEqual(t, got[text], 1, "one copy dead-lettered as retries-exhausted, sent at most once: %q", text)
+			continue
+		}
 		if exhausted[text] {
 			require.Zero(t, got[text], "dead-lettered as retries-exhausted, so never sent: %q", text)
 			continue
@@ -186,7 +193,9 @@ func TestSMSPipelineSendsEachRequestAtMostOnce(t *testing.T) {
 	require.Equal(t, 1, got[crashText], "the crashed attempt's text went out once and never again")
 	require.Zero(t, got[run+" never sent 1"])
 	require.Zero(t, got[run+" never sent 2"])
-	require.Len(t, got, len(want)-len(exhausted)+1)
+	for text := range got {
+		require.True(t, want[text] || text == crashText, "sent, but never asked for: %q", text)
+	}
 	fired, err := testenv.Fired(endpoint, burst.ID)
 	require.NoError(t, err)
 	require.Equal(t, 15, fired, "the burst really throttled")
