@@ -25,10 +25,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -805,67 +810,36 @@ func checkNothingLeft(ctx context.Context, t *testing.T, c *clients, out outputs
 	require.NoError(t, err)
 	require.Empty(t, queues.QueueUrls, "queues")
 
+	prefixed := func(kind string, name *string, prefix string) (string, bool) {
+		return kind + " " + aws.ToString(name), strings.HasPrefix(aws.ToString(name), prefix)
+	}
 	var left []string
-	fns := lambda.NewListFunctionsPaginator(c.lambda, &lambda.ListFunctionsInput{})
-	for fns.HasMorePages() {
-		page, err := fns.NextPage(ctx)
-		require.NoError(t, err)
-		for _, f := range page.Functions {
-			if strings.HasPrefix(aws.ToString(f.FunctionName), p+"-") {
-				left = append(left, "function "+aws.ToString(f.FunctionName))
-			}
-		}
-	}
-	mappings := lambda.NewListEventSourceMappingsPaginator(c.lambda, &lambda.ListEventSourceMappingsInput{})
-	for mappings.HasMorePages() {
-		page, err := mappings.NextPage(ctx)
-		require.NoError(t, err)
-		for _, m := range page.EventSourceMappings {
-			if strings.Contains(aws.ToString(m.EventSourceArn), ":"+p+"-") {
-				left = append(left, "event source mapping "+aws.ToString(m.UUID))
-			}
-		}
-	}
-	tables := dynamodb.NewListTablesPaginator(c.ddb, &dynamodb.ListTablesInput{})
-	for tables.HasMorePages() {
-		page, err := tables.NextPage(ctx)
-		require.NoError(t, err)
-		for _, name := range page.TableNames {
-			if strings.HasPrefix(name, p+"-") {
-				left = append(left, "table "+name)
-			}
-		}
-	}
-	roles := iam.NewListRolesPaginator(c.iam, &iam.ListRolesInput{})
-	for roles.HasMorePages() {
-		page, err := roles.NextPage(ctx)
-		require.NoError(t, err)
-		for _, r := range page.Roles {
-			if strings.HasPrefix(aws.ToString(r.RoleName), p+"-") {
-				left = append(left, "role "+aws.ToString(r.RoleName))
-			}
-		}
-	}
-	topics := sns.NewListTopicsPaginator(c.sns, &sns.ListTopicsInput{})
-	for topics.HasMorePages() {
-		page, err := topics.NextPage(ctx)
-		require.NoError(t, err)
-		for _, tp := range page.Topics {
-			if strings.Contains(aws.ToString(tp.TopicArn), ":"+p+"-") {
-				left = append(left, "topic "+aws.ToString(tp.TopicArn))
-			}
-		}
-	}
-	secrets := secretsmanager.NewListSecretsPaginator(c.secrets, &secretsmanager.ListSecretsInput{})
-	for secrets.HasMorePages() {
-		page, err := secrets.NextPage(ctx)
-		require.NoError(t, err)
-		for _, sec := range page.SecretList {
-			if strings.HasPrefix(aws.ToString(sec.Name), p+"/") {
-				left = append(left, "secret "+aws.ToString(sec.Name))
-			}
-		}
-	}
+	left = append(left, leftInPages(ctx, t, lambda.NewListFunctionsPaginator(c.lambda, &lambda.ListFunctionsInput{}),
+		func(o *lambda.ListFunctionsOutput) []lambdatypes.FunctionConfiguration { return o.Functions },
+		func(f lambdatypes.FunctionConfiguration) (string, bool) {
+			return prefixed("function", f.FunctionName, p+"-")
+		})...)
+	left = append(left, leftInPages(ctx, t, lambda.NewListEventSourceMappingsPaginator(c.lambda, &lambda.ListEventSourceMappingsInput{}),
+		func(o *lambda.ListEventSourceMappingsOutput) []lambdatypes.EventSourceMappingConfiguration {
+			return o.EventSourceMappings
+		},
+		func(m lambdatypes.EventSourceMappingConfiguration) (string, bool) {
+			return "event source mapping " + aws.ToString(m.UUID), strings.Contains(aws.ToString(m.EventSourceArn), ":"+p+"-")
+		})...)
+	left = append(left, leftInPages(ctx, t, dynamodb.NewListTablesPaginator(c.ddb, &dynamodb.ListTablesInput{}),
+		func(o *dynamodb.ListTablesOutput) []string { return o.TableNames },
+		func(name string) (string, bool) { return prefixed("table", &name, p+"-") })...)
+	left = append(left, leftInPages(ctx, t, iam.NewListRolesPaginator(c.iam, &iam.ListRolesInput{}),
+		func(o *iam.ListRolesOutput) []iamtypes.Role { return o.Roles },
+		func(r iamtypes.Role) (string, bool) { return prefixed("role", r.RoleName, p+"-") })...)
+	left = append(left, leftInPages(ctx, t, sns.NewListTopicsPaginator(c.sns, &sns.ListTopicsInput{}),
+		func(o *sns.ListTopicsOutput) []snstypes.Topic { return o.Topics },
+		func(tp snstypes.Topic) (string, bool) {
+			return "topic " + aws.ToString(tp.TopicArn), strings.Contains(aws.ToString(tp.TopicArn), ":"+p+"-")
+		})...)
+	left = append(left, leftInPages(ctx, t, secretsmanager.NewListSecretsPaginator(c.secrets, &secretsmanager.ListSecretsInput{}),
+		func(o *secretsmanager.ListSecretsOutput) []smtypes.SecretListEntry { return o.SecretList },
+		func(sec smtypes.SecretListEntry) (string, bool) { return prefixed("secret", sec.Name, p+"/") })...)
 	alarms, err := c.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String(p + "-")})
 	require.NoError(t, err)
 	for _, a := range alarms.MetricAlarms {
@@ -881,22 +855,40 @@ func checkNothingLeft(ctx context.Context, t *testing.T, c *clients, out outputs
 	for _, g := range groups.LogGroups {
 		left = append(left, "log group "+aws.ToString(g.LogGroupName))
 	}
-	aliases := kms.NewListAliasesPaginator(c.kms, &kms.ListAliasesInput{})
-	for aliases.HasMorePages() {
-		page, err := aliases.NextPage(ctx)
-		require.NoError(t, err)
-		for _, a := range page.Aliases {
-			if strings.HasPrefix(aws.ToString(a.AliasName), "alias/"+p+"-") {
-				left = append(left, "KMS alias "+aws.ToString(a.AliasName))
-			}
-		}
-	}
+	left = append(left, leftInPages(ctx, t, kms.NewListAliasesPaginator(c.kms, &kms.ListAliasesInput{}),
+		func(o *kms.ListAliasesOutput) []kmstypes.AliasListEntry { return o.Aliases },
+		func(a kmstypes.AliasListEntry) (string, bool) {
+			return prefixed("KMS alias", a.AliasName, "alias/"+p+"-")
+		})...)
 	require.Empty(t, left)
 
 	// A KMS key cannot be deleted at once: it waits out its deletion window.
 	key, err := c.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(out.TopicsKMSKeyARN)})
 	require.NoError(t, err)
 	require.Equal(t, "PendingDeletion", string(key.KeyMetadata.KeyState))
+}
+
+// pager is what the SDK's generated list paginators have in common.
+type pager[O, F any] interface {
+	HasMorePages() bool
+	NextPage(context.Context, ...func(*F)) (O, error)
+}
+
+// leftInPages reads every page of p and returns the description of each of
+// a page's items that left (item) says is the stack's.
+func leftInPages[O, F, I any](ctx context.Context, t *testing.T, p pager[O, F], items func(O) []I, left func(I) (string, bool)) []string {
+	t.Helper()
+	var found []string
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		require.NoError(t, err)
+		for _, it := range items(page) {
+			if what, ours := left(it); ours {
+				found = append(found, what)
+			}
+		}
+	}
+	return found
 }
 
 // checkAlarmHandlerFailures: the handler's asynchronous invocations end in a
