@@ -48,12 +48,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/offload/offload/internal/awsenv"
+	"github.com/offload/offload/internal/sdkconfig"
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/idempotency"
 	"github.com/offload/offload/pkg/logging"
@@ -185,11 +184,10 @@ func realMain(ctx context.Context, args []string) (err error) {
 		}
 		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := sdkconfig.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
-	awsCfg.HTTPClient = awsenv.HTTPClient(awsCfg.HTTPClient)
 	// The API keys are read at start and on a timer, and the audit buffer is
 	// sent from a background goroutine, outside any request: those clients
 	// are not traced (they would report "no trace in context"). The buffered

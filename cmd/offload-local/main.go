@@ -26,8 +26,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/offload/offload/internal/awsenv"
 	"github.com/offload/offload/internal/localrt"
+	"github.com/offload/offload/internal/sdkconfig"
 	"github.com/offload/offload/pkg/logging"
 )
 
@@ -96,11 +96,10 @@ func realMain(ctx context.Context, args []string) error {
 	if endpoint == "" && !o.allowNoEndpoint {
 		return errors.New("AWS_ENDPOINT_URL is not set: offload-local runs functions against a local emulator (make run sets it); pass --allow-no-endpoint to run against real AWS endpoints")
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(o.region))
+	awsCfg, err := sdkconfig.Load(ctx, config.WithRegion(o.region))
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
-	awsCfg.HTTPClient = awsenv.HTTPClient(awsCfg.HTTPClient)
 	creds, err := awsCfg.Credentials.Retrieve(ctx)
 	if err != nil {
 		return fmt.Errorf("AWS credentials: %w", err)

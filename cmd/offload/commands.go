@@ -13,13 +13,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/offload/offload/internal/awsenv"
+	"github.com/offload/offload/internal/sdkconfig"
 	"github.com/offload/offload/internal/tfoutputs"
 	"github.com/offload/offload/pkg/audit"
 	"github.com/offload/offload/pkg/dlq"
@@ -52,11 +51,10 @@ func (a *app) outputs() (tfoutputs.Outputs, error) {
 
 func (a *app) aws(ctx context.Context) (aws.Config, error) {
 	if a.cfg == nil {
-		cfg, err := config.LoadDefaultConfig(ctx)
+		cfg, err := sdkconfig.Load(ctx)
 		if err != nil {
 			return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 		}
-		cfg.HTTPClient = awsenv.HTTPClient(cfg.HTTPClient)
 		a.cfg = &cfg
 	}
 	return *a.cfg, nil

@@ -6,7 +6,8 @@
 // (≈ 0.25 MB zipped) a function never uses: Lambda puts the execution
 // role's credentials and the region in the environment, and the local
 // runtime (internal/localrt) does the same. The function binaries use Load;
-// commands and services outside Lambda keep config.LoadDefaultConfig.
+// commands and services outside Lambda use sdkconfig.Load, which is
+// config.LoadDefaultConfig with the same HTTP client.
 package awsenv
 
 import (
@@ -32,9 +33,9 @@ import (
 //     config.LoadDefaultConfig reads them.
 //
 // Everything else is the SDK clients' defaults (standard retries, the
-// default HTTP client as HTTPClient mends it). Shared config files, profiles,
-// SSO, web identity, container and IMDS credentials are not read: a function outside Lambda's
-// environment must be given the variables above.
+// default HTTP client as HTTPClient mends it). Shared config files,
+// profiles, SSO, web identity, container and IMDS credentials are not read:
+// a function outside Lambda's environment must be given the variables above.
 func Load(getenv func(string) string) (aws.Config, error) {
 	region := getenv("AWS_REGION")
 	if region == "" {

@@ -26,9 +26,10 @@ import (
 // conditional write meeting itself. On a busy machine next to a local
 // emulator this happened about 15 times a minute.
 //
-// Use it on every SDK configuration: Load does, and so should a
-// configuration from config.LoadDefaultConfig (wrap its HTTPClient after
-// loading: the config package adds a CA bundle only to its own client type).
+// Every SDK configuration in the repository uses it: Load's, and
+// sdkconfig.Load's for code outside Lambda (which wraps the client
+// config.LoadDefaultConfig built, as the config package adds a CA bundle
+// only to its own client type).
 func HTTPClient(next aws.HTTPClient) aws.HTTPClient {
 	if next == nil {
 		next = awshttp.NewBuildableClient()

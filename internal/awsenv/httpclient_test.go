@@ -31,24 +31,20 @@ func TestHTTPClientKeepsTheAnswerWhenTheSDKClosesTheBodyBeforeTheTransportsLastC
 	t.Parallel()
 	for _, tc := range []struct {
 		name    string
-		client  func(*http.Transport) aws.HTTPClient
+		wrap    func(aws.HTTPClient) aws.HTTPClient
 		wantCut bool
 	}{
 		// If this case starts passing, smithy-go or net/http fixed the race
 		// and HTTPClient can go.
-		{"the SDK's default client loses the answer", func(tr *http.Transport) aws.HTTPClient {
-			return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) { t.DialContext = tr.DialContext })
-		}, true},
-		{"HTTPClient keeps it", func(tr *http.Transport) aws.HTTPClient {
-			return awsenv.HTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) { t.DialContext = tr.DialContext }))
-		}, false},
+		{"the SDK's default client loses the answer", func(c aws.HTTPClient) aws.HTTPClient { return c }, true},
+		{"HTTPClient keeps it", awsenv.HTTPClient, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			body := []byte(`{"QueueUrl":"https://sqs/123456789012/q","MessageBody":"hello"}`)
 			srv := newHeldServer(t)
 			held := &holdingDialer{body: body, release: make(chan struct{}), closed: make(chan struct{})}
-			client := tc.client(&http.Transport{DialContext: held.DialContext})
+			client := tc.wrap(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) { tr.DialContext = held.DialContext }))
 
 			wrote := make(chan error, 1)
 			ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{

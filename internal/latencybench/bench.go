@@ -43,14 +43,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/offload/offload/internal/awsenv"
 	"github.com/offload/offload/internal/loopback"
+	"github.com/offload/offload/internal/sdkconfig"
 )
 
 // Config is one run.
@@ -256,11 +255,10 @@ func Run(ctx context.Context, c Config, out io.Writer) (res Result, err error) {
 	if endpoint == "" {
 		return res, errors.New("latencybench: AWS_ENDPOINT_URL must point at the emulator")
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := sdkconfig.Load(ctx)
 	if err != nil {
 		return res, fmt.Errorf("load AWS config: %w", err)
 	}
-	awsCfg.HTTPClient = awsenv.HTTPClient(awsCfg.HTTPClient)
 	st, err := newStack(ctx, awsCfg, c)
 	if err != nil {
 		return res, err

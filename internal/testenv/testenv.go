@@ -22,11 +22,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/offload/offload/internal/awsenv"
+	"github.com/offload/offload/internal/sdkconfig"
 )
 
 // Endpoint returns AWS_ENDPOINT_URL, failing the test when it is unset:
@@ -47,11 +46,10 @@ func AWSConfig(t testing.TB) aws.Config {
 	Endpoint(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := sdkconfig.Load(ctx)
 	if err != nil {
 		t.Fatalf("load AWS config: %v", err)
 	}
-	cfg.HTTPClient = awsenv.HTTPClient(cfg.HTTPClient)
 	return cfg
 }
 

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -26,8 +25,8 @@ import (
 	test_structure "github.com/gruntwork-io/terratest/modules/test-structure"
 	tttesting "github.com/gruntwork-io/terratest/modules/testing"
 
-	"github.com/offload/offload/internal/awsenv"
 	"github.com/offload/offload/internal/localrt"
+	"github.com/offload/offload/internal/sdkconfig"
 )
 
 // Targets (OFFLOAD_TEST_TARGET).
@@ -172,11 +171,10 @@ func nameOr(n string) string {
 
 func (s *Stack) up() error {
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := sdkconfig.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
-	cfg.HTTPClient = awsenv.HTTPClient(cfg.HTTPClient)
 	s.Config = cfg
 	s.SQS = sqs.NewFromConfig(cfg)
 	s.DynamoDB = dynamodb.NewFromConfig(cfg)
